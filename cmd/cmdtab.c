@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The one table of subcommands, exact lookup with "did you mean", the shared options. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "inject/journal.h"
+#include "inject/log.h"
+#include "inject/util.h"
+
+#define COMMON_OPTS                                                                                \
+	"Common options:\n"                                                                        \
+	"  --json             print data as JSON on stdout\n"                                      \
+	"  -v, --verbose      more detail on stderr (repeat for debug)\n"                          \
+	"  -q, --quiet        errors only\n"                                                       \
+	"  --state-dir DIR    journal location (default $FAULTLINE_STATE_DIR or "                 \
+	FL_STATE_DIR_DEFAULT ")\n"                                                                 \
+	"  -h, --help         this help\n"
+
+static const char run_usage[] =
+	"Usage: faultline run FILE [--out DIR] [--dry-run] [--seed N]\n"
+	"\n"
+	"Run a scenario: validate, preflight every fault's backend, bring the lab up, check the\n"
+	"baseline, inject the faults on their timeline, revert them, wait for recovery, tear the\n"
+	"lab down and write DIR/result.json. Every way out (error, Ctrl-C, SIGTERM, a stop\n"
+	"condition) reverts every fault.\n"
+	"\n"
+	"Options:\n"
+	"  --out DIR          where result.json goes (default ./faultline-out/RUN_ID)\n"
+	"  --dry-run          stop after preflight and print the plan\n"
+	"  --seed N           override the scenario's seed\n"
+	COMMON_OPTS
+	"\n"
+	"Exit status: 0 expectations held, 1 an expectation failed, 2 invalid scenario or usage,\n"
+	"3 this host cannot run it, 4 aborted (signal, stop condition, unhealthy baseline),\n"
+	"5 internal error.\n"
+	"\n"
+	"Examples:\n"
+	"  faultline run scenarios/examples/quickstart.yaml\n"
+	"  faultline run --dry-run ci/failover.yaml\n"
+	"  faultline run --out artifacts/chaos --json ci/failover.yaml | jq .verdict\n";
+
+static const char validate_usage[] =
+	"Usage: faultline validate FILE...\n"
+	"\n"
+	"Check scenario files without touching the host (no root needed). Every problem is\n"
+	"reported as FILE:LINE:COLUMN: message, all of them at once.\n"
+	"\n"
+	COMMON_OPTS
+	"\n"
+	"Examples:\n"
+	"  faultline validate scenarios/examples/*.yaml\n"
+	"  faultline validate --json my.yaml\n";
+
+static const char inject_usage[] =
+	"Usage: faultline inject KIND --for DURATION [target] [parameters] [--detach]\n"
+	"\n"
+	"Apply one fault now, stay in the foreground until DURATION ends or Ctrl-C, then revert.\n"
+	"The flags go through the same validator as scenario files.\n"
+	"\n"
+	"Kinds: kill (signal processes; --signal NAME, --interval DURATION to repeat),\n"
+	"       stop (SIGSTOP for the duration, SIGCONT at the end)\n"
+	"\n"
+	"Target:\n"
+	"  --pid PID          one process\n"
+	"  --name NAME        processes whose name (comm or argv[0]) is NAME\n"
+	"  --cmdline REGEX    processes whose command line matches (extended regex)\n"
+	"  --cgroup PATH      processes in this cgroup v2 subtree\n"
+	"  --netns NAME       only processes in this network namespace (ip netns name)\n"
+	"  --pick random      choose at random (with --count, default 1) instead of all\n"
+	"  --count N          at most N processes\n"
+	"Options:\n"
+	"  --for DURATION     how long the fault lasts (required): 500ms, 10s, 2m\n"
+	"  --detach           return once applied; the fault ends by itself after DURATION\n"
+	"                     (or with `faultline recover RUN_ID`)\n"
+	"  --seed N           for --pick random\n"
+	COMMON_OPTS
+	"\n"
+	"Examples:\n"
+	"  faultline inject stop --name redis-server --for 10s\n"
+	"  faultline inject kill --cmdline 'worker --queue=mail' --pick random --for 1s\n"
+	"  faultline inject kill --name nginx --signal SIGTERM --interval 5s --for 1m\n"
+	"  faultline inject stop --pid 4242 --for 30s --detach\n";
+
+static const char status_usage[] =
+	"Usage: faultline status\n"
+	"\n"
+	"List the runs, faults and labs the journal knows: active ones, and those a dead run\n"
+	"left behind (undo them with `faultline recover`).\n"
+	"\n"
+	COMMON_OPTS
+	"\n"
+	"Examples:\n"
+	"  faultline status\n"
+	"  faultline status --json | jq '.runs[].faults'\n";
+
+static const char recover_usage[] =
+	"Usage: faultline recover RUN_ID | RUN_ID/FAULT | --all\n"
+	"\n"
+	"Undo exactly what runs left behind, and nothing else: continue stopped processes, tear\n"
+	"down labs (namespaces, processes, cgroups). A live run is asked to stop first (SIGTERM)\n"
+	"and given --grace to revert by itself. Safe to run twice.\n"
+	"\n"
+	"Options:\n"
+	"  --all              every run in the journal (the kill switch)\n"
+	"  --grace DURATION   how long a live run gets to stop by itself (default 10s)\n"
+	COMMON_OPTS
+	"\n"
+	"Examples:\n"
+	"  faultline recover --all\n"
+	"  faultline recover 3f2a9c0d11be\n";
+
+static const char version_usage[] =
+	"Usage: faultline version\n"
+	"\n"
+	"Print the version (also: faultline --version).\n"
+	"\n"
+	COMMON_OPTS
+	"\n"
+	"Examples:\n"
+	"  faultline version --json\n";
+
+const struct fl_cmd fl_commands[] = {
+	{ "run", cmd_run, 0, "run a scenario and report", run_usage },
+	{ "validate", cmd_validate, 0, "check scenario files", validate_usage },
+	{ "inject", cmd_inject, 0, "apply one fault now", inject_usage },
+	{ "status", cmd_status, 0, "list active runs, faults and labs", status_usage },
+	{ "recover", cmd_recover, 0, "undo what dead runs left behind", recover_usage },
+	{ "doctor", cmd_doctor, 0, "what this host can inject, and with what", cmd_doctor_usage },
+	{ "lab", cmd_lab, 0, "bring a scenario's lab up or down by hand", cmd_lab_usage },
+	{ "version", cmd_version, 0, "print the version", version_usage },
+};
+const size_t fl_n_commands = ARRAY_SIZE(fl_commands);
+
+const struct fl_cmd *fl_cmd_find(const char *name)
+{
+	for (size_t i = 0; name && i < fl_n_commands; i++)
+		if (strcmp(fl_commands[i].name, name) == 0)
+			return &fl_commands[i];
+	return NULL;
+}
+
+const char *fl_cmd_suggest(const char *name)
+{
+	const char *names[ARRAY_SIZE(fl_commands)];
+
+	for (size_t i = 0; i < fl_n_commands; i++)
+		names[i] = fl_commands[i].name;
+	return fl_closest(name, names, fl_n_commands);
+}
+
+void fl_cmd_help(const struct fl_cmd *cmd, FILE *f)
+{
+	fputs(cmd->usage, f);
+}
+
+int fl_usage_error(const struct fl_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "faultline %s: ", cmd ? cmd->name : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'faultline %s --help'.\n", cmd ? cmd->name : "");
+	return FL_EXIT_USAGE;
+}
+
+int fl_cli_common(int *argc, char **argv, struct fl_cli *cli, const struct fl_cmd *cmd)
+{
+	int out = 1, help = 0;
+
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0) {
+			/* everything after -- belongs to the subcommand */
+			while (i < *argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (strcmp(a, "--json") == 0) {
+			cli->json = true;
+		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			cli->verbosity++;
+		} else if (strcmp(a, "-vv") == 0) {
+			cli->verbosity += 2;
+		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+			cli->verbosity = -1;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			help = 1;
+		} else if (strcmp(a, "--state-dir") == 0 || strncmp(a, "--state-dir=", 12) == 0) {
+			const char *v = a[11] == '=' ? a + 12 : (i + 1 < *argc ? argv[++i] : NULL);
+			if (!v || !*v) {
+				fl_usage_error(cmd, "--state-dir needs a directory");
+				return -EINVAL;
+			}
+			cli->state_dir = v;
+		} else {
+			argv[out++] = argv[i];
+		}
+	}
+	argv[out] = NULL;
+	*argc = out;
+	if (cli->verbosity < 0)
+		fl_log_level = FL_LOG_ERROR;
+	else
+		fl_log_level = FL_LOG_INFO + cli->verbosity > FL_LOG_DEBUG ?
+				       FL_LOG_DEBUG : FL_LOG_INFO + cli->verbosity;
+	if (cli->state_dir)
+		fl_state_dir_set(cli->state_dir);
+	return help;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Recovery metrics computed from probe samples: per-phase availability, detect and recover. */
+#ifndef FL_METRICS_H
+#define FL_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "reports/probe.h"
+
+enum fl_phase {
+	FL_PHASE_BASELINE,
+	FL_PHASE_FAULTS,
+	FL_PHASE_RECOVERY,
+	FL_N_PHASES,
+};
+
+extern const char *const fl_phase_names[FL_N_PHASES];
+
+/*
+ * Phase boundaries, all from t0: baseline [0, faults_start), faults [faults_start, faults_end),
+ * recovery [faults_end, end). reference is what recovery is measured from: the last revert, or
+ * the last signal for a kill (a kill is over when it is delivered, whatever its window says).
+ */
+struct fl_phases {
+	uint64_t faults_start;
+	uint64_t first_fault; /* first apply */
+	uint64_t faults_end;
+	uint64_t reference;
+	uint64_t end;
+};
+
+struct fl_probe_metrics {
+	size_t n[FL_N_PHASES], ok[FL_N_PHASES];
+	bool detected;	       /* a failed sample at or after the first fault */
+	uint64_t time_to_detect; /* first_fault -> start of the first failed sample */
+	bool recovered;	       /* a complete healthy window after the reference */
+	uint64_t recovered_at;   /* start of that window, from t0 */
+	uint64_t time_to_recover; /* reference -> recovered_at, 0 if no failure after reference */
+	uint64_t longest_outage;  /* longest run of failed samples, first failure to next success */
+};
+
+enum fl_phase fl_phase_of(const struct fl_phases *ph, uint64_t t);
+
+/*
+ * A healthy window: consecutive ok samples starting at or after `from`, spanning at least
+ * healthy_for (from the first one's start to the last one's start), no failure inside. Returns
+ * true with its start in *ret_start once such a window has been observed.
+ */
+bool fl_healthy_window(const struct fl_sample *s, size_t n, uint64_t from, uint64_t healthy_for,
+		       uint64_t *ret_start);
+
+void fl_metrics_compute(const struct fl_sample *s, size_t n, const struct fl_phases *ph,
+			uint64_t healthy_for, struct fl_probe_metrics *m);
+
+#endif

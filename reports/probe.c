@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Probes: tcp connect and exec, each on its own timer; one sample in flight per probe. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "inject/log.h"
+#include "reports/probe.h"
+
+struct fl_probe_rt {
+	struct fl_probes *set;
+	const struct fl_probe *spec;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	struct fl_sample *samples;
+	size_t n, cap;
+	uint64_t next_tick; /* absolute monotonic */
+	struct fl_source *tick, *io, *deadline;
+	bool inflight;
+	uint64_t started; /* absolute monotonic */
+	int fd;		  /* socket or pidfd of the in-flight sample */
+	pid_t pid;
+	uint64_t failing_since;
+	unsigned skipped;
+};
+
+struct fl_probes {
+	struct fl_loop *loop;
+	struct fl_lab_rt *lab;
+	const char *dir;
+	uint64_t t0;
+	fl_sample_cb cb;
+	void *userdata;
+	struct fl_probe_rt *v;
+	size_t n;
+	bool stopped;
+};
+
+static void finish(struct fl_probe_rt *p, bool ok, const char *fmt, ...) _printf_(3, 4);
+
+static void finish(struct fl_probe_rt *p, bool ok, const char *fmt, ...)
+{
+	uint64_t now = fl_now_ns();
+	struct fl_sample s = {
+		.t_ns = p->started - p->set->t0,
+		.latency_ns = now - p->started,
+		.ok = ok,
+	};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s.reason, sizeof(s.reason), fmt, ap);
+	va_end(ap);
+	fl_loop_remove(p->io);
+	fl_loop_remove(p->deadline);
+	p->io = p->deadline = NULL;
+	if (p->fd >= 0 && !p->pid)
+		close(p->fd);
+	p->fd = -1;
+	p->pid = 0;
+	p->inflight = false;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 256;
+		struct fl_sample *nv = realloc(p->samples, cap * sizeof(*nv));
+		if (!nv)
+			return;
+		p->samples = nv;
+		p->cap = cap;
+	}
+	p->samples[p->n++] = s;
+	if (ok)
+		p->failing_since = UINT64_MAX;
+	else if (p->failing_since == UINT64_MAX)
+		p->failing_since = s.t_ns;
+	if (p->set->cb)
+		p->set->cb(p, &s, p->set->userdata);
+}
+
+static int on_deadline(struct fl_source *src, uint64_t now, void *ud)
+{
+	struct fl_probe_rt *p = ud;
+	char d[32];
+
+	if (p->pid) {
+		/* exec probe: kill it and reap, so nothing outlives its sample */
+		pidfd_send_signal(p->fd, SIGKILL, NULL, 0);
+		waitid(P_PIDFD, (id_t)p->fd, &(siginfo_t){ 0 }, WEXITED);
+		close(p->fd);
+	}
+	finish(p, false, "timeout after %s",
+	       fl_format_duration(p->spec->timeout_ns, d, sizeof(d)));
+	return 0;
+}
+
+static int on_connect(struct fl_source *src, int fd, uint32_t revents, void *ud)
+{
+	struct fl_probe_rt *p = ud;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err)
+		finish(p, false, "%s", strerror(err));
+	else
+		finish(p, true, "connected");
+	return 0;
+}
+
+static int on_exit_probe(struct fl_source *src, int fd, uint32_t revents, void *ud)
+{
+	struct fl_probe_rt *p = ud;
+	siginfo_t si = { 0 };
+
+	if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+		return 0;
+	close(fd);
+	if (si.si_code == CLD_EXITED && si.si_status == 0)
+		finish(p, true, "exit status 0");
+	else if (si.si_code == CLD_EXITED)
+		finish(p, false, "exit status %d", si.si_status);
+	else
+		finish(p, false, "killed by signal %d", si.si_status);
+	return 0;
+}
+
+static int spawn_local(const struct fl_probe_rt *p, pid_t *ret_pid, int *ret_pidfd)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		if (p->set->dir && chdir(p->set->dir) < 0)
+			_exit(127);
+		setpgid(0, 0);
+		execvp(p->spec->argv[0], p->spec->argv);
+		_exit(127);
+	}
+	*ret_pidfd = pidfd_open(pid, 0);
+	if (*ret_pidfd < 0) {
+		int r = -errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return r;
+	}
+	*ret_pid = pid;
+	return 0;
+}
+
+static int start_sample(struct fl_probe_rt *p)
+{
+	struct fl_probes *set = p->set;
+	int r, oldns = -1;
+
+	p->started = fl_now_ns();
+	p->inflight = true;
+	p->fd = -1;
+	p->pid = 0;
+	if (p->spec->kind == FL_PROBE_TCP) {
+		if (set->lab) {
+			r = fl_lab_enter(set->lab, p->spec->from, &oldns);
+			if (r < 0) {
+				finish(p, false, "cannot enter namespace: %s", strerror(-r));
+				return 0;
+			}
+		}
+		/* the socket belongs to the namespace it is created in */
+		p->fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		r = p->fd < 0 ? -errno : 0;
+		if (oldns >= 0) {
+			setns(oldns, CLONE_NEWNET);
+			close(oldns);
+		}
+		if (r < 0) {
+			finish(p, false, "socket: %s", strerror(-r));
+			return 0;
+		}
+		if (connect(p->fd, (struct sockaddr *)&p->addr, p->addrlen) == 0) {
+			finish(p, true, "connected");
+			return 0;
+		}
+		if (errno != EINPROGRESS) {
+			finish(p, false, "%s", strerror(errno));
+			return 0;
+		}
+		r = fl_loop_add_io(set->loop, p->fd, EPOLLOUT, false, on_connect, p, &p->io);
+	} else {
+		if (set->lab)
+			r = fl_lab_spawn(set->lab, p->spec->from, p->spec->argv, set->dir, false,
+					 &p->pid, &p->fd);
+		else
+			r = spawn_local(p, &p->pid, &p->fd);
+		if (r < 0) {
+			finish(p, false, "cannot start: %s", strerror(-r));
+			return 0;
+		}
+		r = fl_loop_add_io(set->loop, p->fd, EPOLLIN, false, on_exit_probe, p, &p->io);
+	}
+	if (r < 0)
+		return r;
+	return fl_loop_add_timer(set->loop, p->started + p->spec->timeout_ns, on_deadline, p,
+				 &p->deadline);
+}
+
+static int on_tick(struct fl_source *src, uint64_t now, void *ud)
+{
+	struct fl_probe_rt *p = ud;
+
+	if (p->set->stopped)
+		return 0;
+	/* fixed schedule: t0 + k*every, never drifting with the probe's own latency */
+	do
+		p->next_tick += p->spec->every_ns;
+	while (p->next_tick <= now);
+	fl_loop_timer_set(src, p->next_tick);
+	if (p->inflight) {
+		p->skipped++;
+		return 0;
+	}
+	return start_sample(p);
+}
+
+static int resolve(struct fl_probe_rt *p, char **ret_reason)
+{
+	const struct fl_probe *spec = p->spec;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&p->addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&p->addr;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	char port[8];
+	int r;
+
+	memset(&p->addr, 0, sizeof(p->addr));
+	if (inet_pton(AF_INET, spec->host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(spec->port);
+		p->addrlen = sizeof(*in4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, spec->host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(spec->port);
+		p->addrlen = sizeof(*in6);
+		return 0;
+	}
+	if (p->set->lab && fl_lab_host_addr(p->set->lab, spec->host, &in4->sin_addr) == 0) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(spec->port);
+		p->addrlen = sizeof(*in4);
+		return 0;
+	}
+	snprintf(port, sizeof(port), "%u", spec->port);
+	r = getaddrinfo(spec->host, port, &hints, &ai);
+	if (r != 0) {
+		if (asprintf(ret_reason, "probe '%s': cannot resolve '%s': %s", spec->name,
+			     spec->host, gai_strerror(r)) < 0)
+			*ret_reason = NULL;
+		return -EHOSTUNREACH;
+	}
+	memcpy(&p->addr, ai->ai_addr, ai->ai_addrlen);
+	p->addrlen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+int fl_probes_start(struct fl_loop *loop, const struct fl_scenario *s, struct fl_lab_rt *lab,
+		    uint64_t t0, fl_sample_cb cb, void *userdata, struct fl_probes **ret,
+		    char **ret_reason)
+{
+	struct fl_probes *set = calloc(1, sizeof(*set));
+	int r;
+
+	if (!set)
+		return -ENOMEM;
+	*set = (struct fl_probes){ .loop = loop, .lab = lab, .dir = s->dir, .t0 = t0, .cb = cb,
+				   .userdata = userdata };
+	set->v = calloc(s->n_probes ? s->n_probes : 1, sizeof(*set->v));
+	if (!set->v) {
+		free(set);
+		return -ENOMEM;
+	}
+	set->n = s->n_probes;
+	for (size_t i = 0; i < set->n; i++) {
+		struct fl_probe_rt *p = &set->v[i];
+		*p = (struct fl_probe_rt){ .set = set, .spec = &s->probes[i], .fd = -1,
+					   .failing_since = UINT64_MAX, .next_tick = t0 };
+		if (p->spec->kind == FL_PROBE_TCP) {
+			r = resolve(p, ret_reason);
+			if (r < 0)
+				goto fail;
+		}
+	}
+	for (size_t i = 0; i < set->n; i++) {
+		r = fl_loop_add_timer(loop, t0, on_tick, &set->v[i], &set->v[i].tick);
+		if (r < 0)
+			goto fail;
+	}
+	*ret = set;
+	return 0;
+fail:
+	fl_probes_free(set);
+	return r;
+}
+
+void fl_probes_stop(struct fl_probes *set)
+{
+	if (!set || set->stopped)
+		return;
+	set->stopped = true;
+	for (size_t i = 0; i < set->n; i++) {
+		struct fl_probe_rt *p = &set->v[i];
+		fl_loop_remove(p->tick);
+		fl_loop_remove(p->io);
+		fl_loop_remove(p->deadline);
+		p->tick = p->io = p->deadline = NULL;
+		if (p->pid) {
+			pidfd_send_signal(p->fd, SIGKILL, NULL, 0);
+			waitid(P_PIDFD, (id_t)p->fd, &(siginfo_t){ 0 }, WEXITED);
+		}
+		if (p->fd >= 0)
+			close(p->fd);
+		p->fd = -1;
+		p->pid = 0;
+		p->inflight = false;
+	}
+}
+
+struct fl_probes *fl_probes_free(struct fl_probes *set)
+{
+	if (!set)
+		return NULL;
+	fl_probes_stop(set);
+	for (size_t i = 0; i < set->n; i++)
+		free(set->v[i].samples);
+	free(set->v);
+	free(set);
+	return NULL;
+}
+
+size_t fl_probes_n(const struct fl_probes *p)
+{
+	return p ? p->n : 0;
+}
+
+struct fl_probe_rt *fl_probes_get(struct fl_probes *p, size_t i)
+{
+	return &p->v[i];
+}
+
+const struct fl_probe *fl_probe_spec(const struct fl_probe_rt *p)
+{
+	return p->spec;
+}
+
+const struct fl_sample *fl_probe_samples(const struct fl_probe_rt *p, size_t *ret_n)
+{
+	*ret_n = p->n;
+	return p->samples;
+}
+
+uint64_t fl_probe_failing_since(const struct fl_probe_rt *p)
+{
+	return p->failing_since;
+}

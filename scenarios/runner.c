@@ -1,0 +1,850 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The runner: preflight, lab, baseline, fault timeline, revert, recovery window, result. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+
+#include "cmd/cmd.h"
+#include "inject/injector.h"
+#include "inject/journal.h"
+#include "inject/lab.h"
+#include "inject/log.h"
+#include "inject/loop.h"
+#include "reports/metrics.h"
+#include "reports/probe.h"
+#include "reports/result.h"
+#include "scenarios/runner.h"
+
+enum run_state {
+	ST_BASELINE,
+	ST_FAULTS,
+	ST_RECOVERY,
+	ST_DONE,
+};
+
+struct runner;
+
+struct fault_rt {
+	struct runner *r;
+	struct fl_fault f; /* shallow copy of the scenario's fault, target.netns resolved */
+	size_t idx;
+	struct fl_source *start, *end;
+	unsigned applications;
+	bool started, ended;
+	bool active; /* applied, not yet reverted */
+	char record[FL_NAME_MAX + 32]; /* journal id of the active application */
+	json_t *objects;		/* planned objects of the active application */
+	json_t *events;
+	uint64_t first_apply, last_apply, reverted_at; /* from t0 */
+};
+
+struct runner {
+	const struct fl_scenario *s;
+	const struct fl_run_opts *o;
+	char run_id[16];
+	uint64_t seed, rng;
+	struct fl_loop *loop;
+	struct fl_journal *j;
+	struct fl_lab_rt *lab;
+	struct fl_probes *probes;
+	struct fault_rt *faults;
+	size_t faults_left;
+	enum run_state state;
+	uint64_t t0;
+	uint64_t t0_real;
+	struct fl_phases ph;
+	struct fl_source *phase_timer;
+	int exit_code;
+	char *reason;
+	bool notified;
+	sigset_t oldmask;
+};
+
+static void set_outcome(struct runner *r, int code, const char *fmt, ...) _printf_(3, 4);
+
+static void set_outcome(struct runner *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->state == ST_DONE)
+		return;
+	r->state = ST_DONE;
+	r->exit_code = code;
+	free(r->reason);
+	r->reason = NULL;
+	if (fmt) {
+		va_start(ap, fmt);
+		if (vasprintf(&r->reason, fmt, ap) < 0)
+			r->reason = NULL;
+		va_end(ap);
+	}
+	if (r->loop)
+		fl_loop_exit(r->loop, 0);
+}
+
+static uint64_t rel(const struct runner *r)
+{
+	return fl_now_ns() - r->t0;
+}
+
+static void notify(struct runner *r, const char *msg)
+{
+	if (r->notified || r->o->notify_fd < 0)
+		return;
+	r->notified = true;
+	if (write(r->o->notify_fd, msg, strlen(msg)) < 0)
+		log_debug("cannot notify the parent: %m");
+}
+
+static void event(struct fault_rt *fr, uint64_t t, const char *what, json_t *extra)
+{
+	json_t *e = json_pack("{s:f, s:s}", "t", fl_sec(t), "event", what);
+
+	if (extra)
+		json_object_update(e, extra);
+	json_decref(extra);
+	json_array_append_new(fr->events, e);
+}
+
+/* --- faults --------------------------------------------------------------------------------- */
+
+static void fill_ctx(struct runner *r, struct fl_inject_ctx *ctx)
+{
+	*ctx = (struct fl_inject_ctx){ .run_id = r->run_id, .rng = &r->rng };
+	ctx->protect[ctx->n_protect++] = getpid();
+	if (r->lab)
+		ctx->n_protect += fl_lab_protected_pids(r->lab, ctx->protect + ctx->n_protect,
+							ARRAY_SIZE(ctx->protect) - ctx->n_protect);
+}
+
+static int fault_apply(struct runner *r, struct fault_rt *fr)
+{
+	const struct fl_backend *b = fr->f.backend;
+	struct fl_inject_ctx ctx;
+	json_t *objects = NULL, *injected;
+	uint64_t t = rel(r), lease;
+	int k;
+
+	fill_ctx(r, &ctx);
+	k = b->plan(&fr->f, &ctx, &objects);
+	if (k < 0) {
+		set_outcome(r, FL_EXIT_ABORTED, "fault '%s': %s", fr->f.name,
+			    ctx.reason ? ctx.reason : strerror(-k));
+		event(fr, t, "failed", json_pack("{s:s}", "reason", r->reason));
+		free(ctx.reason);
+		return 0;
+	}
+	snprintf(fr->record, sizeof(fr->record), "%zu-%s.%u", fr->idx, fr->f.name,
+		 fr->applications);
+	/* the lease: when this fault must be gone even if nobody is left to revert it */
+	{
+		uint64_t end = r->ph.faults_start + fr->f.at_ns + fr->f.for_ns;
+		lease = fl_realtime_ns() + (end > t ? end - t : 0) + 30 * NSEC_PER_SEC;
+	}
+	k = fl_journal_fault_plan(r->j, fr->record, fr->f.name, b->kind, b->name, objects, lease);
+	if (k < 0) {
+		set_outcome(r, FL_EXIT_INTERNAL, "cannot write the journal: %s", strerror(-k));
+		json_decref(objects);
+		return 0;
+	}
+	injected = json_object();
+	k = b->apply(&fr->f, objects, &ctx, injected);
+	fr->applications++;
+	if (!fr->first_apply && fr->applications == 1)
+		fr->first_apply = t;
+	fr->last_apply = t;
+	if (!r->ph.first_fault || t < r->ph.first_fault)
+		r->ph.first_fault = t;
+	if (k < 0) {
+		/* partially applied: what was done is reverted with the rest */
+		fl_journal_fault_state(r->j, fr->record, "active", NULL);
+		fr->active = b->reversible;
+		json_decref(fr->objects);
+		fr->objects = objects;
+		set_outcome(r, FL_EXIT_ABORTED, "fault '%s': apply failed: %s", fr->f.name,
+			    ctx.reason ? ctx.reason : strerror(-k));
+		event(fr, t, "failed", json_pack("{s:s, s:o}", "reason", r->reason, "injected",
+						 injected));
+		free(ctx.reason);
+		return 0;
+	}
+	fl_journal_fault_state(r->j, fr->record, b->reversible ? "active" : "reverted",
+			       json_pack("{s:O}", "injected", injected));
+	if (b->reversible) {
+		json_decref(fr->objects);
+		fr->objects = objects;
+		fr->active = true;
+	} else {
+		json_decref(objects);
+	}
+	log_info("%.3fs applied %s '%s'", fl_sec(t), b->kind, fr->f.name);
+	event(fr, t, "applied", json_pack("{s:o}", "injected", injected));
+	free(ctx.reason);
+	{
+		char m[64];
+		snprintf(m, sizeof(m), "applied %s\n", r->run_id);
+		notify(r, m);
+	}
+	return 0;
+}
+
+/* Revert one fault's active application; errors are reported, never fatal to the others. */
+static int fault_revert(struct runner *r, struct fault_rt *fr)
+{
+	_cleanup_free_ char *why = NULL;
+	uint64_t t = rel(r);
+	int k;
+
+	if (!fr->active)
+		return 0;
+	k = fr->f.backend->revert(fr->objects, &why);
+	if (k < 0) {
+		log_error("cannot revert fault '%s': %s", fr->f.name, why ? why : strerror(-k));
+		event(fr, t, "revert-failed", json_pack("{s:s}", "reason", why ? why : strerror(-k)));
+		return k;
+	}
+	fr->active = false;
+	fr->reverted_at = t;
+	fl_journal_fault_state(r->j, fr->record, "reverted", NULL);
+	event(fr, t, "reverted", NULL);
+	log_info("%.3fs reverted %s '%s'", fl_sec(t), fr->f.backend->kind, fr->f.name);
+	return 0;
+}
+
+static int enter_recovery(struct runner *r);
+
+static int on_fault_end(struct fl_source *src, uint64_t now, void *ud)
+{
+	struct fault_rt *fr = ud;
+	struct runner *r = fr->r;
+
+	fl_loop_remove(fr->end);
+	fl_loop_remove(fr->start);
+	fr->end = fr->start = NULL;
+	fr->ended = true;
+	fault_revert(r, fr);
+	if (--r->faults_left == 0 && r->state == ST_FAULTS)
+		return enter_recovery(r);
+	return 0;
+}
+
+static int on_fault_start(struct fl_source *src, uint64_t now, void *ud)
+{
+	struct fault_rt *fr = ud;
+	struct runner *r = fr->r;
+	uint64_t end_at = r->t0 + r->ph.faults_start + fr->f.at_ns + fr->f.for_ns;
+
+	if (r->state != ST_FAULTS)
+		return 0;
+	if (!fr->started) {
+		fr->started = true;
+		if (fl_loop_add_timer(r->loop, end_at, on_fault_end, fr, &fr->end) < 0)
+			return -ENOMEM;
+	}
+	fault_apply(r, fr);
+	if (r->state != ST_FAULTS)
+		return 0;
+	if (fr->f.repeat_ns && now + fr->f.repeat_ns < end_at) {
+		fl_loop_timer_set(src, now + fr->f.repeat_ns);
+	} else {
+		fl_loop_remove(fr->start);
+		fr->start = NULL;
+	}
+	return 0;
+}
+
+static void revert_all(struct runner *r)
+{
+	for (size_t i = r->s->n_faults; i-- > 0;) {
+		struct fault_rt *fr = &r->faults[i];
+		fl_loop_remove(fr->start);
+		fl_loop_remove(fr->end);
+		fr->start = fr->end = NULL;
+		fault_revert(r, fr);
+	}
+}
+
+/* --- phases --------------------------------------------------------------------------------- */
+
+static bool all_recovered(struct runner *r)
+{
+	for (size_t i = 0; i < fl_probes_n(r->probes); i++) {
+		struct fl_probe_rt *p = fl_probes_get(r->probes, i);
+		struct fl_probe_metrics m;
+		size_t n;
+		const struct fl_sample *s = fl_probe_samples(p, &n);
+		fl_metrics_compute(s, n, &r->ph, r->s->recovery_healthy_for_ns, &m);
+		if (!m.recovered)
+			return false;
+	}
+	return true;
+}
+
+static int on_recovery_deadline(struct fl_source *src, uint64_t now, void *ud)
+{
+	struct runner *r = ud;
+
+	set_outcome(r, FL_EXIT_OK, NULL); /* expectations decide the verdict afterwards */
+	return 0;
+}
+
+static int enter_recovery(struct runner *r)
+{
+	uint64_t longest_every = 0, deadline;
+
+	r->state = ST_RECOVERY;
+	r->ph.faults_end = rel(r);
+	r->ph.reference = r->ph.faults_end;
+	/* a kill is over once delivered: recovery is measured from the last signal */
+	for (size_t i = 0; i < r->s->n_faults; i++) {
+		struct fault_rt *fr = &r->faults[i];
+		if (fr->f.backend->reversible && fr->reverted_at)
+			r->ph.reference = fr->reverted_at;
+	}
+	{
+		bool all_kills = r->s->n_faults > 0;
+		uint64_t last = 0;
+		for (size_t i = 0; i < r->s->n_faults; i++) {
+			struct fault_rt *fr = &r->faults[i];
+			if (fr->f.backend->reversible)
+				all_kills = false;
+			else if (fr->last_apply > last)
+				last = fr->last_apply;
+		}
+		if (all_kills)
+			r->ph.reference = last;
+	}
+	log_info("%.3fs faults over, recovery window %.1fs", fl_sec(r->ph.faults_end),
+		 fl_sec(r->s->recovery_within_ns));
+	if (fl_probes_n(r->probes) == 0 || all_recovered(r)) {
+		set_outcome(r, FL_EXIT_OK, NULL);
+		return 0;
+	}
+	for (size_t i = 0; i < r->s->n_probes; i++)
+		if (r->s->probes[i].every_ns > longest_every)
+			longest_every = r->s->probes[i].every_ns;
+	/* the window must fit: start within `within`, then last healthy_for, plus one sample */
+	deadline = r->t0 + r->ph.reference + r->s->recovery_within_ns +
+		   r->s->recovery_healthy_for_ns + longest_every;
+	if (deadline < fl_now_ns())
+		deadline = fl_now_ns();
+	return fl_loop_add_timer(r->loop, deadline, on_recovery_deadline, r, &r->phase_timer);
+}
+
+static bool baseline_healthy(struct runner *r, char **ret_reason)
+{
+	for (size_t i = 0; i < fl_probes_n(r->probes); i++) {
+		struct fl_probe_rt *p = fl_probes_get(r->probes, i);
+		const struct fl_probe *spec = fl_probe_spec(p);
+		size_t n, ok = 0, in = 0;
+		const struct fl_sample *s = fl_probe_samples(p, &n);
+		const char *last = "no sample";
+
+		for (size_t k = 0; k < n; k++) {
+			in++;
+			ok += s[k].ok;
+			if (!s[k].ok)
+				last = s[k].reason;
+		}
+		if (in == 0 || (double)ok / (double)in + 1e-9 < spec->success_rate) {
+			if (asprintf(ret_reason,
+				     "unhealthy baseline: probe '%s' %zu/%zu ok (expected %.4g%%): %s",
+				     spec->name, ok, in, 100.0 * spec->success_rate, last) < 0)
+				*ret_reason = NULL;
+			return false;
+		}
+	}
+	return true;
+}
+
+static int on_baseline_end(struct fl_source *src, uint64_t now, void *ud)
+{
+	struct runner *r = ud;
+	_cleanup_free_ char *why = NULL;
+
+	fl_loop_remove(r->phase_timer);
+	r->phase_timer = NULL;
+	if (!baseline_healthy(r, &why)) {
+		set_outcome(r, FL_EXIT_ABORTED, "%s", why ? why : "unhealthy baseline");
+		return 0;
+	}
+	r->state = ST_FAULTS;
+	r->ph.faults_start = rel(r);
+	r->faults_left = r->s->n_faults;
+	if (r->s->n_faults == 0)
+		return enter_recovery(r);
+	for (size_t i = 0; i < r->s->n_faults; i++) {
+		struct fault_rt *fr = &r->faults[i];
+		int k = fl_loop_add_timer(r->loop, r->t0 + r->ph.faults_start + fr->f.at_ns,
+					  on_fault_start, fr, &fr->start);
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+static void on_sample(struct fl_probe_rt *p, const struct fl_sample *smp, void *ud)
+{
+	struct runner *r = ud;
+	const struct fl_probe *spec = fl_probe_spec(p);
+	uint64_t since = fl_probe_failing_since(p);
+
+	if (r->state == ST_FAULTS || r->state == ST_RECOVERY) {
+		for (size_t i = 0; i < r->s->n_stops; i++) {
+			const struct fl_stop *st = &r->s->stops[i];
+			uint64_t end = smp->t_ns + smp->latency_ns;
+			if (strcmp(st->probe, spec->name) != 0 || since == UINT64_MAX)
+				continue;
+			if (end - since >= st->failing_for_ns) {
+				char d[32];
+				set_outcome(r, FL_EXIT_ABORTED,
+					    "stop condition: probe '%s' failing for %s (%s)",
+					    spec->name,
+					    fl_format_duration(st->failing_for_ns, d, sizeof(d)),
+					    smp->reason);
+				return;
+			}
+		}
+	}
+	if (r->state == ST_RECOVERY && all_recovered(r))
+		set_outcome(r, FL_EXIT_OK, NULL);
+}
+
+static int on_signal(struct fl_source *src, int fd, uint32_t revents, void *ud)
+{
+	struct runner *r = ud;
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	log_warn("interrupted by SIG%s, reverting", sigabbrev_np((int)si.ssi_signo));
+	if (r->state == ST_DONE)
+		return 0;
+	set_outcome(r, FL_EXIT_ABORTED, "interrupted by SIG%s", sigabbrev_np((int)si.ssi_signo));
+	return 0;
+}
+
+/* --- plan ----------------------------------------------------------------------------------- */
+
+json_t *fl_run_plan(const struct fl_scenario *s, uint64_t seed)
+{
+	json_t *faults = json_array(), *probes = json_array(), *hosts = json_array();
+	char d[32];
+
+	for (size_t i = 0; i < s->n_faults; i++) {
+		const struct fl_fault *f = &s->faults[i];
+		char desc[512] = "";
+		if (f->backend->describe)
+			f->backend->describe(f, desc, sizeof(desc));
+		json_array_append_new(faults,
+				      json_pack("{s:s, s:s, s:s, s:s?, s:f, s:f, s:s}", "name",
+						f->name, "kind", f->kind, "backend", f->backend->name,
+						"on", f->on, "at_s", fl_sec(f->at_ns), "for_s",
+						fl_sec(f->for_ns), "description", desc));
+	}
+	for (size_t i = 0; i < s->n_probes; i++) {
+		const struct fl_probe *p = &s->probes[i];
+		_cleanup_free_ char *cmd = p->argv ? fl_strv_join(p->argv, " ") : NULL;
+		json_array_append_new(probes,
+				      json_pack("{s:s, s:s, s:s?, s:f}", "name", p->name, "kind",
+						p->kind == FL_PROBE_TCP ? "tcp" : "exec", "from", p->from,
+						"every_s", fl_sec(p->every_ns)));
+		json_object_set_new(json_array_get(probes, i), "target",
+				    p->kind == FL_PROBE_TCP ? json_sprintf("%s:%u", p->host, p->port)
+							    : json_string(cmd ? cmd : ""));
+	}
+	for (size_t i = 0; s->lab && i < s->lab->n_hosts; i++) {
+		const struct fl_lab_host *h = &s->lab->hosts[i];
+		_cleanup_free_ char *cmd = h->run ? fl_strv_join(h->run, " ") : NULL;
+		json_array_append_new(hosts, json_pack("{s:s, s:s?}", "name", h->name, "run", cmd));
+	}
+	return json_pack("{s:s, s:s?, s:I, s:o, s:f, s:o, s:o, s:f, s:f, s:s}", "scenario",
+			 s->name, "file", s->file, "seed", (json_int_t)seed, "lab_hosts", hosts,
+			 "baseline_s", fl_sec(s->baseline_ns), "probes", probes, "faults", faults,
+			 "recovery_within_s", fl_sec(s->recovery_within_ns), "recovery_healthy_for_s",
+			 fl_sec(s->recovery_healthy_for_ns), "recovery_within",
+			 fl_format_duration(s->recovery_within_ns, d, sizeof(d)));
+}
+
+void fl_run_print_plan(json_t *plan, FILE *f)
+{
+	json_t *x;
+	size_t i;
+
+	fprintf(f, "plan for '%s' (seed %lld)\n", json_string_value(json_object_get(plan, "scenario")),
+		(long long)json_integer_value(json_object_get(plan, "seed")));
+	if (json_array_size(json_object_get(plan, "lab_hosts"))) {
+		fprintf(f, "  lab:\n");
+		json_array_foreach(json_object_get(plan, "lab_hosts"), i, x)
+			fprintf(f, "    %-12s %s\n", json_string_value(json_object_get(x, "name")),
+				json_object_get(x, "run") ?
+					json_string_value(json_object_get(x, "run")) : "(idle)");
+	}
+	fprintf(f, "  baseline %.3gs\n", json_real_value(json_object_get(plan, "baseline_s")));
+	json_array_foreach(json_object_get(plan, "probes"), i, x)
+		fprintf(f, "  probe %-12s %s %s every %.3gs\n",
+			json_string_value(json_object_get(x, "name")),
+			json_string_value(json_object_get(x, "kind")),
+			json_string_value(json_object_get(x, "target")),
+			json_real_value(json_object_get(x, "every_s")));
+	json_array_foreach(json_object_get(plan, "faults"), i, x)
+		fprintf(f, "  at +%.3gs for %.3gs  %-12s %s/%s: %s\n",
+			json_real_value(json_object_get(x, "at_s")),
+			json_real_value(json_object_get(x, "for_s")),
+			json_string_value(json_object_get(x, "name")),
+			json_string_value(json_object_get(x, "kind")),
+			json_string_value(json_object_get(x, "backend")),
+			json_string_value(json_object_get(x, "description")));
+	fprintf(f, "  recovery within %s, healthy for %.3gs\n",
+		json_string_value(json_object_get(plan, "recovery_within")),
+		json_real_value(json_object_get(plan, "recovery_healthy_for_s")));
+}
+
+/* --- the run -------------------------------------------------------------------------------- */
+
+static int preflight(struct runner *r)
+{
+	for (size_t i = 0; i < r->s->n_faults; i++) {
+		const struct fl_fault *f = &r->s->faults[i];
+		const char *why = NULL;
+		int k = f->backend->probe ? f->backend->probe(f, &why) : 0;
+		if (k < 0) {
+			set_outcome(r, FL_EXIT_HOST, "fault '%s': backend %s/%s cannot run here: %s",
+				    f->name, f->backend->kind, f->backend->name,
+				    why ? why : strerror(-k));
+			return k;
+		}
+	}
+	if (r->s->lab && geteuid() != 0) {
+		set_outcome(r, FL_EXIT_HOST,
+			    "a lab needs root (network namespaces need CAP_SYS_ADMIN)");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Targets must match something before the experiment starts, not silently at fault time. */
+static int preflight_targets(struct runner *r)
+{
+	for (size_t i = 0; i < r->s->n_faults; i++) {
+		struct fault_rt *fr = &r->faults[i];
+		struct fl_inject_ctx ctx;
+		json_t *objects = NULL;
+		uint64_t rng = r->seed; /* a copy: the real choice happens at fault time */
+		int k;
+
+		if (!fr->f.backend->needs_target)
+			continue;
+		fill_ctx(r, &ctx);
+		ctx.rng = &rng;
+		k = fr->f.backend->plan(&fr->f, &ctx, &objects);
+		json_decref(objects);
+		if (k < 0) {
+			set_outcome(r, FL_EXIT_HOST, "preflight: fault '%s': %s", fr->f.name,
+				    ctx.reason ? ctx.reason : strerror(-k));
+			free(ctx.reason);
+			return k;
+		}
+		free(ctx.reason);
+	}
+	return 0;
+}
+
+static json_t *expectation(json_t *name, bool ok, json_t *observed)
+{
+	return json_pack("{s:o, s:b, s:o}", "name", name, "ok", ok, "observed", observed);
+}
+
+static json_t *build_result(struct runner *r)
+{
+	json_t *res, *probes = json_array(), *faults = json_array(), *exps = json_array();
+	bool all_ok = true;
+	char ts[64];
+	time_t secs = (time_t)(r->t0_real / NSEC_PER_SEC);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!r->ph.end)
+		r->ph.end = rel(r);
+	if (r->state != ST_DONE || r->ph.faults_end == 0) {
+		/* ended early: phases close where the run stopped */
+		if (!r->ph.faults_start)
+			r->ph.faults_start = r->ph.end;
+		if (!r->ph.faults_end)
+			r->ph.faults_end = r->ph.end;
+		if (!r->ph.reference)
+			r->ph.reference = r->ph.faults_end;
+	}
+	for (size_t i = 0; i < fl_probes_n(r->probes); i++) {
+		struct fl_probe_rt *p = fl_probes_get(r->probes, i);
+		const struct fl_probe *spec = fl_probe_spec(p);
+		struct fl_probe_metrics m;
+		json_t *pj = fl_result_probe(p, &r->ph, r->s->recovery_healthy_for_ns, &m);
+		bool base_ok = m.n[FL_PHASE_BASELINE] &&
+			       (double)m.ok[FL_PHASE_BASELINE] / (double)m.n[FL_PHASE_BASELINE] +
+					       1e-9 >=
+				       spec->success_rate;
+		char d[32];
+
+		json_array_append_new(probes, pj);
+		json_array_append_new(exps, expectation(json_sprintf("baseline: %s success rate >= %.4g%%",
+								      spec->name,
+								      100.0 * spec->success_rate),
+							 base_ok,
+							 json_sprintf("%zu/%zu ok",
+								      m.ok[FL_PHASE_BASELINE],
+								      m.n[FL_PHASE_BASELINE])));
+		all_ok &= base_ok;
+		if (r->exit_code == FL_EXIT_OK) {
+			char d2[32];
+			bool rec_ok = m.recovered && m.time_to_recover <= r->s->recovery_within_ns;
+			json_array_append_new(
+				exps,
+				expectation(json_sprintf("recovery: %s healthy for %s within %s",
+							 spec->name,
+							 fl_format_duration(r->s->recovery_healthy_for_ns,
+									    d, sizeof(d)),
+							 fl_format_duration(r->s->recovery_within_ns,
+									    d2, sizeof(d2))),
+					    rec_ok,
+					    m.recovered ? json_sprintf("recovered after %.3fs",
+								       fl_sec(m.time_to_recover))
+							: json_string("did not recover")));
+			all_ok &= rec_ok;
+		}
+	}
+	for (size_t i = 0; i < r->s->n_faults; i++) {
+		struct fault_rt *fr = &r->faults[i];
+		char desc[512] = "";
+		json_t *asked = json_object();
+		fr->f.backend->describe(&fr->f, desc, sizeof(desc));
+		for (size_t k = 0; k < fr->f.params.n; k++)
+			json_object_set_new(asked, fr->f.params.v[k].key,
+					    json_string(fr->f.params.v[k].value));
+		json_array_append_new(faults,
+				      json_pack("{s:s, s:s, s:s, s:s?, s:s, s:o, s:f, s:f, s:i, s:O}",
+						"name", fr->f.name, "kind", fr->f.kind, "backend",
+						fr->f.backend->name, "on", fr->f.on, "description",
+						desc, "asked", asked, "at_s", fl_sec(fr->f.at_ns),
+						"for_s", fl_sec(fr->f.for_ns), "applications",
+						(int)fr->applications, "events", fr->events));
+	}
+	if (r->exit_code == FL_EXIT_OK && !all_ok)
+		r->exit_code = FL_EXIT_FAILED;
+	res = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:I, s:s, s:f, s:s, s:i, s:s?}", "schema",
+			FL_RESULT_SCHEMA, "faultline", FL_VERSION, "run_id", r->run_id, "scenario",
+			r->s->name, "file", r->s->file, "seed", (json_int_t)r->seed, "started", ts,
+			"duration_s", fl_sec(r->ph.end), "verdict",
+			r->exit_code == FL_EXIT_OK	   ? "passed"
+			: r->exit_code == FL_EXIT_FAILED ? "failed"
+			: r->exit_code == FL_EXIT_ABORTED ? "aborted"
+							  : "error",
+			"exit_code", r->exit_code, "reason", r->reason);
+	json_object_set_new(res, "phases",
+			    json_pack("{s:f, s:f, s:f, s:f, s:f}", "faults_start_s",
+				      fl_sec(r->ph.faults_start), "first_fault_s",
+				      fl_sec(r->ph.first_fault), "faults_end_s",
+				      fl_sec(r->ph.faults_end), "recovery_reference_s",
+				      fl_sec(r->ph.reference), "end_s", fl_sec(r->ph.end)));
+	json_object_set_new(res, "probes", probes);
+	json_object_set_new(res, "faults", faults);
+	json_object_set_new(res, "expectations", exps);
+	if (r->lab)
+		json_object_set_new(res, "lab", fl_lab_describe(r->lab));
+	return res;
+}
+
+static int setup_signals(struct runner *r)
+{
+	sigset_t mask;
+	int fd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	/* blocked from here on: a signal during lab setup is handled once the loop runs */
+	if (sigprocmask(SIG_BLOCK, &mask, &r->oldmask) < 0)
+		return -errno;
+	fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	return fl_loop_add_io(r->loop, fd, EPOLLIN, true, on_signal, r, NULL);
+}
+
+static bool signal_pending_now(void)
+{
+	sigset_t pend;
+
+	sigpending(&pend);
+	return sigismember(&pend, SIGINT) || sigismember(&pend, SIGTERM) ||
+	       sigismember(&pend, SIGHUP) || sigismember(&pend, SIGQUIT);
+}
+
+int fl_run(const struct fl_scenario *s, const struct fl_run_opts *o, struct fl_run_result *res)
+{
+	struct runner r = { .s = s, .o = o, .exit_code = FL_EXIT_OK };
+	_cleanup_free_ char *why = NULL, *outdir = NULL;
+	bool clean = true;
+	int k;
+
+	memset(res, 0, sizeof(*res));
+	if (fl_new_id(r.run_id, sizeof(r.run_id)) < 0)
+		return -EIO;
+	if (s->seed_set) {
+		r.seed = s->seed;
+	} else {
+		/* no seed given: pick one and record it, so the run can be replayed */
+		uint64_t x = fl_realtime_ns() ^ ((uint64_t)getpid() << 32);
+		r.seed = fl_rand_next(&x) >> 11;
+	}
+	r.rng = r.seed;
+	r.faults = calloc(s->n_faults ? s->n_faults : 1, sizeof(*r.faults));
+	if (!r.faults)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_faults; i++) {
+		r.faults[i].f = s->faults[i];
+		r.faults[i].r = &r;
+		r.faults[i].idx = i;
+		r.faults[i].events = json_array();
+	}
+
+	if (preflight(&r) < 0)
+		goto out_early;
+	if (o->dry_run) {
+		res->result = fl_run_plan(s, r.seed);
+		goto out_early;
+	}
+	k = fl_state_dir_prepare(&why);
+	if (k < 0) {
+		set_outcome(&r, FL_EXIT_HOST, "%s", why ? why : strerror(-k));
+		goto out_early;
+	}
+	k = fl_loop_new(&r.loop);
+	if (k < 0) {
+		set_outcome(&r, FL_EXIT_INTERNAL, "cannot create the event loop: %s", strerror(-k));
+		goto out_early;
+	}
+	k = setup_signals(&r);
+	if (k < 0) {
+		set_outcome(&r, FL_EXIT_INTERNAL, "cannot set up signals: %s", strerror(-k));
+		goto out;
+	}
+	k = fl_journal_create(r.run_id, o->kind ? o->kind : "run", s->file, s->name, &r.j);
+	if (k < 0) {
+		set_outcome(&r, FL_EXIT_HOST, "cannot write the journal in '%s': %s",
+			    fl_state_dir(), strerror(-k));
+		goto out;
+	}
+	fl_journal_set_run(r.j, "seed", json_integer((json_int_t)r.seed));
+	r.t0_real = fl_realtime_ns();
+	if (s->lab) {
+		_cleanup_free_ char *lab_why = NULL;
+		log_info("lab: bringing up %zu hosts", s->lab->n_hosts);
+		k = fl_lab_up(s->lab, r.run_id, s->dir, r.j, r.loop, &r.lab, &lab_why);
+		if (k < 0) {
+			set_outcome(&r, FL_EXIT_HOST, "lab: %s", lab_why ? lab_why : strerror(-k));
+			goto out;
+		}
+		for (size_t i = 0; i < s->n_faults; i++)
+			if (r.faults[i].f.on)
+				r.faults[i].f.target.netns =
+					(char *)fl_lab_netns_name(r.lab, r.faults[i].f.on);
+	}
+	if (signal_pending_now()) {
+		set_outcome(&r, FL_EXIT_ABORTED, "interrupted during setup");
+		goto out;
+	}
+	if (preflight_targets(&r) < 0)
+		goto out;
+
+	r.t0 = fl_now_ns();
+	r.t0_real = fl_realtime_ns();
+	r.state = ST_BASELINE;
+	k = fl_probes_start(r.loop, s, r.lab, r.t0, on_sample, &r, &r.probes, &why);
+	if (k < 0) {
+		set_outcome(&r, FL_EXIT_HOST, "%s", why ? why : strerror(-k));
+		goto out;
+	}
+	k = fl_loop_add_timer(r.loop, r.t0 + s->baseline_ns, on_baseline_end, &r, &r.phase_timer);
+	if (k < 0) {
+		set_outcome(&r, FL_EXIT_INTERNAL, "cannot arm a timer: %s", strerror(-k));
+		goto out;
+	}
+	log_info("run %s: baseline %.1fs", r.run_id, fl_sec(s->baseline_ns));
+	k = fl_loop_run(r.loop);
+	if (k < 0)
+		set_outcome(&r, FL_EXIT_INTERNAL, "event loop: %s", strerror(-k));
+out:
+	/* the one way out: every path above lands here and reverts */
+	r.ph.end = r.t0 ? rel(&r) : 0;
+	fl_probes_stop(r.probes);
+	revert_all(&r);
+	if (r.t0)
+		res->result = build_result(&r);
+	if (r.lab) {
+		k = fl_lab_down(r.lab);
+		r.lab = NULL;
+		if (k < 0) {
+			clean = false;
+			log_error("lab teardown incomplete: %s", strerror(-k));
+		}
+	}
+	for (size_t i = 0; i < s->n_faults; i++)
+		clean &= !r.faults[i].active;
+	if (r.j) {
+		if (clean)
+			fl_journal_finish(r.j);
+		else {
+			log_error("some faults could not be reverted: run 'faultline recover %s'",
+				  r.run_id);
+			fl_journal_close(r.j);
+			if (r.exit_code == FL_EXIT_OK || r.exit_code == FL_EXIT_FAILED)
+				r.exit_code = FL_EXIT_INTERNAL;
+		}
+		r.j = NULL;
+	}
+	if (res->result && !o->detached) {
+		if (o->out_dir)
+			outdir = strdup(o->out_dir);
+		else if (asprintf(&outdir, "faultline-out/%s", r.run_id) < 0)
+			outdir = NULL;
+		if (outdir) {
+			k = fl_result_write(res->result, outdir, &res->result_path);
+			if (k < 0)
+				log_error("cannot write the result to '%s': %s", outdir, strerror(-k));
+		}
+	}
+	fl_probes_free(r.probes);
+	fl_loop_free(r.loop);
+	sigprocmask(SIG_SETMASK, &r.oldmask, NULL);
+out_early:
+	if (!r.notified && o->notify_fd >= 0) {
+		_cleanup_free_ char *m = NULL;
+		if (asprintf(&m, "!%s\n", r.reason ? r.reason : "the fault was not applied") >= 0)
+			notify(&r, m);
+	}
+	for (size_t i = 0; i < s->n_faults; i++) {
+		json_decref(r.faults[i].events);
+		json_decref(r.faults[i].objects);
+	}
+	free(r.faults);
+	res->exit_code = r.exit_code;
+	res->reason = r.reason;
+	res->run_id = strdup(r.run_id);
+	return 0;
+}
+
+void fl_run_result_clear(struct fl_run_result *res)
+{
+	free(res->reason);
+	free(res->run_id);
+	free(res->result_path);
+	json_decref(res->result);
+	memset(res, 0, sizeof(*res));
+}

@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Install every Debian package faultline's build and tests need (idempotent).
+set -eu
+
+PKGS="
+make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
+libnl-3-dev libnl-route-3-dev libnl-nf-3-dev libseccomp-dev libyaml-dev libjansson-dev
+libcurl4-openssl-dev libfuse3-dev libssl-dev libcmocka-dev libclang-rt-14-dev
+bats bats-assert bats-support iproute2 iptables procps psmisc util-linux
+qemu-system-x86 busybox-static cpio
+nginx-light redis-server redis-tools
+"
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+
+if [ -z "$missing" ]; then
+	echo "deps: all $(echo $PKGS | wc -w) packages present"
+	exit 0
+fi
+
+echo "deps: installing:$missing"
+$SUDO apt-get update -qq
+# The services are started by faultline inside lab namespaces, never by the package scripts.
+DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq --no-install-recommends $missing
