@@ -52,7 +52,7 @@ BPF_SKELS   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test unit bats fuzz fuzz-run test-vm bench install uninstall clean format
+.PHONY: all deps quickstart test unit bats fuzz install uninstall clean format
 .DELETE_ON_ERROR:
 
 all: faultline
@@ -140,6 +140,12 @@ test:
 
 deps:
 	@sh tests/lib/deps.sh
+
+# The README's first command: install, build, run the embedded default (a lab on this host).
+quickstart:
+	$(MAKE) deps
+	$(MAKE) all
+	./faultline run scenarios/examples/quickstart.yaml
 
 # --- install -----------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* `faultline lab up|down|status`: a scenario's lab by hand, kept up by a detached keeper. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -28,7 +29,8 @@ const char cmd_lab_usage[] =
 	"(fl-LAB_ID-sw, 198.18.0.1), each host running its service in its own cgroup, with host\n"
 	"names resolving through a lab hosts file. A background keeper supervises the services\n"
 	"(restart policies) until `lab down`. `up` returns once every ready port accepts.\n"
-	"Services' output goes to STATE_DIR/runs/LAB_ID/HOST.log (removed by `lab down`).\n"
+	"Services' output goes to STATE_DIR/runs/LAB_ID/HOST.log (removed by `lab down`; when\n"
+	"`up` fails the logs are kept in STATE_DIR/lab-logs/LAB_ID).\n"
 	"\n"
 	"Actions:\n"
 	"  up FILE            create the lab, start the services, wait until they are ready\n"
@@ -39,9 +41,10 @@ const char cmd_lab_usage[] =
 	"  --grace DURATION   down: how long the keeper gets to tear down by itself (default 10s)\n"
 	"Common options:\n"
 	"  --json             print data as JSON on stdout\n"
-	"  -v, --verbose      more detail on stderr (the keeper logs to STATE_DIR/runs/ID/keeper.log)\n"
+	"  -v, --verbose      more detail (the keeper's goes to STATE_DIR/runs/ID/keeper.log)\n"
 	"  -q, --quiet        errors only\n"
-	"  --state-dir DIR    journal location (default $FAULTLINE_STATE_DIR or " FL_STATE_DIR_DEFAULT ")\n"
+	"  --state-dir DIR    journal location (default $FAULTLINE_STATE_DIR or\n"
+	"                     " FL_STATE_DIR_DEFAULT ")\n"
 	"  -h, --help         this help\n"
 	"\n"
 	"Exit status: 0 ok, 1 the lab did not come up (a service failed or was not ready),\n"
@@ -50,7 +53,7 @@ const char cmd_lab_usage[] =
 	"\n"
 	"Examples:\n"
 	"  sudo faultline lab up scenarios/examples/quickstart.yaml\n"
-	"  sudo ip netns exec fl-3f2a9c0d11be-web curl -s http://cache:6379/\n"
+	"  sudo ip netns exec fl-3f2a9c0d11be-client redis-cli -h cache ping\n"
 	"  sudo faultline lab status --json | jq '.labs[].lab.hosts[] | {name, pid}'\n"
 	"  sudo faultline lab down scenarios/examples/quickstart.yaml\n";
 
@@ -85,8 +88,67 @@ static void keeper_report(int fd, json_t *msg)
 
 static void keeper_fail(int fd, int exit_code, const char *reason)
 {
-	keeper_report(fd, json_pack("{s:b, s:i, s:s}", "ok", false, "exit", exit_code, "reason",
-				    reason));
+	keeper_report(
+		fd, json_pack("{s:b, s:i, s:s}", "ok", false, "exit", exit_code, "reason", reason));
+}
+
+/*
+ * A lab that failed to come up is removed with its run records; the services' logs explain
+ * why, so they move to STATE_DIR/lab-logs/RUN first. Returns that directory, or NULL.
+ */
+static char *keep_logs(struct fl_journal *j, const char *run_id)
+{
+	_cleanup_free_ char *dst = NULL;
+	const char *dir = fl_journal_dir(j);
+	struct dirent *de;
+	size_t moved = 0;
+	DIR *d;
+
+	if (asprintf(&dst, "%s/lab-logs/%s", fl_state_dir(), run_id) < 0)
+		return NULL;
+	d = opendir(dir);
+	if (!d)
+		return NULL;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *from = NULL, *to = NULL;
+		size_t l = strlen(de->d_name);
+
+		if (l < 5 || strcmp(de->d_name + l - 4, ".log") != 0 ||
+		    strcmp(de->d_name, "keeper.log") == 0)
+			continue;
+		if (!moved && fl_mkdir_p(dst, 0700) < 0)
+			break;
+		if (asprintf(&from, "%s/%s", dir, de->d_name) < 0 ||
+		    asprintf(&to, "%s/%s", dst, de->d_name) < 0)
+			break;
+		if (rename(from, to) == 0)
+			moved++;
+	}
+	closedir(d);
+	return moved ? TAKE_PTR(dst) : NULL;
+}
+
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), n = 0;
+	const char *p;
+	char *out, *o;
+
+	for (p = s; fl && (p = strstr(p, from)); p += fl)
+		n++;
+	out = o = malloc(strlen(s) + n * (tl > fl ? tl - fl : 0) + 1);
+	if (!out)
+		return NULL;
+	for (p = s; *p;) {
+		if (fl && strncmp(p, from, fl) == 0) {
+			o = stpcpy(o, to);
+			p += fl;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	return out;
 }
 
 static int lab_exit_code(int r)
@@ -121,9 +183,8 @@ static bool term_pending(void)
 {
 	sigset_t set;
 
-	return sigpending(&set) == 0 &&
-	       (sigismember(&set, SIGTERM) || sigismember(&set, SIGINT) ||
-		sigismember(&set, SIGHUP));
+	return sigpending(&set) == 0 && (sigismember(&set, SIGTERM) || sigismember(&set, SIGINT) ||
+					 sigismember(&set, SIGHUP));
 }
 
 /* The keeper owns the journal (its flock says "alive"), the lab and the loop supervising it. */
@@ -168,8 +229,8 @@ static _Noreturn void keeper_main(struct keeper_args *a)
 		if (asprintf(&msg, "cannot create the journal record in '%s': %s", fl_state_dir(),
 			     strerror(-r)) < 0)
 			msg = NULL;
-		keeper_fail(a->status_fd, r == -EACCES || r == -EROFS ? FL_EXIT_HOST :
-									 FL_EXIT_INTERNAL,
+		keeper_fail(a->status_fd,
+			    r == -EACCES || r == -EROFS ? FL_EXIT_HOST : FL_EXIT_INTERNAL,
 			    msg ? msg : "cannot create the journal record");
 		_exit(FL_EXIT_INTERNAL);
 	}
@@ -184,18 +245,25 @@ static _Noreturn void keeper_main(struct keeper_args *a)
 	r = fl_loop_new(&loop);
 	if (r >= 0) {
 		sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-		r = sfd < 0 ? -errno : fl_loop_add_io(loop, sfd, EPOLLIN, true, on_signal, loop,
-						      NULL);
+		r = sfd < 0 ? -errno
+			    : fl_loop_add_io(loop, sfd, EPOLLIN, true, on_signal, loop, NULL);
 	}
 	if (r < 0) {
-		keeper_fail(a->status_fd, FL_EXIT_INTERNAL, "cannot set up the keeper's event loop");
+		keeper_fail(a->status_fd, FL_EXIT_INTERNAL,
+			    "cannot set up the keeper's event loop");
 		fl_journal_finish(j);
 		_exit(FL_EXIT_INTERNAL);
 	}
 
 	r = fl_lab_up(a->s->lab, a->run_id, a->workdir, j, loop, &lab, &reason);
 	if (r < 0) {
-		keeper_fail(a->status_fd, lab_exit_code(r), reason ? reason : strerror(-r));
+		_cleanup_free_ char *kept = keep_logs(j, a->run_id), *why = NULL;
+		const char *text = reason ? reason : strerror(-r);
+
+		/* the failure names the logs where they are now, not where they were */
+		if (kept)
+			why = replace_all(text, fl_journal_dir(j), kept);
+		keeper_fail(a->status_fd, lab_exit_code(r), why ? why : text);
 		fl_journal_finish(j);
 		fl_loop_free(loop);
 		_exit(FL_EXIT_FAILED);
@@ -254,8 +322,10 @@ static int read_report(int fd, pid_t keeper_pgid, char **ret)
 		n = read(fd, buf + len, cap - len - 1);
 		if (n < 0 && errno == EINTR) {
 			if (got_signal && !forwarded) {
-				/* it blocks SIGTERM until the lab is up, then removes it */
-				fprintf(stderr, "faultline lab: interrupted, removing the lab\n");
+				/* it blocks SIGTERM until lab up is done, then removes the lab */
+				fprintf(stderr,
+					"faultline lab: interrupted; the lab is removed as soon "
+					"as it is up (or has failed)\n");
 				kill(-keeper_pgid, SIGTERM);
 				forwarded = true;
 			}
@@ -272,7 +342,7 @@ static int read_report(int fd, pid_t keeper_pgid, char **ret)
 	return 0;
 }
 
-static void print_lab_text(const char *id, json_t *lab)
+static void print_lab_text(const char *id, json_t *lab, bool is_lab)
 {
 	const char *hosts_file = json_string_value(json_object_get(lab, "hosts_file"));
 	const char *slash = hosts_file ? strrchr(hosts_file, '/') : NULL;
@@ -284,7 +354,7 @@ static void print_lab_text(const char *id, json_t *lab)
 	printf("  %-12s  %-15s  %-28s  %s\n", "switch",
 	       json_string_value(json_object_get(sw, "address")),
 	       json_string_value(json_object_get(sw, "netns")), "-");
-	json_array_foreach(hosts, i, h) {
+	json_array_foreach (hosts, i, h) {
 		json_int_t pid = json_integer_value(json_object_get(h, "pid"));
 		const char *state = json_string_value(json_object_get(h, "state"));
 		char pidbuf[48];
@@ -307,8 +377,10 @@ static void print_lab_text(const char *id, json_t *lab)
 		printf("  run commands in a host (host names resolve): ip netns exec %s sh\n",
 		       first);
 	if (slash)
-		printf("  services' output: %.*s/HOST.log\n", (int)(slash - hosts_file), hosts_file);
-	printf("  bring it down: faultline lab down %s\n", id);
+		printf("  services' output: %.*s/HOST.log\n", (int)(slash - hosts_file),
+		       hosts_file);
+	if (is_lab)
+		printf("  bring it down: faultline lab down %s\n", id);
 }
 
 static int lab_up(const struct fl_cmd *self, int argc, char **argv, struct fl_cli *cli)
@@ -367,8 +439,11 @@ static int lab_up(const struct fl_cmd *self, int argc, char **argv, struct fl_cl
 	}
 	if (pid == 0) {
 		/* double fork: the keeper is nobody's child and has no controlling terminal */
-		struct keeper_args a = { .s = s, .scenario_path = path, .workdir = workdir,
-					 .run_id = run_id, .status_fd = p[1] };
+		struct keeper_args a = { .s = s,
+					 .scenario_path = path,
+					 .workdir = workdir,
+					 .run_id = run_id,
+					 .status_fd = p[1] };
 		close(p[0]);
 		setsid();
 		pid = fork();
@@ -393,7 +468,8 @@ static int lab_up(const struct fl_cmd *self, int argc, char **argv, struct fl_cl
 		return FL_EXIT_INTERNAL;
 	}
 	if (!json_is_true(json_object_get(msg, "ok"))) {
-		ret = (int)json_integer_value(json_object_get(msg, "exit"));
+		ret = got_signal ? FL_EXIT_ABORTED
+				 : (int)json_integer_value(json_object_get(msg, "exit"));
 		fprintf(stderr, "faultline lab: lab up failed: %s\n",
 			json_string_value(json_object_get(msg, "reason")) ?: "unknown error");
 		json_decref(msg);
@@ -410,10 +486,10 @@ static int lab_up(const struct fl_cmd *self, int argc, char **argv, struct fl_cl
 		return FL_EXIT_ABORTED;
 	}
 	if (cli->json) {
-		json_t *o = json_pack("{s:s, s:s, s:s?, s:O, s:O}", "id", run_id, "scenario", path,
-				      "name", s->name, "keeper_pid",
-				      json_object_get(msg, "keeper_pid"), "lab",
-				      json_object_get(msg, "lab"));
+		json_t *o =
+			json_pack("{s:s, s:s, s:s?, s:O, s:O}", "id", run_id, "scenario", path,
+				  "name", s->name, "keeper_pid", json_object_get(msg, "keeper_pid"),
+				  "lab", json_object_get(msg, "lab"));
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(o);
@@ -421,7 +497,7 @@ static int lab_up(const struct fl_cmd *self, int argc, char **argv, struct fl_cl
 		printf("lab %s up: %s, %zu host(s), keeper pid %lld\n", run_id,
 		       s->name ? s->name : path, s->lab->n_hosts,
 		       (long long)json_integer_value(json_object_get(msg, "keeper_pid")));
-		print_lab_text(run_id, json_object_get(msg, "lab"));
+		print_lab_text(run_id, json_object_get(msg, "lab"), true);
 	}
 	json_decref(msg);
 	fl_scenario_free(s);
@@ -466,13 +542,15 @@ static int lab_down(const struct fl_cmd *self, int argc, char **argv, struct fl_
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+g:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "g:", opts, NULL)) != -1) {
 		if (c != 'g' || fl_parse_duration(optarg, &grace) < 0 ||
 		    grace > 600 * NSEC_PER_SEC) {
 			json_decref(done);
 			json_decref(errors);
-			return c == 'g' ? fl_usage_error(self, "--grace must be a duration up to 10m, "
-							       "got '%s'", optarg)
+			return c == 'g' ? fl_usage_error(self,
+							 "--grace must be a duration up to 10m, "
+							 "got '%s'",
+							 optarg)
 					: fl_usage_error(self, "unknown or incomplete option '%s'",
 							 argv[optind - 1]);
 		}
@@ -494,8 +572,8 @@ static int lab_down(const struct fl_cmd *self, int argc, char **argv, struct fl_
 	} else if (!is_run_id(arg)) {
 		json_decref(done);
 		json_decref(errors);
-		return fl_usage_error(self, "lab down: '%s' is neither a scenario file nor a lab id",
-				      arg);
+		return fl_usage_error(
+			self, "lab down: '%s' is neither a scenario file nor a lab id", arg);
 	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "faultline lab: lab down needs root\n");
@@ -517,9 +595,10 @@ static int lab_down(const struct fl_cmd *self, int argc, char **argv, struct fl_
 
 		if (path ? (lab_kind && run_matches(&v[i], path)) : strcmp(v[i].id, arg) == 0) {
 			if (!path && !lab_kind) {
-				fprintf(stderr, "faultline lab: '%s' is a %s run, not a lab; use "
-						"`faultline recover %s`\n", arg, kind ? kind : "?",
-					arg);
+				fprintf(stderr,
+					"faultline lab: '%s' is a %s run, not a lab; use "
+					"`faultline recover %s`\n",
+					arg, kind ? kind : "?", arg);
 				ret = FL_EXIT_USAGE;
 				continue;
 			}
@@ -538,7 +617,7 @@ static int lab_down(const struct fl_cmd *self, int argc, char **argv, struct fl_
 				printf("lab %s down\n", ids[i]);
 		} else {
 			ret = FL_EXIT_INTERNAL;
-			json_array_foreach(report, k, e) {
+			json_array_foreach (report, k, e) {
 				json_array_append(errors, e);
 				if (!cli->json)
 					fprintf(stderr, "faultline lab: %s: %s: %s\n", ids[i],
@@ -546,9 +625,10 @@ static int lab_down(const struct fl_cmd *self, int argc, char **argv, struct fl_
 						json_string_value(json_object_get(e, "error")));
 			}
 			if (!cli->json)
-				fprintf(stderr, "faultline lab: lab %s: teardown incomplete (%s); run "
-						"`faultline recover %s` once fixed\n", ids[i],
-					strerror(-r), ids[i]);
+				fprintf(stderr,
+					"faultline lab: lab %s: teardown incomplete (%s); run "
+					"`faultline recover %s` once fixed\n",
+					ids[i], strerror(-r), ids[i]);
 		}
 		json_decref(report);
 	}
@@ -613,21 +693,26 @@ static int lab_status(const struct fl_cmd *self, int argc, char **argv, struct f
 	{
 		json_t *l;
 		size_t i;
-		json_array_foreach(labs, i, l) {
+		json_array_foreach (labs, i, l) {
 			json_t *lab = json_object_get(l, "lab");
 			const char *id = json_string_value(json_object_get(l, "id"));
 			bool alive = json_is_true(json_object_get(l, "alive"));
+			const char *kind = json_string_value(json_object_get(l, "kind"));
+			bool is_lab = kind && strcmp(kind, "lab") == 0;
 
-			printf("%slab %s  %s  %s  %s\n", shown++ ? "\n" : "", id,
+			printf("%slab %s  %s  %s  %s", shown++ ? "\n" : "", id,
 			       json_string_value(json_object_get(l, "name")) ?: "-",
 			       alive ? "alive" : "DEAD",
 			       json_string_value(json_object_get(l, "scenario")) ?: "-");
+			if (!is_lab)
+				printf("  (of a %s run)", kind ? kind : "?");
+			putchar('\n');
 			if (!alive)
-				printf("  its keeper is gone; remove what it left: faultline lab down "
-				       "%s\n",
+				printf("  its %s is gone; remove what it left: faultline %s %s\n",
+				       is_lab ? "keeper" : "run", is_lab ? "lab down" : "recover",
 				       id);
 			if (lab)
-				print_lab_text(id, lab);
+				print_lab_text(id, lab, is_lab);
 			else
 				printf("  (no lab record yet)\n");
 		}

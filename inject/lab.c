@@ -35,12 +35,14 @@
 #define READY_RETRY_NS (50 * NSEC_PER_MSEC)
 #define READY_ATTEMPT_MAX_NS (1 * NSEC_PER_SEC)
 #define KILL_WAIT_NS (5 * NSEC_PER_SEC)
+#define REAP_WAIT_NS (2 * NSEC_PER_SEC)
 #define RESTART_BACKOFF_MAX_NS (10 * NSEC_PER_SEC)
+#define RESTART_DELAY_MIN_NS (10 * NSEC_PER_MSEC)
 #define LOG_TAIL_BYTES 600
 
 enum host_state {
-	HOST_IDLE,	 /* no service */
-	HOST_STARTING,	 /* forked, not yet exec'd */
+	HOST_IDLE,     /* no service */
+	HOST_STARTING, /* forked, not yet exec'd */
 	HOST_RUNNING,
 	HOST_RESTARTING, /* exited, a restart is scheduled */
 	HOST_EXITED,	 /* exited, no restart (policy) */
@@ -48,8 +50,9 @@ enum host_state {
 };
 
 static const char *const host_state_names[] = {
-	[HOST_IDLE] = "idle",	      [HOST_STARTING] = "starting", [HOST_RUNNING] = "running",
-	[HOST_RESTARTING] = "restarting", [HOST_EXITED] = "exited",	    [HOST_FAILED] = "failed",
+	[HOST_IDLE] = "idle",	    [HOST_STARTING] = "starting",
+	[HOST_RUNNING] = "running", [HOST_RESTARTING] = "restarting",
+	[HOST_EXITED] = "exited",   [HOST_FAILED] = "failed",
 };
 
 static const char *const restart_names[] = {
@@ -61,7 +64,7 @@ static const char *const restart_names[] = {
 struct lab_host {
 	struct fl_lab_rt *lab;
 	char *name;
-	char **run; /* NULL: idle */
+	char **run;  /* NULL: idle */
 	char **envp; /* full environment for the service */
 	enum fl_restart restart;
 	uint64_t restart_delay_ns;
@@ -267,8 +270,8 @@ static void describe_exit(const siginfo_t *si, char *buf, size_t len)
 	if (si->si_code == CLD_EXITED)
 		snprintf(buf, len, "exit status %d", si->si_status);
 	else
-		snprintf(buf, len, "killed by signal %s", sigabbrev_np(si->si_status) ?
-			 sigabbrev_np(si->si_status) : "?");
+		snprintf(buf, len, "killed by signal %s",
+			 sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?");
 }
 
 static bool exit_is_failure(const siginfo_t *si)
@@ -583,8 +586,8 @@ static int host_link(struct lab_host *h, struct nl_sock *swsk, int br_idx, char 
 	rtnl_link_put(veth);
 	if (r < 0) {
 		r = nlerr_to_errno(r);
-		set_reason(reason, "host '%s': cannot create veth %s/eth0: %s", h->name, h->port_name,
-			   strerror(-r));
+		set_reason(reason, "host '%s': cannot create veth %s/eth0: %s", h->name,
+			   h->port_name, strerror(-r));
 		return r;
 	}
 	return 0;
@@ -662,7 +665,7 @@ struct spawn_req {
 	const char *workdir;
 	const char *log_path; /* NULL: /dev/null, unless keep_output */
 	bool keep_output;
-	bool wait_go;	      /* block before exec until the supervisor recorded the pid */
+	bool wait_go; /* block before exec until the supervisor recorded the pid */
 	char *const *argv;
 	char *const *envp;
 };
@@ -827,9 +830,8 @@ static int spawn_finish(struct spawned *sp, const char *what, char *const *argv,
 		set_reason(reason, "%s: cannot execute '%s': %s", what, argv[0], strerror(e.err));
 	else
 		set_reason(reason, "%s: cannot %s: %s", what,
-			   e.step >= 0 && e.step < (int)ARRAY_SIZE(step_names) ?
-				   step_names[e.step] :
-				   "start",
+			   e.step >= 0 && e.step < (int)ARRAY_SIZE(step_names) ? step_names[e.step]
+									       : "start",
 			   strerror(e.err));
 	return e.err > 0 ? -e.err : -EIO;
 }
@@ -872,8 +874,8 @@ static int build_env(struct lab_host *h, char *const *extra)
 
 	for (char **e = environ; *e && r >= 0; e++) {
 		size_t k = strcspn(*e, "=");
-		bool overridden = !strncmp(*e, "FAULTLINE_LAB=", 14) ||
-				  !strncmp(*e, "FAULTLINE_HOST=", 15);
+		bool overridden =
+			!strncmp(*e, "FAULTLINE_LAB=", 14) || !strncmp(*e, "FAULTLINE_HOST=", 15);
 		for (size_t i = 0; extra && extra[i] && !overridden; i++)
 			overridden = !strncmp(extra[i], *e, k) && extra[i][k] == '=';
 		if (!overridden)
@@ -1079,7 +1081,7 @@ int fl_lab_attach_loop(struct fl_lab_rt *lab, struct fl_loop *loop)
 /* --- readiness ---------------------------------------------------------------------------- */
 
 struct ready_state {
-	int fd;	       /* connect in flight, or -1 */
+	int fd; /* connect in flight, or -1 */
 	uint64_t started;
 	uint64_t next_try;
 	uint64_t deadline;
@@ -1109,7 +1111,8 @@ static int socket_in_ns(int nsfd)
 static void ready_try(struct fl_lab_rt *lab, struct lab_host *h, struct ready_state *st,
 		      uint64_t now)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(h->ready_port),
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(h->ready_port),
 				   .sin_addr = h->addr };
 	int fd = socket_in_ns(lab->sw_nsfd);
 
@@ -1151,8 +1154,8 @@ static void ready_fail(struct lab_host *h, const char *what, char **reason)
 {
 	_cleanup_free_ char *tail = log_tail(h->log_path);
 
-	set_reason(reason, "host '%s': %s; see %s.log (%s)%s", h->name, what, h->name,
-		   h->log_path, tail ? tail : "");
+	set_reason(reason, "host '%s': %s; see %s.log (%s)%s", h->name, what, h->name, h->log_path,
+		   tail ? tail : "");
 }
 
 /*
@@ -1170,7 +1173,8 @@ static int lab_wait_ready(struct fl_lab_rt *lab, char **reason)
 
 	for (size_t i = 0; i < lab->n_hosts; i++) {
 		struct lab_host *h = &lab->hosts[i];
-		st[i] = (struct ready_state){ .fd = -1, .next_try = t0,
+		st[i] = (struct ready_state){ .fd = -1,
+					      .next_try = t0,
 					      .deadline = t0 + h->ready_timeout_ns,
 					      .done = !h->ready_port };
 		pending += !st[i].done;
@@ -1211,11 +1215,13 @@ static int lab_wait_ready(struct fl_lab_rt *lab, char **reason)
 			}
 			if (now >= s->deadline) {
 				char what[160], tbuf[32];
-				snprintf(what, sizeof(what),
-					 "port %u did not accept connections within %s (last error: %s)",
-					 h->ready_port,
-					 fl_format_duration(h->ready_timeout_ns, tbuf, sizeof(tbuf)),
-					 s->last_err ? strerror(s->last_err) : "none");
+				snprintf(
+					what, sizeof(what),
+					"port %u did not accept connections within %s (last error: "
+					"%s)",
+					h->ready_port,
+					fl_format_duration(h->ready_timeout_ns, tbuf, sizeof(tbuf)),
+					s->last_err ? strerror(s->last_err) : "none");
 				ready_fail(h, what, reason);
 				r = -ETIMEDOUT;
 				goto out;
@@ -1267,7 +1273,8 @@ static int lab_wait_ready(struct fl_lab_rt *lab, char **reason)
 			if (h->state == HOST_EXITED && h->ready_port && !st[i].done) {
 				char what[160];
 				snprintf(what, sizeof(what),
-					 "the service exited (%s) before port %u accepted connections",
+					 "the service exited (%s) before port %u accepted "
+					 "connections",
 					 h->last_exit, h->ready_port);
 				ready_fail(h, what, reason);
 				r = -ECHILD;
@@ -1311,7 +1318,8 @@ static int cg_wait_empty(const char *cg, uint64_t timeout_ns)
 			return -ETIMEDOUT;
 		/* the kernel signals every change of cgroup.events with POLLPRI */
 		struct pollfd pfd = { .fd = fd, .events = POLLPRI };
-		if (poll(&pfd, 1, (int)((deadline - now) / NSEC_PER_MSEC) + 1) < 0 && errno != EINTR)
+		if (poll(&pfd, 1, (int)((deadline - now) / NSEC_PER_MSEC) + 1) < 0 &&
+		    errno != EINTR)
 			return -errno;
 	}
 }
@@ -1402,28 +1410,222 @@ static int netns_remove(const char *path)
 	return 0;
 }
 
-static void kill_recorded_pid(json_t *host, json_t *report)
+/* Processes a teardown kills, each pinned by a pidfd so a recycled pid is never signalled. */
+struct killset {
+	int *fd;
+	pid_t *pid;
+	size_t n, cap;
+};
+
+static void killset_add(struct killset *ks, int fd, pid_t pid)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (ks->pid[i] == pid) {
+			close(fd);
+			return;
+		}
+	if (ks->n == ks->cap) {
+		size_t cap = ks->cap ? ks->cap * 2 : 32;
+		int *nfd = realloc(ks->fd, cap * sizeof(*nfd));
+		pid_t *npid = nfd ? realloc(ks->pid, cap * sizeof(*npid)) : NULL;
+		if (nfd)
+			ks->fd = nfd;
+		if (!npid) {
+			/* cannot wait for it: at least kill it */
+			pidfd_send_signal(fd, SIGKILL, NULL, 0);
+			close(fd);
+			return;
+		}
+		ks->pid = npid;
+		ks->cap = cap;
+	}
+	ks->fd[ks->n] = fd;
+	ks->pid[ks->n++] = pid;
+}
+
+static void killset_clear(struct killset *ks)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		close(ks->fd[i]);
+	free(ks->fd);
+	free(ks->pid);
+	*ks = (struct killset){ 0 };
+}
+
+static void collect_recorded_pid(struct killset *ks, json_t *host)
 {
 	pid_t pid = (pid_t)json_integer_value(json_object_get(host, "pid"));
 	uint64_t st = (uint64_t)json_integer_value(json_object_get(host, "start_time"));
-	const char *name = json_string_value(json_object_get(host, "name"));
-	char obj[96];
 	int fd;
 
 	if (pid <= 1 || pid == getpid())
 		return;
 	fd = fl_pidfd_open_verified(pid, st);
-	if (fd < 0)
-		return; /* gone, or the pid now names another process: leave it alone */
-	snprintf(obj, sizeof(obj), "host %s pid %d", name ? name : "?", pid);
-	if (pidfd_send_signal(fd, SIGKILL, NULL, 0) < 0 && errno != ESRCH) {
-		report_add(report, obj, -errno, "cannot kill");
-	} else {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		if (poll(&pfd, 1, (int)(KILL_WAIT_NS / NSEC_PER_MSEC)) == 0)
-			report_add(report, obj, -ETIMEDOUT, "still running after SIGKILL");
+	if (fd >= 0) /* else gone, or the pid now names another process: leave it alone */
+		killset_add(ks, fd, pid);
+}
+
+/* Every process of a cgroup subtree; each one's membership is checked after it is pinned. */
+static void collect_cgroup(struct killset *ks, const char *cg, const char *cg_rel)
+{
+	_cleanup_free_ char *procs = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	struct dirent *de;
+	DIR *d;
+	int pid;
+
+	if (asprintf(&procs, "%s/cgroup.procs", cg) < 0)
+		return;
+	f = fopen(procs, "re");
+	while (f && fscanf(f, "%d", &pid) == 1) {
+		_cleanup_free_ char *mine = NULL;
+		char path[64];
+		int fd;
+
+		if (pid <= 1 || pid == getpid())
+			continue;
+		fd = pidfd_open(pid, 0);
+		if (fd < 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+		if (fl_read_file(path, &mine, NULL) == 0 && strstr(mine, cg_rel))
+			killset_add(ks, fd, pid);
+		else
+			close(fd);
 	}
+	d = opendir(cg);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *sub = NULL;
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (asprintf(&sub, "%s/%s", cg, de->d_name) >= 0)
+			collect_cgroup(ks, sub, cg_rel);
+	}
+	closedir(d);
+}
+
+/*
+ * Processes inside a network namespace, the way `ip netns pids` finds them: for what services
+ * forked when there is no cgroup. Each is pinned with a pidfd before its namespace is compared.
+ */
+static void collect_netns(struct killset *ks, const char *netns_path)
+{
+	struct stat ns;
+	struct dirent *de;
+	DIR *d;
+
+	if (stat(netns_path, &ns) < 0)
+		return;
+	d = opendir("/proc");
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
+		char path[64];
+		struct stat st;
+		int fd;
+
+		if (pid <= 1 || pid == getpid())
+			continue;
+		fd = pidfd_open(pid, 0);
+		if (fd < 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+		if (stat(path, &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev)
+			killset_add(ks, fd, pid);
+		else
+			close(fd);
+	}
+	closedir(d);
+}
+
+/* Does a pidfd report POLLHUP once its process is reaped (Linux 6.x)? Probed once. */
+static bool pidfd_reports_reap(void)
+{
+	static int known = -1;
+	struct pollfd pfd;
+	pid_t pid;
+	int fd;
+
+	if (known >= 0)
+		return known;
+	known = 0;
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0)
+		_exit(0);
+	fd = pidfd_open(pid, 0);
+	waitpid(pid, NULL, 0);
+	if (fd < 0)
+		return false;
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	known = poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP);
 	close(fd);
+	return known;
+}
+
+/*
+ * SIGKILL everything (stopped processes too) and wait until it has exited, and, where the
+ * kernel says so, until its parent (init, for orphans) has reaped it: afterwards no lab
+ * process is left, not even as a zombie.
+ */
+static void killset_kill(struct killset *ks, json_t *report)
+{
+	uint64_t deadline = fl_now_ns() + KILL_WAIT_NS;
+	struct pollfd *pfd;
+	bool reap = false;
+
+	if (!ks->n)
+		return;
+	pfd = calloc(ks->n, sizeof(*pfd));
+	if (!pfd)
+		return;
+	for (size_t i = 0; i < ks->n; i++)
+		pidfd_send_signal(ks->fd[i], SIGKILL, NULL, 0);
+	for (int phase = 0; phase < 2; phase++) {
+		short want = phase ? POLLHUP : POLLIN;
+		for (;;) {
+			uint64_t now = fl_now_ns();
+			size_t n = 0;
+
+			for (size_t i = 0; i < ks->n; i++) {
+				/* POLLHUP is always reported; asking for POLLIN would not let us
+				 * sleep */
+				pfd[n] = (struct pollfd){ .fd = ks->fd[i],
+							  .events = phase ? 0 : POLLIN };
+				if (poll(&pfd[n], 1, 0) == 1 && (pfd[n].revents & want))
+					continue;
+				n++;
+			}
+			if (!n || now >= deadline)
+				break;
+			/* the pidfd wakes us on exit and, with reap reporting, on reap */
+			poll(pfd, n, (int)((deadline - now) / NSEC_PER_MSEC) + 1);
+		}
+		if (phase == 0) {
+			for (size_t i = 0; i < ks->n; i++) {
+				struct pollfd p = { .fd = ks->fd[i], .events = POLLIN };
+				if (poll(&p, 1, 0) == 0) {
+					char obj[64];
+					snprintf(obj, sizeof(obj), "pid %d", ks->pid[i]);
+					report_add(report, obj, -ETIMEDOUT,
+						   "still running after SIGKILL");
+				}
+			}
+			reap = pidfd_reports_reap();
+			if (!reap)
+				break;
+			/*
+			 * Reaping orphans is init's job: give it a moment, no more (some inits,
+			 * like this project's VM's, reap only once a second).
+			 */
+			deadline = fl_now_ns() + REAP_WAIT_NS;
+		}
+	}
+	free(pfd);
 }
 
 int fl_lab_destroy_recorded(json_t *lab, json_t *report)
@@ -1433,22 +1635,33 @@ int fl_lab_destroy_recorded(json_t *lab, json_t *report)
 	const char *cg_base = json_string_value(json_object_get(lab, "cgroup_base"));
 	const char *hosts_file = json_string_value(json_object_get(lab, "hosts_file"));
 	size_t n_before = report ? json_array_size(report) : 0;
+	struct killset ks = { 0 };
 	bool failed = false;
 	size_t i;
 	int r;
 
 	if (!json_is_object(lab))
 		return -EINVAL;
-	/* 1. processes: the whole cgroup at once, then each recorded pid (verified) */
-	if (cg && cg_base && cg_child_of(cg, cg_base)) {
+	/* 1. processes: pin every one (recorded, in the cgroup, or in a namespace), then kill */
+	if (!(cg && cg_base && cg_child_of(cg, cg_base)))
+		cg = NULL;
+	json_array_foreach (hosts, i, h)
+		collect_recorded_pid(&ks, h);
+	if (cg) {
+		collect_cgroup(&ks, cg, cg + strlen(cg_base) - strlen("/faultline"));
+		/* and whatever forks meanwhile */
 		r = cg_kill(cg);
 		if (r < 0)
 			report_add(report, cg, r, "cannot kill the lab's processes");
 	} else {
-		cg = NULL;
+		json_array_foreach (hosts, i, h) {
+			const char *path = json_string_value(json_object_get(h, "netns_path"));
+			if (path_under(path, NETNS_DIR "/fl-"))
+				collect_netns(&ks, path);
+		}
 	}
-	json_array_foreach(hosts, i, h)
-		kill_recorded_pid(h, report);
+	killset_kill(&ks, report);
+	killset_clear(&ks);
 	if (cg) {
 		r = cg_wait_empty(cg, KILL_WAIT_NS);
 		if (r < 0)
@@ -1461,7 +1674,7 @@ int fl_lab_destroy_recorded(json_t *lab, json_t *report)
 			report_add(report, cg_base, -errno, "cannot remove the cgroup");
 	}
 	/* 2. namespaces (their veths, addresses, qdiscs and filters go with them) */
-	json_array_foreach(hosts, i, h) {
+	json_array_foreach (hosts, i, h) {
 		const char *path = json_string_value(json_object_get(h, "netns_path"));
 		const char *etc = json_string_value(json_object_get(h, "etc_netns"));
 		if (path_under(path, NETNS_DIR "/fl-")) {
@@ -1490,8 +1703,7 @@ int fl_lab_destroy_recorded(json_t *lab, json_t *report)
 		}
 	}
 	/* 3. files */
-	if (hosts_file && strstr(hosts_file, "/runs/") && unlink(hosts_file) < 0 &&
-	    errno != ENOENT)
+	if (hosts_file && strstr(hosts_file, "/runs/") && unlink(hosts_file) < 0 && errno != ENOENT)
 		report_add(report, hosts_file, -errno, "cannot remove");
 	failed = report ? json_array_size(report) > n_before : false;
 	return failed ? -EBUSY : 0;
@@ -1607,7 +1819,7 @@ int fl_lab_down(struct fl_lab_rt *lab)
 	if (r < 0) {
 		size_t i;
 		json_t *e;
-		json_array_foreach(report, i, e)
+		json_array_foreach (report, i, e)
 			log_debug("lab %s: %s: %s", lab->run_id,
 				  json_string_value(json_object_get(e, "object")),
 				  json_string_value(json_object_get(e, "error")));
@@ -1649,7 +1861,9 @@ static int lab_alloc(const struct fl_lab *spec, const char *run_id, const char *
 		lab_free(lab);
 		return -ENOMEM;
 	}
-	if (cgroup2_root(&cg2) == 0) {
+	/* FAULTLINE_LAB_CGROUP=0 forces the pid fallback (used by the tests) */
+	if ((!getenv("FAULTLINE_LAB_CGROUP") || strcmp(getenv("FAULTLINE_LAB_CGROUP"), "0")) &&
+	    cgroup2_root(&cg2) == 0) {
 		if (asprintf(&lab->cg_base, "%s/faultline", cg2) < 0 ||
 		    asprintf(&lab->cg_run, "%s/%s", lab->cg_base, run_id) < 0) {
 			lab_free(lab);
@@ -1665,10 +1879,13 @@ static int lab_alloc(const struct fl_lab *spec, const char *run_id, const char *
 
 		h->lab = lab;
 		h->restart = sh->restart;
-		h->restart_delay_ns = sh->restart_delay_ns;
+		/* a service that exits at once must not make us spin */
+		h->restart_delay_ns = sh->restart_delay_ns > RESTART_DELAY_MIN_NS
+					      ? sh->restart_delay_ns
+					      : RESTART_DELAY_MIN_NS;
 		h->ready_port = sh->ready_port;
-		h->ready_timeout_ns = sh->ready_timeout_ns ? sh->ready_timeout_ns :
-							     10 * NSEC_PER_SEC;
+		h->ready_timeout_ns =
+			sh->ready_timeout_ns ? sh->ready_timeout_ns : 10 * NSEC_PER_SEC;
 		h->addr.s_addr = htonl((198u << 24) | (18u << 16) | (LAB_HOST_BASE + (uint32_t)i));
 		h->state = sh->run && sh->run[0] ? HOST_STARTING : HOST_IDLE;
 		snprintf(h->netns_name, sizeof(h->netns_name), "fl-%s-%s", run_id, sh->name);
@@ -1735,8 +1952,9 @@ static int write_hosts(struct fl_lab_rt *lab, char **reason)
 
 	if (!f)
 		return -ENOMEM;
-	fprintf(f, "# faultline lab %s\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
-		   "ip6-loopback\n" LAB_NET ".1\tswitch\n",
+	fprintf(f,
+		"# faultline lab %s\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+		"ip6-loopback\n" LAB_NET ".1\tswitch\n",
 		lab->run_id);
 	for (size_t i = 0; i < lab->n_hosts; i++) {
 		char addr[INET_ADDRSTRLEN];
@@ -1768,21 +1986,35 @@ static int write_hosts(struct fl_lab_rt *lab, char **reason)
 	return 0;
 }
 
-static int lab_cgroups(struct fl_lab_rt *lab, char **reason)
+/* Without a usable cgroup v2 tree the lab falls back to pids and its namespaces' processes. */
+static void lab_drop_cgroups(struct fl_lab_rt *lab)
+{
+	cg_remove(lab->cg_run);
+	rmdir(lab->cg_base); /* only when empty: other labs may use it */
+	free(lab->cg_run);
+	free(lab->cg_base);
+	lab->cg_run = lab->cg_base = NULL;
+	for (size_t i = 0; i < lab->n_hosts; i++) {
+		free(lab->hosts[i].cgroup);
+		lab->hosts[i].cgroup = NULL;
+	}
+}
+
+static void lab_cgroups(struct fl_lab_rt *lab)
 {
 	int r;
 
 	if (!lab->cg_run)
-		return 0;
+		return;
 	for (size_t i = 0; i < lab->n_hosts; i++) {
 		r = fl_mkdir_p(lab->hosts[i].cgroup, 0755);
 		if (r < 0) {
-			set_reason(reason, "cannot create cgroup '%s': %s", lab->hosts[i].cgroup,
-				   strerror(-r));
-			return r;
+			log_debug("lab %s: cannot create cgroup '%s' (%s), using pids instead",
+				  lab->run_id, lab->hosts[i].cgroup, strerror(-r));
+			lab_drop_cgroups(lab);
+			return;
 		}
 	}
-	return 0;
 }
 
 static int lab_network(struct fl_lab_rt *lab, char **reason)
@@ -1901,9 +2133,7 @@ int fl_lab_up(const struct fl_lab *spec, const char *run_id, const char *workdir
 	r = write_hosts(lab, &reason);
 	if (r < 0)
 		goto fail;
-	r = lab_cgroups(lab, &reason);
-	if (r < 0)
-		goto fail;
+	lab_cgroups(lab);
 	r = lab_network(lab, &reason);
 	if (r < 0)
 		goto fail;
@@ -1940,7 +2170,7 @@ fail:
 		if (lab_teardown(lab, report) < 0) {
 			size_t i;
 			json_t *e;
-			json_array_foreach(report, i, e)
+			json_array_foreach (report, i, e)
 				log_debug("lab %s: cleanup: %s: %s", run_id,
 					  json_string_value(json_object_get(e, "object")),
 					  json_string_value(json_object_get(e, "error")));

@@ -70,7 +70,7 @@ void fl_result_print_summary(json_t *res, FILE *f)
 
 	fprintf(f, "run %s: %s", json_string_value(json_object_get(res, "run_id")),
 		json_string_value(json_object_get(res, "verdict")));
-	if (json_object_get(res, "reason"))
+	if (json_is_string(json_object_get(res, "reason")))
 		fprintf(f, " (%s)", json_string_value(json_object_get(res, "reason")));
 	fputc('\n', f);
 	json_array_foreach(json_object_get(res, "expectations"), i, e)

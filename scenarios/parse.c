@@ -163,8 +163,9 @@ int fl_yaml_parse(const char *file, const char *buf, size_t len, struct fl_ynode
 			break;
 		case YAML_DOCUMENT_START_EVENT:
 			if (++docs > 1) {
-				fl_errors_add(errs, &w,
-					      "a scenario is one YAML document, found a second one");
+				fl_errors_add(
+					errs, &w,
+					"a scenario is one YAML document, found a second one");
 				r = -EINVAL;
 			}
 			break;

@@ -45,9 +45,9 @@ static const char *show(const char *v, char *buf)
 }
 
 static const char *const fault_keys[] = {
-	"name",	       "kind",		 "on",		   "at",
-	"for",	       "target.pid",	 "target.name",	   "target.cmdline",
-	"target.cgroup", "target.netns", "target.pick",	   "target.count",
+	"name",		 "kind",	 "on",		"at",
+	"for",		 "target.pid",	 "target.name", "target.cmdline",
+	"target.cgroup", "target.netns", "target.pick", "target.count",
 };
 
 static bool valid_ident(const char *s)
@@ -70,8 +70,8 @@ static bool check_duration(struct fl_errors *e, const struct fl_where *w, const 
 		fl_errors_add(e, w, "'%s' must be at most %s", key,
 			      fl_format_duration(FL_DURATION_MAX, buf, sizeof(buf)));
 	else if (r < 0)
-		fl_errors_add(e, w, "'%s' must be a duration such as '500ms' or '2s', got '%s'", key,
-			      Q(v));
+		fl_errors_add(e, w, "'%s' must be a duration such as '500ms' or '2s', got '%s'",
+			      key, Q(v));
 	else if (ns > max)
 		fl_errors_add(e, w, "'%s' must be at most %s", key,
 			      fl_format_duration(max, buf, sizeof(buf)));
@@ -146,7 +146,8 @@ static void kind_error(struct fl_errors *e, const struct fl_where *w, const char
 
 	for (const struct fl_kind_info *const *k = fl_kinds(); *k; k++) {
 		if (strcmp((*k)->kind, kind) == 0) {
-			fl_errors_add(e, w, "fault kind '%s' is not implemented yet (implemented: %s)",
+			fl_errors_add(e, w,
+				      "fault kind '%s' is not implemented yet (implemented: %s)",
 				      kind, kind_list(list, sizeof(list)));
 			return;
 		}
@@ -283,8 +284,9 @@ static void check_cmdline(struct fl_errors *e, const struct fl_param *t)
 		return;
 	}
 	if (r < 0) {
-		fl_errors_add(e, &t->where,
-			      "'target.cmdline' is too complex: simplify its repetitions and groups");
+		fl_errors_add(
+			e, &t->where,
+			"'target.cmdline' is too complex: simplify its repetitions and groups");
 		return;
 	}
 	r = regcomp(&re, t->value, REG_EXTENDED | REG_NOSUB);
@@ -350,9 +352,10 @@ static int parse_target(const struct fl_params *p, struct fl_fault *f, struct fl
 	if ((t = fl_params_take(p, "target.name"))) {
 		*ret_any = true;
 		if (!*t->value || strlen(t->value) > TARGET_NAME_MAX)
-			fl_errors_add(e, &t->where,
-				      "'target.name' must be a process name of 1 to %d bytes, got '%s'",
-				      TARGET_NAME_MAX, Q(t->value));
+			fl_errors_add(
+				e, &t->where,
+				"'target.name' must be a process name of 1 to %d bytes, got '%s'",
+				TARGET_NAME_MAX, Q(t->value));
 		else if (dup_str(&f->target.name, t->value) < 0)
 			return -ENOMEM;
 	}
@@ -395,7 +398,8 @@ static int parse_target(const struct fl_params *p, struct fl_fault *f, struct fl
 			f->target.pick_random = !strcmp(t->value, "random");
 		else
 			fl_errors_add(e, &t->where,
-				      "'target.pick' must be 'random' or 'all', got '%s'", Q(t->value));
+				      "'target.pick' must be 'random' or 'all', got '%s'",
+				      Q(t->value));
 	}
 	if ((t = fl_params_take(p, "target.count"))) {
 		if (fl_parse_uint(t->value, FL_MAX_COUNT, &v) < 0 || v == 0)
@@ -415,7 +419,7 @@ int fl_fault_from_params(const struct fl_params *p, const struct fl_lab *lab, st
 	struct fl_param *kind, *name, *on, *at, *fr;
 	size_t n0 = errs->n;
 	char list[256];
-	bool any_target;
+	bool any_target, invalid = false;
 	int r;
 
 	for (size_t i = 0; i < p->n; i++)
@@ -454,15 +458,15 @@ int fl_fault_from_params(const struct fl_params *p, const struct fl_lab *lab, st
 
 	at = fl_params_take(p, "at");
 	fr = fl_params_take(p, "for");
-	if (at && !check_duration(errs, &at->where, "at", at->value, 0, FL_EXPERIMENT_MAX,
-				  &f.at_ns))
-		at = NULL;
+	if (at)
+		check_duration(errs, &at->where, "at", at->value, 0, FL_EXPERIMENT_MAX, &f.at_ns);
 	if (!fr)
 		fl_errors_add(errs, &p->where, "a fault needs 'for' (how long it lasts)");
 	else if (check_duration(errs, &fr->where, "for", fr->value, 1, FL_EXPERIMENT_MAX,
 				&f.for_ns) &&
 		 f.at_ns + f.for_ns > FL_EXPERIMENT_MAX)
-		fl_errors_add(errs, &fr->where, "'at' + 'for' must be at most 24h");
+		fl_errors_add(errs, &fr->where, "'at' + 'for' must be at most %s",
+			      fl_format_duration(FL_EXPERIMENT_MAX, list, sizeof(list)));
 
 	r = parse_target(p, &f, errs, &any_target);
 	if (r < 0)
@@ -476,6 +480,7 @@ int fl_fault_from_params(const struct fl_params *p, const struct fl_lab *lab, st
 		r = f.backend->parse(&f, p, errs);
 		if (r < 0 && r != -EINVAL)
 			return r;
+		invalid = r < 0;
 	}
 
 	for (size_t i = 0; i < p->n; i++) {
@@ -494,7 +499,7 @@ int fl_fault_from_params(const struct fl_params *p, const struct fl_lab *lab, st
 				cand[n++] = *k;
 		unknown_key(errs, &p->v[i].where, p->v[i].key, cand, n);
 	}
-	if (errs->n > n0)
+	if (errs->n > n0 || invalid)
 		return -EINVAL;
 
 	for (size_t i = 0; i < p->n; i++) {
@@ -599,10 +604,10 @@ static struct fl_where where_of(const struct ctx *c, const struct fl_ynode *n)
 	return (struct fl_where){ .file = c->s->file, .line = n->line, .col = n->col };
 }
 
-#define error_at(c, n, ...)                                                                        \
-	({                                                                                         \
-		struct fl_where _w = where_of(c, n);                                               \
-		fl_errors_add((c)->errs, &_w, __VA_ARGS__);                                        \
+#define error_at(c, n, ...)                                 \
+	({                                                  \
+		struct fl_where _w = where_of(c, n);        \
+		fl_errors_add((c)->errs, &_w, __VA_ARGS__); \
 	})
 
 static char *xstrdup(struct ctx *c, const char *s)
@@ -624,8 +629,9 @@ static void type_error(struct ctx *c, const struct fl_ynode *n, const char *want
 		error_at(c, n, "expected %s for %s'%s', got '%s'", want, of, key, Q(n->value));
 	else
 		error_at(c, n, "expected %s for %s'%s', got %s", want, of, key,
-			 n->type == FL_YSEQ ? "a sequence" :
-			 n->type == FL_YMAP ? "a mapping" : "nothing");
+			 n->type == FL_YSEQ   ? "a sequence"
+			 : n->type == FL_YMAP ? "a mapping"
+					      : "nothing");
 }
 
 static bool key_ok(struct ctx *c, const struct fl_ynode *k)
@@ -701,7 +707,7 @@ static const char *scalar(struct ctx *c, const struct field *f)
 
 /* An optional duration: *ret keeps its default when the key is absent. */
 static void get_duration(struct ctx *c, const struct field *f, uint64_t min, uint64_t max,
-		     uint64_t *ret)
+			 uint64_t *ret)
 {
 	struct fl_where w;
 	const char *v;
@@ -756,8 +762,8 @@ static void get_command(struct ctx *c, const struct field *f, char ***ret)
 			continue;
 		}
 		if (strlen(a->value) > FL_MAX_ARG_LEN) {
-			error_at(c, a, "an argument of '%s' is too long (%zu bytes, at most %d)", key,
-				 strlen(a->value), FL_MAX_ARG_LEN);
+			error_at(c, a, "an argument of '%s' is too long (%zu bytes, at most %d)",
+				 key, strlen(a->value), FL_MAX_ARG_LEN);
 			continue;
 		}
 		if (i == 0 && !*a->value) {
@@ -808,7 +814,8 @@ static void parse_env(struct ctx *c, const struct field *f, char ***ret)
 		}
 		if (!valid_env_name(k->value)) {
 			error_at(c, k,
-				 "invalid environment variable name '%s': use A-Z, a-z, 0-9 and '_', "
+				 "invalid environment variable name '%s': use A-Z, a-z, 0-9 and "
+				 "'_', "
 				 "not starting with a digit",
 				 Q(k->value));
 			continue;
@@ -833,7 +840,7 @@ static const char *const ready_keys[] = { "tcp", "timeout" };
 enum { R_TCP, R_TIMEOUT };
 
 static void parse_lab_host(struct ctx *c, const struct fl_ynode *k, const struct fl_ynode *v,
-		     struct fl_lab_host *h)
+			   struct fl_lab_host *h)
 {
 	struct field f[ARRAY_SIZE(host_keys)], r[ARRAY_SIZE(ready_keys)];
 	const char *s;
@@ -866,7 +873,8 @@ static void parse_lab_host(struct ctx *c, const struct fl_ynode *k, const struct
 			h->restart = FL_RESTART_ALWAYS;
 		else
 			error_at(c, f[H_RESTART].val,
-				 "'restart' must be 'no', 'on-failure' or 'always', got '%s'", Q(s));
+				 "'restart' must be 'no', 'on-failure' or 'always', got '%s'",
+				 Q(s));
 	}
 	get_duration(c, &f[H_RESTART_DELAY], 0, 3600 * NSEC_PER_SEC, &h->restart_delay_ns);
 	if (!f[H_READY].val)
@@ -941,9 +949,10 @@ static void parse_hosts(struct ctx *c, const struct fl_ynode *n)
 		if (h->type != FL_YSCALAR)
 			type_error(c, h, "a string", "hosts", true);
 		else if (strcmp(h->value, "local") != 0)
-			error_at(c, h,
-				 "remote host '%s' is not supported yet: only 'local' and lab hosts",
-				 Q(h->value));
+			error_at(
+				c, h,
+				"remote host '%s' is not supported yet: only 'local' and lab hosts",
+				Q(h->value));
 	}
 }
 
@@ -955,7 +964,7 @@ static bool valid_host(const char *s)
 	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_") == n;
 }
 
-static const char *const probe_keys[] = { "name",    "tcp",   "exec",	"from",
+static const char *const probe_keys[] = { "name",  "tcp",     "exec",  "from",
 					  "every", "timeout", "expect" };
 enum { P_NAME, P_TCP, P_EXEC, P_FROM, P_EVERY, P_TIMEOUT, P_EXPECT };
 static const char *const tcp_keys[] = { "host", "port" };
@@ -1181,8 +1190,8 @@ static void parse_faults(struct ctx *c, const struct fl_ynode *seq)
 			np = find_param(&f->params, "name");
 			if (np)
 				fl_errors_add(c->errs, &np->where,
-					      "duplicate fault name '%s' (first at line %u)", f->name,
-					      s->faults[j].where.line);
+					      "duplicate fault name '%s' (first at line %u)",
+					      f->name, s->faults[j].where.line);
 			else
 				fl_errors_add(c->errs, &f->where,
 					      "duplicate fault name '%s' (first at line %u): give "
@@ -1235,8 +1244,9 @@ static void parse_stop_when(struct ctx *c, const struct fl_ynode *seq)
 					cand[nc++] = s->probes[j].name;
 				close = fl_closest(v, cand, nc);
 				if (close)
-					error_at(c, f[0].val, "unknown probe '%s' (did you mean '%s'?)",
-						 Q(v), close);
+					error_at(c, f[0].val,
+						 "unknown probe '%s' (did you mean '%s'?)", Q(v),
+						 close);
 				else
 					error_at(c, f[0].val, "unknown probe '%s'", Q(v));
 			}
@@ -1262,8 +1272,18 @@ static const char *const top_keys[] = {
 	"version", "name",	   "description", "seed",      "hosts",
 	"lab",	   "steady_state", "faults",	  "stop_when", "recovery",
 };
-enum { T_VERSION, T_NAME, T_DESCRIPTION, T_SEED, T_HOSTS, T_LAB, T_STEADY, T_FAULTS, T_STOP,
-       T_RECOVERY };
+enum {
+	T_VERSION,
+	T_NAME,
+	T_DESCRIPTION,
+	T_SEED,
+	T_HOSTS,
+	T_LAB,
+	T_STEADY,
+	T_FAULTS,
+	T_STOP,
+	T_RECOVERY
+};
 
 static void parse_scenario(struct ctx *c, const struct fl_ynode *root)
 {
@@ -1393,8 +1413,8 @@ static int load(const char *file, const char *dir, const char *buf, size_t len,
 	return 0;
 }
 
-int fl_scenario_load_string(const char *name, const char *buf, size_t len,
-			    struct fl_scenario **ret, struct fl_errors *errs)
+int fl_scenario_load_string(const char *name, const char *buf, size_t len, struct fl_scenario **ret,
+			    struct fl_errors *errs)
 {
 	return load(name, ".", buf, len, ret, errs);
 }

@@ -13,10 +13,11 @@ setup() { fl_setup; }
 }
 
 @test "validate works without root and touches nothing" {
-	before="$(ip netns list | wc -l)"
+	# as nobody: no privilege to touch anything, and no journal is written
+	chmod 755 "$BATS_TEST_TMPDIR"
 	run setpriv --reuid=65534 --regid=65534 --clear-groups "$FL" validate "$FL_ROOT/scenarios/examples/quickstart.yaml"
 	assert_success
-	[ "$(ip netns list | wc -l)" = "$before" ]
+	assert_output --partial "quickstart.yaml: ok"
 	[ ! -e "$FAULTLINE_STATE_DIR/runs" ]
 }
 

@@ -24,12 +24,14 @@ lab_up() {
 		LAB_JSON="$output"
 		LAB_ID="$(jq -r .id <<<"$LAB_JSON")"
 		LAB_IDS+=("$LAB_ID")
+	else
+		echo "lab up failed ($status): $stderr"
 	fi
 }
 
-# A run id named in a failure message (the log path names it).
+# A run id named in a failure message (the path of the logs kept names it).
 lab_id_from() {
-	grep -o 'runs/[0-9a-f]\{12\}/' <<<"$1" | head -1 | cut -c6-17
+	grep -o 'lab-logs/[0-9a-f]\{12\}/' <<<"$1" | head -1 | cut -c10-21
 }
 
 # host_pid HOST: the service's current pid from `lab status --json`.

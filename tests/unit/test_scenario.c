@@ -239,14 +239,15 @@ static void test_full(void **state)
 
 static void test_defaults(void **state)
 {
-	struct fl_scenario *s = load_ok("version: 1\n"
-					"name: d\n"
-					"lab: { hosts: { web: { run: [x], ready: { tcp: 80 } } } }\n"
-					"steady_state:\n"
-					"  probes:\n"
-					"    - { name: p, tcp: { host: web, port: 80 } }\n"
-					"faults:\n"
-					"  - { kind: kill, target: { name: x }, for: 1s }\n");
+	struct fl_scenario *s =
+		load_ok("version: 1\n"
+			"name: d\n"
+			"lab: { hosts: { web: { run: [x], ready: { tcp: 80 } } } }\n"
+			"steady_state:\n"
+			"  probes:\n"
+			"    - { name: p, tcp: { host: web, port: 80 } }\n"
+			"faults:\n"
+			"  - { kind: kill, target: { name: x }, for: 1s }\n");
 
 	assert_null(s->description);
 	assert_false(s->seed_set);
@@ -299,8 +300,10 @@ static void test_not_yaml(void **state)
 		      "(while parsing a flow sequence)");
 	assert_errors("version: 1\nname: x\n  bad: indent\n",
 		      "t.yaml:3:6: invalid YAML: mapping values are not allowed in this context");
-	assert_errors("version: 1\nname: \xff\n", "t.yaml:2:7: invalid YAML: invalid leading UTF-8 octet");
-	assert_errors("version: 1\nname: \"a\\0b\"\n", "t.yaml:2:7: strings cannot contain NUL characters");
+	assert_errors("version: 1\nname: \xff\n",
+		      "t.yaml:2:7: invalid YAML: invalid leading UTF-8 octet");
+	assert_errors("version: 1\nname: \"a\\0b\"\n",
+		      "t.yaml:2:7: strings cannot contain NUL characters");
 	assert_errors("version: 1\n---\nversion: 1\n",
 		      "t.yaml:2:1: a scenario is one YAML document, found a second one");
 }
@@ -339,7 +342,8 @@ static void test_wrong_types(void **state)
 
 static void test_unknown_key(void **state)
 {
-	assert_errors(HEAD "fualts: []\n", "t.yaml:3:1: unknown key 'fualts' (did you mean 'faults'?)");
+	assert_errors(HEAD "fualts: []\n",
+		      "t.yaml:3:1: unknown key 'fualts' (did you mean 'faults'?)");
 	assert_errors(HEAD "zzzzzz: 1\n", "t.yaml:3:1: unknown key 'zzzzzz'");
 	assert_errors(HEAD "steady_state:\n  probes:\n    - name: p\n      exec: [x]\n"
 			   "      evrey: 1s\n",
@@ -366,7 +370,8 @@ static void test_unknown_kind(void **state)
 static void test_unimplemented_kind(void **state)
 {
 	/* its own keys are not judged, common ones are */
-	assert_errors(HEAD "faults:\n  - kind: latency\n    delay: 100ms\n    at: soon\n    for: 1s\n",
+	assert_errors(HEAD
+		      "faults:\n  - kind: latency\n    delay: 100ms\n    at: soon\n    for: 1s\n",
 		      "t.yaml:4:11: fault kind 'latency' is not implemented yet "
 		      "(implemented: kill, stop)",
 		      "t.yaml:6:9: 'at' must be a duration such as '500ms' or '2s', got 'soon'");
@@ -486,10 +491,12 @@ static void test_on_unknown_host(void **state)
 		      "t.yaml:6:23: unknown lab host 'zzz'");
 	assert_errors(HEAD "faults:\n  - { kind: stop, on: web, target: { pid: 9 }, for: 1s }\n",
 		      "t.yaml:4:23: 'on' names lab host 'web' but the scenario has no lab");
-	assert_errors(HEAD "lab: { hosts: { web: {} } }\n"
-			   "faults:\n  - { kind: stop, on: web, target: { pid: 9, netns: x }, for: 1s }\n",
-		      "t.yaml:5:53: 'target.netns' cannot be combined with 'on': a lab host has its "
-		      "own namespace");
+	assert_errors(
+		HEAD
+		"lab: { hosts: { web: {} } }\n"
+		"faults:\n  - { kind: stop, on: web, target: { pid: 9, netns: x }, for: 1s }\n",
+		"t.yaml:5:53: 'target.netns' cannot be combined with 'on': a lab host has its "
+		"own namespace");
 	/* "local" is this host, lab or not */
 	fl_scenario_free(load_ok(HEAD "faults:\n  - { kind: stop, on: local, target: { pid: 9 }, "
 				      "for: 1s }\n"));
@@ -551,20 +558,24 @@ static void test_bad_regex(void **state)
 		      "unmatched ( or \\(");
 	/* glibc's regcomp() would take gigabytes for these, and matching a back-reference is
 	 * exponential */
-	assert_errors(HEAD "faults:\n"
-			   "  - { kind: stop, target: { cmdline: '(a{100}){100}' }, for: 1s }\n"
-			   "  - { kind: stop, target: { cmdline: 'a+++++++++++++++' }, for: 1s, name: b }\n"
-			   "  - { kind: stop, target: { cmdline: '(a?){3000}' }, for: 1s, name: c }\n"
-			   "  - { kind: stop, target: { cmdline: '(a)\\1' }, for: 1s, name: d }\n",
-		      "t.yaml:4:38: 'target.cmdline' is too complex: simplify its repetitions and groups",
-		      "t.yaml:5:38: 'target.cmdline' is too complex: simplify its repetitions and groups",
-		      "t.yaml:6:38: 'target.cmdline' is too complex: simplify its repetitions and groups",
-		      "t.yaml:7:38: 'target.cmdline' cannot use back-references ('\\1')");
-	fl_scenario_free(load_ok(HEAD "faults:\n"
-				      "  - { kind: stop, target: { cmdline: '^/usr/bin/(redis|valkey)-"
-				      "server [^ ]+:63[0-9]{2}( |$)' }, for: 1s }\n"));
-	assert_errors(HEAD "faults:\n  - { kind: stop, target: { cgroup: system.slice }, for: 1s }\n"
-			   "  - { kind: stop, target: { cgroup: /a/../b }, for: 1s, name: b }\n",
+	assert_errors(
+		HEAD
+		"faults:\n"
+		"  - { kind: stop, target: { cmdline: '(a{100}){100}' }, for: 1s }\n"
+		"  - { kind: stop, target: { cmdline: 'a+++++++++++++++' }, for: 1s, name: b }\n"
+		"  - { kind: stop, target: { cmdline: '(a?){3000}' }, for: 1s, name: c }\n"
+		"  - { kind: stop, target: { cmdline: '(a)\\1' }, for: 1s, name: d }\n",
+		"t.yaml:4:38: 'target.cmdline' is too complex: simplify its repetitions and groups",
+		"t.yaml:5:38: 'target.cmdline' is too complex: simplify its repetitions and groups",
+		"t.yaml:6:38: 'target.cmdline' is too complex: simplify its repetitions and groups",
+		"t.yaml:7:38: 'target.cmdline' cannot use back-references ('\\1')");
+	fl_scenario_free(load_ok(HEAD
+				 "faults:\n"
+				 "  - { kind: stop, target: { cmdline: '^/usr/bin/(redis|valkey)-"
+				 "server [^ ]+:63[0-9]{2}( |$)' }, for: 1s }\n"));
+	assert_errors(HEAD
+		      "faults:\n  - { kind: stop, target: { cgroup: system.slice }, for: 1s }\n"
+		      "  - { kind: stop, target: { cgroup: /a/../b }, for: 1s, name: b }\n",
 		      "t.yaml:4:37: 'target.cgroup' must be an absolute cgroup path such as "
 		      "'/system.slice/redis.service', got 'system.slice'",
 		      "t.yaml:5:37: 'target.cgroup' must be an absolute cgroup path such as "
@@ -574,26 +585,27 @@ static void test_bad_regex(void **state)
 static void test_multiple_errors(void **state)
 {
 	/* all at once, in file order, whatever order the checks run in */
-	assert_errors("name: bad name\n"
-		      "fualts:\n"
-		      "steady_state:\n"
-		      "  probes:\n"
-		      "    - { name: p, exec: [x], every: fast }\n"
-		      "faults:\n"
-		      "  - { kind: kill, target: { pid: 1 }, signal: NOPE, for: -1s }\n"
-		      "stop_when:\n"
-		      "  - { probe: q, failing_for: 0 }\n",
-		      "t.yaml:1:1: missing required key 'version'",
-		      "t.yaml:1:7: invalid scenario name 'bad name': use 1-63 characters of A-Z, "
-		      "a-z, 0-9, '.', '_' and '-'",
-		      "t.yaml:2:1: unknown key 'fualts' (did you mean 'faults'?)",
-		      "t.yaml:5:36: 'every' must be a duration such as '500ms' or '2s', got 'fast'",
-		      "t.yaml:7:34: refusing to target PID 1",
-		      "t.yaml:7:47: 'signal' must be a signal name or number such as 'SIGTERM', got "
-		      "'NOPE'",
-		      "t.yaml:7:58: 'for' cannot be negative",
-		      "t.yaml:9:14: unknown probe 'q' (did you mean 'p'?)",
-		      "t.yaml:9:30: 'failing_for' must be more than 0");
+	assert_errors(
+		"name: bad name\n"
+		"fualts:\n"
+		"steady_state:\n"
+		"  probes:\n"
+		"    - { name: p, exec: [x], every: fast }\n"
+		"faults:\n"
+		"  - { kind: kill, target: { pid: 1 }, signal: NOPE, for: -1s }\n"
+		"stop_when:\n"
+		"  - { probe: q, failing_for: 0 }\n",
+		"t.yaml:1:1: missing required key 'version'",
+		"t.yaml:1:7: invalid scenario name 'bad name': use 1-63 characters of A-Z, "
+		"a-z, 0-9, '.', '_' and '-'",
+		"t.yaml:2:1: unknown key 'fualts' (did you mean 'faults'?)",
+		"t.yaml:5:36: 'every' must be a duration such as '500ms' or '2s', got 'fast'",
+		"t.yaml:7:34: refusing to target PID 1",
+		"t.yaml:7:47: 'signal' must be a signal name or number such as 'SIGTERM', got "
+		"'NOPE'",
+		"t.yaml:7:58: 'for' cannot be negative",
+		"t.yaml:9:14: unknown probe 'q' (did you mean 'p'?)",
+		"t.yaml:9:30: 'failing_for' must be more than 0");
 }
 
 static void test_alias(void **state)
@@ -627,15 +639,17 @@ static void test_stop_when_and_expect(void **state)
 
 static void test_misc_top_level(void **state)
 {
-	assert_errors(HEAD "seed: -1\nhosts: [local, db1.example.com]\n",
-		      "t.yaml:3:7: 'seed' must be a number from 0 to 18446744073709551615, got '-1'",
-		      "t.yaml:4:16: remote host 'db1.example.com' is not supported yet: only "
-		      "'local' and lab hosts");
-	assert_errors("version: 1\nname: 0123456789012345678901234567890123456789012345678901234567"
-		      "890123\n",
-		      "t.yaml:2:7: invalid scenario name '012345678901234567890123456789012345678901"
-		      "2345678901234567890123': use 1-63 characters of A-Z, a-z, 0-9, '.', '_' and "
-		      "'-'");
+	assert_errors(
+		HEAD "seed: -1\nhosts: [local, db1.example.com]\n",
+		"t.yaml:3:7: 'seed' must be a number from 0 to 18446744073709551615, got '-1'",
+		"t.yaml:4:16: remote host 'db1.example.com' is not supported yet: only "
+		"'local' and lab hosts");
+	assert_errors(
+		"version: 1\nname: 0123456789012345678901234567890123456789012345678901234567"
+		"890123\n",
+		"t.yaml:2:7: invalid scenario name '012345678901234567890123456789012345678901"
+		"2345678901234567890123': use 1-63 characters of A-Z, a-z, 0-9, '.', '_' and "
+		"'-'");
 }
 
 static void test_load_file(void **state)
@@ -675,7 +689,8 @@ static void test_too_large(void **state)
 	memset(buf, '#', len);
 	assert_int_equal(fl_scenario_load_string("t.yaml", buf, len, &s, &e), -EINVAL);
 	assert_int_equal(e.n, 1);
-	assert_string_equal(e.v[0].text, "t.yaml: scenario is too large (1048577 bytes, at most 1048576)");
+	assert_string_equal(e.v[0].text,
+			    "t.yaml: scenario is too large (1048577 bytes, at most 1048576)");
 	fl_errors_clear(&e);
 	free(buf);
 }
@@ -713,7 +728,8 @@ static void test_cli_params(void **state)
 	assert_int_equal(fl_params_add(&p, "kind", "latncy", &kind), 0);
 	assert_int_equal(fl_fault_from_params(&p, NULL, &f, &e), -EINVAL);
 	assert_int_equal(e.n, 2);
-	assert_string_equal(e.v[0].text, "KIND: unknown fault kind 'latncy' (implemented: kill, stop)");
+	assert_string_equal(e.v[0].text,
+			    "KIND: unknown fault kind 'latncy' (implemented: kill, stop)");
 	assert_string_equal(e.v[1].text, "inject: a fault needs 'for' (how long it lasts)");
 	fl_errors_clear(&e);
 	fl_params_clear(&p);
