@@ -122,9 +122,9 @@ $(FUZZ_BUILD)/fuzz_scenario: tests/fuzz/fuzz_scenario.c $(FUZZ_OBJS)
 fuzz: $(FUZZ_BUILD)/fuzz_scenario
 	$(Q)mkdir -p $(FUZZ_BUILD)/corpus
 	$(Q)$(FUZZ_BUILD)/fuzz_scenario -max_total_time=$(FUZZ_TIME) -timeout=5 -rss_limit_mb=1024 \
-		-artifact_prefix=tests/fuzz/ -print_final_stats=1 \
+		-artifact_prefix=tests/fuzz/ -print_final_stats=1 -dict=tests/fuzz/scenario.dict \
 		$(FUZZ_BUILD)/corpus tests/fuzz/corpus 2>&1 | \
-		grep -E '^(stat::number_of_executed_units|#[0-9]+ +DONE|==[0-9]+==ERROR|SUMMARY)' ; \
+		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|Done)' ; \
 		st=$${PIPESTATUS[0]}; echo "fuzz: scenario loader, $(FUZZ_TIME)s, exit $$st"; exit $$st
 
 test: SHELL := /bin/bash

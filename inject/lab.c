@@ -1507,16 +1507,17 @@ static void collect_cgroup(struct killset *ks, const char *cg, const char *cg_re
 }
 
 /*
- * Processes inside a network namespace, the way `ip netns pids` finds them: for what services
- * forked when there is no cgroup. Each is pinned with a pidfd before its namespace is compared.
+ * Processes inside the lab's network namespaces, the way `ip netns pids` finds them: what
+ * services forked when there is no cgroup, exec probes, shells users opened with
+ * `ip netns exec`. One scan of /proc; each process is pinned with a pidfd before its namespace
+ * is compared.
  */
-static void collect_netns(struct killset *ks, const char *netns_path)
+static void collect_netns(struct killset *ks, const struct stat *ns, size_t n_ns)
 {
-	struct stat ns;
 	struct dirent *de;
 	DIR *d;
 
-	if (stat(netns_path, &ns) < 0)
+	if (!n_ns)
 		return;
 	d = opendir("/proc");
 	if (!d)
@@ -1525,6 +1526,7 @@ static void collect_netns(struct killset *ks, const char *netns_path)
 		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
 		char path[64];
 		struct stat st;
+		bool match = false;
 		int fd;
 
 		if (pid <= 1 || pid == getpid())
@@ -1533,7 +1535,10 @@ static void collect_netns(struct killset *ks, const char *netns_path)
 		if (fd < 0)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-		if (stat(path, &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev)
+		if (stat(path, &st) == 0)
+			for (size_t i = 0; i < n_ns && !match; i++)
+				match = st.st_ino == ns[i].st_ino && st.st_dev == ns[i].st_dev;
+		if (match)
 			killset_add(ks, fd, pid);
 		else
 			close(fd);
@@ -1647,18 +1652,28 @@ int fl_lab_destroy_recorded(json_t *lab, json_t *report)
 		cg = NULL;
 	json_array_foreach (hosts, i, h)
 		collect_recorded_pid(&ks, h);
-	if (cg) {
+	if (cg)
 		collect_cgroup(&ks, cg, cg + strlen(cg_base) - strlen("/faultline"));
+	{
+		struct stat ns[FL_MAX_HOSTS + 1];
+		const char *path = json_string_value(json_object_get(sw, "netns_path"));
+		size_t n_ns = 0;
+
+		if (path_under(path, NETNS_DIR "/fl-") && stat(path, &ns[n_ns]) == 0)
+			n_ns++;
+		json_array_foreach (hosts, i, h) {
+			path = json_string_value(json_object_get(h, "netns_path"));
+			if (n_ns < ARRAY_SIZE(ns) && path_under(path, NETNS_DIR "/fl-") &&
+			    stat(path, &ns[n_ns]) == 0)
+				n_ns++;
+		}
+		collect_netns(&ks, ns, n_ns);
+	}
+	if (cg) {
 		/* and whatever forks meanwhile */
 		r = cg_kill(cg);
 		if (r < 0)
 			report_add(report, cg, r, "cannot kill the lab's processes");
-	} else {
-		json_array_foreach (hosts, i, h) {
-			const char *path = json_string_value(json_object_get(h, "netns_path"));
-			if (path_under(path, NETNS_DIR "/fl-"))
-				collect_netns(&ks, path);
-		}
 	}
 	killset_kill(&ks, report);
 	killset_clear(&ks);

@@ -18,6 +18,7 @@ struct fl_source {
 	fl_timer_cb timer;
 	void *userdata;
 	struct fl_source *next_dead;
+	struct fl_source *prev, *next; /* every live source, so the loop can free them */
 };
 
 struct fl_loop {
@@ -26,6 +27,7 @@ struct fl_loop {
 	int code;
 	bool dispatching;
 	struct fl_source *dead; /* freed after the current dispatch round */
+	struct fl_source *live;
 };
 
 int fl_loop_new(struct fl_loop **ret)
@@ -64,6 +66,8 @@ struct fl_loop *fl_loop_free(struct fl_loop *l)
 {
 	if (!l)
 		return NULL;
+	while (l->live)
+		fl_loop_remove(l->live);
 	reap_dead(l);
 	close(l->epfd);
 	free(l);
@@ -86,6 +90,10 @@ int fl_loop_add_io(struct fl_loop *l, int fd, uint32_t events, int own_fd, fl_io
 		free(s);
 		return r;
 	}
+	s->next = l->live;
+	if (l->live)
+		l->live->prev = s;
+	l->live = s;
 	if (ret)
 		*ret = s;
 	return 0;
@@ -145,6 +153,12 @@ void fl_loop_remove(struct fl_source *s)
 	l = s->loop;
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, s->fd, NULL);
 	s->dead = true;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		l->live = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
 	if (l->dispatching) {
 		s->next_dead = l->dead;
 		l->dead = s;

@@ -76,13 +76,21 @@ static int kill_parse(struct fl_fault *f, const struct fl_params *p, struct fl_e
 	if (iv) {
 		uint64_t ns;
 		int k = fl_parse_duration(iv->value, &ns);
-		if (k < 0) {
+		if (k == -ERANGE && iv->value[strspn(iv->value, " ")] == '-') {
+			fl_errors_add(errs, &iv->where, "'interval' cannot be negative");
+			r = -EINVAL;
+		} else if (k < 0) {
 			fl_errors_add(errs, &iv->where,
 				      "'interval' must be a duration such as '2s', got '%s'",
 				      iv->value);
 			r = -EINVAL;
 		} else if (ns < FL_INTERVAL_MIN) {
 			fl_errors_add(errs, &iv->where, "'interval' must be at least 100ms");
+			r = -EINVAL;
+		} else if (f->for_ns && ns >= f->for_ns) {
+			/* the first signal is at 'at'; repeats happen only inside the window */
+			fl_errors_add(errs, &iv->where,
+				      "'interval' must be shorter than 'for', or it never repeats");
 			r = -EINVAL;
 		} else {
 			f->repeat_ns = ns;

@@ -124,7 +124,9 @@ int fl_parse_uint(const char *s, uint64_t max, uint64_t *ret)
 	char *end;
 	unsigned long long v;
 
-	if (!s || !isdigit((unsigned char)*s))
+	if (!s || !*s)
+		return -EINVAL;
+	if (!isdigit((unsigned char)*s))
 		return *s == '-' ? -ERANGE : -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);

@@ -658,6 +658,33 @@ static json_t *build_result(struct runner *r)
 	return res;
 }
 
+/* The services' output dies with the lab: keep a copy next to the result. */
+static void keep_lab_logs(struct runner *r, const char *outdir, json_t *result)
+{
+	_cleanup_free_ char *dir = NULL;
+	json_t *lab = json_object_get(result, "lab"), *h, *logs = json_object();
+	size_t i;
+
+	if (asprintf(&dir, "%s/logs", outdir) < 0 || fl_mkdir_p(dir, 0755) < 0) {
+		json_decref(logs);
+		return;
+	}
+	json_array_foreach(json_object_get(lab, "hosts"), i, h) {
+		const char *src = json_string_value(json_object_get(h, "log"));
+		const char *name = json_string_value(json_object_get(h, "name"));
+		_cleanup_free_ char *data = NULL, *dst = NULL;
+		size_t len = 0;
+
+		if (!src || !name || fl_read_file(src, &data, &len) < 0)
+			continue;
+		if (asprintf(&dst, "%s/%s.log", dir, name) < 0 ||
+		    fl_write_file_atomic(dst, data, len, 0644) < 0)
+			continue;
+		json_object_set_new(logs, name, json_sprintf("logs/%s.log", name));
+	}
+	json_object_set_new(result, "logs", logs);
+}
+
 static int setup_signals(struct runner *r)
 {
 	sigset_t mask;
@@ -787,6 +814,14 @@ out:
 	revert_all(&r);
 	if (r.t0)
 		res->result = build_result(&r);
+	if (!o->detached) {
+		if (o->out_dir)
+			outdir = strdup(o->out_dir);
+		else if (asprintf(&outdir, "faultline-out/%s", r.run_id) < 0)
+			outdir = NULL;
+	}
+	if (r.lab && outdir && res->result)
+		keep_lab_logs(&r, outdir, res->result);
 	if (r.lab) {
 		k = fl_lab_down(r.lab);
 		r.lab = NULL;
@@ -809,12 +844,8 @@ out:
 		}
 		r.j = NULL;
 	}
-	if (res->result && !o->detached) {
-		if (o->out_dir)
-			outdir = strdup(o->out_dir);
-		else if (asprintf(&outdir, "faultline-out/%s", r.run_id) < 0)
-			outdir = NULL;
-		if (outdir) {
+	if (res->result && outdir) {
+		{
 			k = fl_result_write(res->result, outdir, &res->result_path);
 			if (k < 0)
 				log_error("cannot write the result to '%s': %s", outdir, strerror(-k));

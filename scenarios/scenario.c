@@ -66,13 +66,10 @@ static bool check_duration(struct fl_errors *e, const struct fl_where *w, const 
 
 	if (r == -ERANGE && v[strspn(v, " \t\n\r\f\v")] == '-')
 		fl_errors_add(e, w, "'%s' cannot be negative", key);
-	else if (r == -ERANGE)
-		fl_errors_add(e, w, "'%s' must be at most %s", key,
-			      fl_format_duration(FL_DURATION_MAX, buf, sizeof(buf)));
-	else if (r < 0)
+	else if (r < 0 && r != -ERANGE)
 		fl_errors_add(e, w, "'%s' must be a duration such as '500ms' or '2s', got '%s'",
 			      key, Q(v));
-	else if (ns > max)
+	else if (r < 0 || ns > max) /* max is never beyond what fl_parse_duration() takes */
 		fl_errors_add(e, w, "'%s' must be at most %s", key,
 			      fl_format_duration(max, buf, sizeof(buf)));
 	else if (min == 1 && ns == 0)
@@ -327,7 +324,7 @@ static int dup_str(char **dst, const char *s)
 	return *dst ? 0 : -ENOMEM;
 }
 
-/* target.*: filters on processes. Returns whether any selecting filter was given. */
+/* target.*: filters on processes; *ret_any: whether one that selects processes was given. */
 static int parse_target(const struct fl_params *p, struct fl_fault *f, struct fl_errors *e,
 			bool *ret_any)
 {
@@ -743,6 +740,7 @@ static void get_command(struct ctx *c, const struct field *f, char ***ret)
 {
 	const struct fl_ynode *n = f->val;
 	const char *key = f->key->value;
+	char what[32];
 	size_t count;
 
 	if (n->type != FL_YSEQ) {
@@ -753,7 +751,8 @@ static void get_command(struct ctx *c, const struct field *f, char ***ret)
 		error_at(c, n, "'%s' cannot be empty: it starts with the program to run", key);
 		return;
 	}
-	count = too_many(c, n, n->n, FL_MAX_ARGS, "arguments");
+	snprintf(what, sizeof(what), "arguments in '%s'", key);
+	count = too_many(c, n, n->n, FL_MAX_ARGS, what);
 	for (size_t i = 0; i < count; i++) {
 		const struct fl_ynode *a = n->child[i];
 
@@ -857,6 +856,10 @@ static void parse_lab_host(struct ctx *c, const struct fl_ynode *k, const struct
 		error_at(c, k, "lab host name 'sw' is reserved for the lab's switch");
 	else if (!strcmp(k->value, "local"))
 		error_at(c, k, "lab host name 'local' is reserved: it means this host");
+	else if (!strcmp(k->value, "switch") || !strcmp(k->value, "localhost"))
+		/* both are names in the lab's hosts file */
+		error_at(c, k, "lab host name '%s' is reserved: the lab's hosts file uses it",
+			 k->value);
 
 	if (!FIELDS(c, v, k->value, false, host_keys, f))
 		return;
@@ -951,7 +954,7 @@ static void parse_hosts(struct ctx *c, const struct fl_ynode *n)
 		else if (strcmp(h->value, "local") != 0)
 			error_at(
 				c, h,
-				"remote host '%s' is not supported yet: only 'local' and lab hosts",
+				"remote host '%s' is not supported yet: 'hosts' takes only 'local'; use 'lab' for hosts on this machine",
 				Q(h->value));
 	}
 }

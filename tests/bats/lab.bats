@@ -352,3 +352,17 @@ Y
 	assert_equal "$(lab_leftovers "$LAB_ID")" ""
 	wait_for '! pgrep -fx "sleep 600[456]" >/dev/null' 5
 }
+
+@test "processes started in the lab's namespaces by hand go with the lab" {
+	require_root
+	write_scenario h.yaml byhand '    a: {}'
+	lab_up h.yaml
+	assert_success
+	ip netns exec "fl-$LAB_ID-a" sleep 6301 &
+	ip netns exec "fl-$LAB_ID-sw" sleep 6302 &
+	wait_for '[ "$(pgrep -fxc "sleep 630[12]")" = 2 ]' 5
+	run "$FL" lab down "$LAB_ID"
+	assert_success
+	assert_equal "$(lab_leftovers "$LAB_ID")" ""
+	wait_for '! pgrep -fx "sleep 630[12]" >/dev/null' 5
+}

@@ -520,6 +520,16 @@ static void test_from_without_lab(void **state)
 		      "t.yaml:6:55: 'port' must be a port number from 1 to 65535, got 'x'");
 }
 
+static void test_too_many_args(void **state)
+{
+	char yaml[1024] = HEAD "steady_state:\n  probes:\n    - name: p\n      exec: [";
+
+	for (int i = 0; i < 65; i++)
+		strcat(yaml, i ? ", x" : "x");
+	strcat(yaml, "]\n");
+	assert_errors(yaml, "t.yaml:6:13: too many arguments in 'exec' (65, at most 64)");
+}
+
 static void test_too_many_hosts(void **state)
 {
 	char *yaml = NULL;
@@ -642,8 +652,8 @@ static void test_misc_top_level(void **state)
 	assert_errors(
 		HEAD "seed: -1\nhosts: [local, db1.example.com]\n",
 		"t.yaml:3:7: 'seed' must be a number from 0 to 18446744073709551615, got '-1'",
-		"t.yaml:4:16: remote host 'db1.example.com' is not supported yet: only "
-		"'local' and lab hosts");
+		"t.yaml:4:16: remote host 'db1.example.com' is not supported yet: "
+		"'hosts' takes only 'local'; use 'lab' for hosts on this machine");
 	assert_errors(
 		"version: 1\nname: 0123456789012345678901234567890123456789012345678901234567"
 		"890123\n",
@@ -782,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_on_unknown_host),
 		cmocka_unit_test(test_from_without_lab),
 		cmocka_unit_test(test_too_many_hosts),
+		cmocka_unit_test(test_too_many_args),
 		cmocka_unit_test(test_pid),
 		cmocka_unit_test(test_bad_regex),
 		cmocka_unit_test(test_multiple_errors),
