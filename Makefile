@@ -31,7 +31,7 @@ BUILD       := build
 SANFLAGS    :=
 endif
 
-PKGS        := libbpf yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libseccomp
+PKGS        := libbpf yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libseccomp libcurl
 PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
@@ -103,6 +103,26 @@ unit: $(UNIT_BINS)
 bats: faultline
 	$(Q)bats --timing tests/bats
 
+# Guest tier: tests/vm/guest/*.bats, each in a qemu (TCG) guest booted from a stock distribution
+# kernel (tests/vm/README.md). Empty variables take tests/vm/vm.sh's defaults; VM_TESTS names
+# suites (doctor, or tests/vm/guest/doctor.bats), all of them when empty.
+VM_KERNEL_PKG ?=
+VM_VMLINUX    ?=
+VM_MODULES    ?=
+VM_KCONFIG    ?=
+VM_JOBS       ?=
+VM_TIMEOUT    ?=
+VM_FILTER     ?=
+VM_APPEND     ?=
+VM_TESTS      ?=
+
+.PHONY: test-vm
+test-vm: faultline
+	$(Q)VM_KERNEL_PKG='$(VM_KERNEL_PKG)' VM_VMLINUX='$(VM_VMLINUX)' VM_MODULES='$(VM_MODULES)' \
+		VM_KCONFIG='$(VM_KCONFIG)' VM_JOBS='$(VM_JOBS)' VM_TIMEOUT='$(VM_TIMEOUT)' \
+		VM_FILTER='$(VM_FILTER)' VM_APPEND='$(VM_APPEND)' \
+		VM_FAULTLINE='$(CURDIR)/$(BUILD)/faultline' tests/vm/vm.sh $(VM_TESTS)
+
 # libFuzzer target for the scenario loader, built with clang in its own object tree.
 FUZZ_BUILD  := build-fuzz
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DFL_VERSION='"$(VERSION)"' -I. -I$(BUILD) \
@@ -136,6 +156,7 @@ test:
 	$(MAKE) SAN=1 unit
 	$(MAKE) fuzz
 	$(MAKE) bats
+	$(MAKE) test-vm
 	@echo "make test: all tiers passed"
 
 deps:

@@ -57,6 +57,7 @@ int fl_usage_error(const struct fl_cmd *cmd, const char *fmt, ...)
 /* Usage texts that live with their subcommands. */
 extern const char cmd_lab_usage[];
 extern const char cmd_doctor_usage[];
+extern const char cmd_report_usage[];
 
 int cmd_run(int argc, char **argv, struct fl_cli *cli);
 int cmd_validate(int argc, char **argv, struct fl_cli *cli);
@@ -66,5 +67,6 @@ int cmd_recover(int argc, char **argv, struct fl_cli *cli);
 int cmd_doctor(int argc, char **argv, struct fl_cli *cli);
 int cmd_lab(int argc, char **argv, struct fl_cli *cli);
 int cmd_version(int argc, char **argv, struct fl_cli *cli);
+int cmd_report(int argc, char **argv, struct fl_cli *cli);
 
 #endif

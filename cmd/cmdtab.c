@@ -20,15 +20,20 @@
 	"  -h, --help         this help\n"
 
 static const char run_usage[] =
-	"Usage: faultline run FILE [--out DIR] [--dry-run] [--seed N]\n"
+	"Usage: faultline run FILE [--out DIR] [--format LIST] [--junit FILE] [--dry-run]\n"
+	"                     [--seed N]\n"
 	"\n"
 	"Run a scenario: validate, preflight every fault's backend, bring the lab up, check the\n"
 	"baseline, inject the faults on their timeline, revert them, wait for recovery, tear the\n"
-	"lab down and write DIR/result.json. Every way out (error, Ctrl-C, SIGTERM, a stop\n"
-	"condition) reverts every fault.\n"
+	"lab down and write DIR/result.json with the reports next to it (junit.xml, report.md,\n"
+	"report.html). Every way out (error, Ctrl-C, SIGTERM, a stop condition) reverts every\n"
+	"fault.\n"
 	"\n"
 	"Options:\n"
 	"  --out DIR          where result.json goes (default ./faultline-out/RUN_ID)\n"
+	"  --format LIST      reports to write next to it, a comma list of json, junit, md,\n"
+	"                     html (default: all; result.json is always written)\n"
+	"  --junit FILE       also write the JUnit XML to FILE (for CI; makes its directory)\n"
 	"  --dry-run          stop after preflight and print the plan\n"
 	"  --seed N           override the scenario's seed\n"
 	COMMON_OPTS
@@ -40,7 +45,8 @@ static const char run_usage[] =
 	"Examples:\n"
 	"  faultline run scenarios/examples/quickstart.yaml\n"
 	"  faultline run --dry-run ci/failover.yaml\n"
-	"  faultline run --out artifacts/chaos --json ci/failover.yaml | jq .verdict\n";
+	"  faultline run --out artifacts/chaos --json ci/failover.yaml | jq .verdict\n"
+	"  faultline run --junit junit.xml --format md,html ci/failover.yaml\n";
 
 static const char validate_usage[] =
 	"Usage: faultline validate FILE...\n"
@@ -130,6 +136,7 @@ const struct fl_cmd fl_commands[] = {
 	{ "recover", cmd_recover, 0, "undo what dead runs left behind", recover_usage },
 	{ "doctor", cmd_doctor, 0, "what this host can inject, and with what", cmd_doctor_usage },
 	{ "lab", cmd_lab, 0, "bring a scenario's lab up or down by hand", cmd_lab_usage },
+	{ "report", cmd_report, 0, "render a saved result as html, md, junit", cmd_report_usage },
 	{ "version", cmd_version, 0, "print the version", version_usage },
 };
 const size_t fl_n_commands = ARRAY_SIZE(fl_commands);

@@ -16,6 +16,11 @@ extern int fl_log_level;
 
 void fl_log(int level, const char *fmt, ...) _printf_(2, 3);
 
+/* A status line redrawn in place on a terminal (stderr), cleared by the next log line. */
+bool fl_status_enabled(void);
+void fl_status(const char *fmt, ...) _printf_(1, 2);
+void fl_status_clear(void);
+
 #define log_error(...) fl_log(FL_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) fl_log(FL_LOG_WARN, __VA_ARGS__)
 #define log_info(...) fl_log(FL_LOG_INFO, __VA_ARGS__)

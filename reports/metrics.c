@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Recovery metrics from probe samples: availability per phase, time to detect and recover. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "reports/metrics.h"
@@ -38,6 +40,73 @@ bool fl_healthy_window(const struct fl_sample *s, size_t n, uint64_t from, uint6
 		}
 	}
 	return false;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentiles of the successful samples' latencies, per phase. */
+static void latency_percentiles(const struct fl_sample *s, size_t n, const struct fl_phases *ph,
+				struct fl_probe_metrics *m)
+{
+	static const double pct[FL_N_METRICS] = { 0, 50, 90, 95, 99, 100 };
+	double *v = malloc((n ? n : 1) * sizeof(*v));
+
+	if (!v)
+		return;
+	for (int p = 0; p < FL_N_PHASES; p++) {
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (s[i].ok && fl_phase_of(ph, s[i].t_ns) == (enum fl_phase)p)
+				v[k++] = (double)s[i].latency_ns / 1e9;
+		m->lat_n[p] = k;
+		if (!k)
+			continue;
+		qsort(v, k, sizeof(*v), cmp_double);
+		for (int q = FL_M_P50; q < FL_N_METRICS; q++) {
+			size_t rank = (size_t)ceil(pct[q] / 100.0 * (double)k);
+			m->lat[p][q] = v[(rank ? rank : 1) - 1];
+		}
+	}
+	free(v);
+}
+
+size_t fl_expect_eval(const struct fl_probe *p, const struct fl_probe_metrics *m,
+		      struct fl_expect_result *out, size_t max)
+{
+	size_t n = 0;
+
+	for (int ph = 0; ph < FL_N_PHASES; ph++) {
+		const struct fl_expect *e = &p->expect[ph];
+		for (int k = 0; k < FL_N_METRICS && n < max; k++) {
+			struct fl_expect_result *r = &out[n];
+			if (!e->set[k])
+				continue;
+			*r = (struct fl_expect_result){ .phase = (enum fl_phase)ph,
+							.metric = (enum fl_metric)k,
+							.threshold = e->threshold[k] };
+			if (k == FL_M_SUCCESS) {
+				r->effective = e->threshold[k] - e->tolerance;
+				r->measured = m->n[ph] > 0;
+				if (r->measured)
+					r->observed = (double)m->ok[ph] / (double)m->n[ph];
+				/* 1e-9: 99 of 100 is 99%, whatever the float rounding */
+				r->ok = r->measured && r->observed + 1e-9 >= r->effective;
+			} else {
+				r->effective = e->threshold[k] * (1.0 + e->tolerance);
+				r->measured = m->lat_n[ph] > 0;
+				if (r->measured)
+					r->observed = m->lat[ph][k];
+				r->ok = r->measured && r->observed <= r->effective + 1e-12;
+			}
+			n++;
+		}
+	}
+	return n;
 }
 
 void fl_metrics_compute(const struct fl_sample *s, size_t n, const struct fl_phases *ph,
@@ -81,4 +150,5 @@ void fl_metrics_compute(const struct fl_sample *s, size_t n, const struct fl_pha
 	}
 	if (m->recovered)
 		m->time_to_recover = failed_after_ref ? m->recovered_at - ph->reference : 0;
+	latency_percentiles(s, n, ph, m);
 }

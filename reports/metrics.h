@@ -38,6 +38,21 @@ struct fl_probe_metrics {
 	uint64_t recovered_at;   /* start of that window, from t0 */
 	uint64_t time_to_recover; /* reference -> recovered_at, 0 if no failure after reference */
 	uint64_t longest_outage;  /* longest run of failed samples, first failure to next success */
+	/* latency of the successful samples per phase, nearest-rank; index by enum fl_metric
+	 * (FL_M_P50..FL_M_MAX, seconds); lat_n is how many samples they come from */
+	double lat[FL_N_PHASES][FL_N_METRICS];
+	size_t lat_n[FL_N_PHASES];
+};
+
+/* One expectation, evaluated. */
+struct fl_expect_result {
+	enum fl_phase phase;
+	enum fl_metric metric;
+	double threshold;  /* as written */
+	double effective;  /* with the tolerance applied */
+	double observed;   /* valid when measured */
+	bool measured;
+	bool ok;
 };
 
 enum fl_phase fl_phase_of(const struct fl_phases *ph, uint64_t t);
@@ -49,6 +64,10 @@ enum fl_phase fl_phase_of(const struct fl_phases *ph, uint64_t t);
  */
 bool fl_healthy_window(const struct fl_sample *s, size_t n, uint64_t from, uint64_t healthy_for,
 		       uint64_t *ret_start);
+
+/* Every expectation the probe sets, against m; returns how many were written. */
+size_t fl_expect_eval(const struct fl_probe *p, const struct fl_probe_metrics *m,
+		      struct fl_expect_result *out, size_t max);
 
 void fl_metrics_compute(const struct fl_sample *s, size_t n, const struct fl_phases *ph,
 			uint64_t healthy_for, struct fl_probe_metrics *m);

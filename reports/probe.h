@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Probes: tcp connect and exec, each sampled on its own timer in the run's event loop. */
+/* Probes: tcp, exec, http and prometheus, each sampled on its own timer in the run's loop. */
 #ifndef FL_PROBE_H
 #define FL_PROBE_H
 
@@ -15,7 +15,9 @@ struct fl_sample {
 	uint64_t t_ns;	     /* start, from the run's t0 (CLOCK_MONOTONIC) */
 	uint64_t latency_ns; /* until success, failure or timeout */
 	bool ok;
-	char reason[64];     /* "connection refused", "exit status 1", "timeout after 1s" */
+	bool has_value; /* prometheus: the query returned a (finite) number */
+	double value;
+	char reason[96]; /* "connection refused", "HTTP 503", "value 3 > max 1" */
 };
 
 struct fl_probes;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "reports/result.h"
+#include "scenarios/probespec.h"
 
 json_t *fl_result_probe(struct fl_probe_rt *p, const struct fl_phases *ph, uint64_t healthy_for,
 			struct fl_probe_metrics *m)
@@ -14,22 +15,46 @@ json_t *fl_result_probe(struct fl_probe_rt *p, const struct fl_phases *ph, uint6
 	json_t *samples = json_array(), *phases = json_object(), *o;
 
 	fl_metrics_compute(s, n, ph, healthy_for, m);
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(samples,
-				      json_pack("{s:f, s:f, s:b, s:s}", "t", fl_sec(s[i].t_ns),
-						"latency_ms", (double)s[i].latency_ns / 1e6, "ok",
-						s[i].ok, "reason", s[i].reason));
-	for (int i = 0; i < FL_N_PHASES; i++)
+	for (size_t i = 0; i < n; i++) {
+		json_t *sj = json_pack("{s:f, s:f, s:b, s:s}", "t", fl_sec(s[i].t_ns), "latency_ms",
+				       (double)s[i].latency_ns / 1e6, "ok", s[i].ok, "reason",
+				       s[i].reason);
+		/* prometheus: the query's value, only when there was one */
+		if (s[i].has_value)
+			json_object_set_new(sj, "value", json_real(s[i].value));
+		json_array_append_new(samples, sj);
+	}
+	for (int i = 0; i < FL_N_PHASES; i++) {
+		json_t *lat = json_null();
+		if (m->lat_n[i]) {
+			lat = json_pack("{s:f, s:f, s:f, s:f, s:f, s:o}", "p50", m->lat[i][FL_M_P50],
+					"p90", m->lat[i][FL_M_P90], "p95", m->lat[i][FL_M_P95],
+					"p99", m->lat[i][FL_M_P99], "max", m->lat[i][FL_M_MAX],
+					"method",
+					json_sprintf("nearest-rank over %zu successful samples, "
+						     "1us clock resolution",
+						     m->lat_n[i]));
+		}
 		json_object_set_new(phases, fl_phase_names[i],
-				    json_pack("{s:I, s:I, s:o}", "samples", (json_int_t)m->n[i],
-					      "ok", (json_int_t)m->ok[i], "availability",
+				    json_pack("{s:I, s:I, s:I, s:o, s:o}", "samples",
+					      (json_int_t)m->n[i], "ok", (json_int_t)m->ok[i],
+					      "errors", (json_int_t)(m->n[i] - m->ok[i]),
+					      "availability",
 					      m->n[i] ? json_real((double)m->ok[i] / (double)m->n[i])
-						      : json_null()));
+						      : json_null(),
+					      "latency", lat));
+	}
 	o = json_pack("{s:s, s:s, s:f, s:f, s:o, s:o}", "name", spec->name, "kind",
-		      spec->kind == FL_PROBE_TCP ? "tcp" : "exec", "every_s", fl_sec(spec->every_ns),
+		      fl_probe_kind_name(spec->kind), "every_s", fl_sec(spec->every_ns),
 		      "timeout_s", fl_sec(spec->timeout_ns), "phases", phases, "samples", samples);
-	if (spec->kind == FL_PROBE_TCP)
-		json_object_set_new(o, "target", json_sprintf("%s:%u", spec->host, spec->port));
+	/* http, prometheus: the URL with its credentials redacted; header values never */
+	if (spec->kind != FL_PROBE_EXEC) {
+		char *target = fl_probe_target(spec);
+		json_object_set_new(o, "target", target ? json_string(target) : json_null());
+		free(target);
+	}
+	if (spec->kind == FL_PROBE_PROMETHEUS)
+		json_object_set_new(o, "query", json_string(spec->http->query));
 	if (spec->from)
 		json_object_set_new(o, "from", json_string(spec->from));
 	/* never report a number that was not measured: absent means "did not happen" */
@@ -52,7 +77,7 @@ int fl_result_write(json_t *result, const char *dir, char **ret_path)
 		return r;
 	if (asprintf(&path, "%s/result.json", dir) < 0)
 		return -ENOMEM;
-	text = json_dumps(result, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+	text = json_dumps(result, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 	if (!text)
 		return -ENOMEM;
 	r = fl_write_file_atomic(path, text, strlen(text), 0644);
@@ -76,7 +101,7 @@ void fl_result_print_summary(json_t *res, FILE *f)
 	json_array_foreach(json_object_get(res, "expectations"), i, e)
 		fprintf(f, "  [%s] %s: %s\n", json_is_true(json_object_get(e, "ok")) ? "pass" : "FAIL",
 			json_string_value(json_object_get(e, "name")),
-			json_string_value(json_object_get(e, "observed")));
+			json_string_value(json_object_get(e, "message")));
 	json_array_foreach(json_object_get(res, "probes"), i, p) {
 		json_t *ph = json_object_get(p, "phases");
 		fprintf(f, "  probe %s:", json_string_value(json_object_get(p, "name")));

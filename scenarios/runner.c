@@ -5,9 +5,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "cmd/cmd.h"
+#include "inject/guard.h"
 #include "inject/injector.h"
 #include "inject/journal.h"
 #include "inject/lab.h"
@@ -16,6 +18,7 @@
 #include "reports/metrics.h"
 #include "reports/probe.h"
 #include "reports/result.h"
+#include "scenarios/probespec.h"
 #include "scenarios/runner.h"
 
 enum run_state {
@@ -61,6 +64,7 @@ struct runner {
 	char *reason;
 	bool notified;
 	sigset_t oldmask;
+	pid_t guard;
 };
 
 static void set_outcome(struct runner *r, int code, const char *fmt, ...) _printf_(3, 4);
@@ -115,6 +119,8 @@ static void fill_ctx(struct runner *r, struct fl_inject_ctx *ctx)
 {
 	*ctx = (struct fl_inject_ctx){ .run_id = r->run_id, .rng = &r->rng };
 	ctx->protect[ctx->n_protect++] = getpid();
+	if (r->guard > 0)
+		ctx->protect[ctx->n_protect++] = r->guard;
 	if (r->lab)
 		ctx->n_protect += fl_lab_protected_pids(r->lab, ctx->protect + ctx->n_protect,
 							ARRAY_SIZE(ctx->protect) - ctx->n_protect);
@@ -334,25 +340,68 @@ static int enter_recovery(struct runner *r)
 	return fl_loop_add_timer(r->loop, deadline, on_recovery_deadline, r, &r->phase_timer);
 }
 
+static const char *metric_label(enum fl_metric m)
+{
+	static const char *const l[FL_N_METRICS] = { "success rate", "latency p50", "latency p90",
+						     "latency p95", "latency p99", "latency max" };
+	return l[m];
+}
+
+/* "20/20 ok (100.0%), expected >= 99%" or "p99 0.012s, expected <= 0.3s (+10% tolerance)" */
+static char *expect_message(const struct fl_expect_result *e, const struct fl_probe_metrics *m)
+{
+	char *msg = NULL, tol[48] = "";
+	int r;
+
+	if (e->effective != e->threshold)
+		snprintf(tol, sizeof(tol), " (tolerance %.4g%s)",
+			 e->metric == FL_M_SUCCESS ? 100.0 * (e->threshold - e->effective)
+						   : 100.0 * (e->effective / e->threshold - 1.0),
+			 e->metric == FL_M_SUCCESS ? " points" : "%");
+	if (!e->measured)
+		r = asprintf(&msg, "no %s measured in the %s phase", e->metric == FL_M_SUCCESS ?
+				   "samples" : "successful samples", fl_phase_names[e->phase]);
+	else if (e->metric == FL_M_SUCCESS)
+		r = asprintf(&msg, "%zu/%zu ok (%.1f%%), expected >= %.4g%%%s", m->ok[e->phase],
+			     m->n[e->phase], 100.0 * e->observed, 100.0 * e->threshold, tol);
+	else
+		r = asprintf(&msg, "%s %.6gs over %zu samples, expected <= %.6gs%s",
+			     fl_metric_names[e->metric] + 8, e->observed, m->lat_n[e->phase],
+			     e->threshold, tol);
+	return r < 0 ? NULL : msg;
+}
+
 static bool baseline_healthy(struct runner *r, char **ret_reason)
 {
+	/* everything so far is baseline */
+	struct fl_phases ph = { .faults_start = UINT64_MAX, .first_fault = UINT64_MAX,
+				.faults_end = UINT64_MAX, .reference = UINT64_MAX };
+
 	for (size_t i = 0; i < fl_probes_n(r->probes); i++) {
 		struct fl_probe_rt *p = fl_probes_get(r->probes, i);
 		const struct fl_probe *spec = fl_probe_spec(p);
-		size_t n, ok = 0, in = 0;
-		const struct fl_sample *s = fl_probe_samples(p, &n);
-		const char *last = "no sample";
+		struct fl_expect_result ex[FL_N_EXPECT_PHASES * FL_N_METRICS];
+		struct fl_probe_metrics m;
+		size_t n, ns;
+		const struct fl_sample *smp = fl_probe_samples(p, &ns);
 
+		fl_metrics_compute(smp, ns, &ph, r->s->recovery_healthy_for_ns, &m);
+		n = fl_expect_eval(spec, &m, ex, ARRAY_SIZE(ex));
 		for (size_t k = 0; k < n; k++) {
-			in++;
-			ok += s[k].ok;
-			if (!s[k].ok)
-				last = s[k].reason;
-		}
-		if (in == 0 || (double)ok / (double)in + 1e-9 < spec->success_rate) {
-			if (asprintf(ret_reason,
-				     "unhealthy baseline: probe '%s' %zu/%zu ok (expected %.4g%%): %s",
-				     spec->name, ok, in, 100.0 * spec->success_rate, last) < 0)
+			_cleanup_free_ char *msg = NULL;
+			const char *last = "no sample";
+			if (ex[k].phase != FL_PHASE_BASELINE || ex[k].ok)
+				continue;
+			for (size_t j = ns; j-- > 0;)
+				if (!smp[j].ok) {
+					last = smp[j].reason;
+					break;
+				}
+			msg = expect_message(&ex[k], &m);
+			if (asprintf(ret_reason, "unhealthy baseline: probe '%s' %s: %s%s%s",
+				     spec->name, metric_label(ex[k].metric), msg ? msg : "?",
+				     ex[k].metric == FL_M_SUCCESS ? "; last failure: " : "",
+				     ex[k].metric == FL_M_SUCCESS ? last : "") < 0)
 				*ret_reason = NULL;
 			return false;
 		}
@@ -386,6 +435,38 @@ static int on_baseline_end(struct fl_source *src, uint64_t now, void *ud)
 	return 0;
 }
 
+/*
+ * Share of failed samples among those that started within the last window (and after the
+ * fault phase began); judged once the window holds at least 5 samples, so one early failure
+ * is not "100%".
+ */
+static bool error_rate_exceeded(struct runner *r, struct fl_probe_rt *p, const struct fl_stop *st,
+				const struct fl_sample *last)
+{
+	size_t n, in = 0, bad = 0;
+	const struct fl_sample *s = fl_probe_samples(p, &n);
+	uint64_t from = last->t_ns > st->window_ns ? last->t_ns - st->window_ns : 0;
+
+	if (from < r->ph.faults_start)
+		from = r->ph.faults_start;
+	for (size_t i = n; i-- > 0 && s[i].t_ns >= from;) {
+		in++;
+		bad += !s[i].ok;
+	}
+	if (in < 5 || (double)bad / (double)in <= st->error_rate)
+		return false;
+	{
+		char d[32];
+		set_outcome(r, FL_EXIT_ABORTED,
+			    "stop condition: probe '%s' error rate %.1f%% > %.4g%% over the last %s "
+			    "(%zu of %zu samples failed)",
+			    fl_probe_spec(p)->name, 100.0 * (double)bad / (double)in,
+			    100.0 * st->error_rate, fl_format_duration(st->window_ns, d, sizeof(d)),
+			    bad, in);
+	}
+	return true;
+}
+
 static void on_sample(struct fl_probe_rt *p, const struct fl_sample *smp, void *ud)
 {
 	struct runner *r = ud;
@@ -396,7 +477,14 @@ static void on_sample(struct fl_probe_rt *p, const struct fl_sample *smp, void *
 		for (size_t i = 0; i < r->s->n_stops; i++) {
 			const struct fl_stop *st = &r->s->stops[i];
 			uint64_t end = smp->t_ns + smp->latency_ns;
-			if (strcmp(st->probe, spec->name) != 0 || since == UINT64_MAX)
+			if (strcmp(st->probe, spec->name) != 0)
+				continue;
+			if (st->error_rate > 0) {
+				if (error_rate_exceeded(r, p, st, smp))
+					return;
+				continue;
+			}
+			if (since == UINT64_MAX)
 				continue;
 			if (end - since >= st->failing_for_ns) {
 				char d[32];
@@ -411,6 +499,40 @@ static void on_sample(struct fl_probe_rt *p, const struct fl_sample *smp, void *
 	}
 	if (r->state == ST_RECOVERY && all_recovered(r))
 		set_outcome(r, FL_EXIT_OK, NULL);
+}
+
+/* The live status line: phase, elapsed and remaining time, active faults, probe health. */
+static int on_status_tick(struct fl_source *src, uint64_t now, void *ud)
+{
+	static const char *const names[] = { "baseline", "faults", "recovery", "done" };
+	struct runner *r = ud;
+	char line[400];
+	size_t off = 0;
+	uint64_t t = now - r->t0, total = r->s->baseline_ns, last_end = 0;
+
+	for (size_t i = 0; i < r->s->n_faults; i++)
+		if (r->s->faults[i].at_ns + r->s->faults[i].for_ns > last_end)
+			last_end = r->s->faults[i].at_ns + r->s->faults[i].for_ns;
+	total += last_end + r->s->recovery_within_ns;
+	off += (size_t)snprintf(line + off, sizeof(line) - off, "%-8s %5.1fs", names[r->state],
+				fl_sec(t));
+	if (total > t)
+		off += (size_t)snprintf(line + off, sizeof(line) - off, " (at most %.0fs left)",
+					fl_sec(total - t));
+	for (size_t i = 0; i < r->s->n_faults && off < sizeof(line); i++)
+		if (r->faults[i].active || (r->faults[i].started && !r->faults[i].ended))
+			off += (size_t)snprintf(line + off, sizeof(line) - off, " | %s on",
+						r->faults[i].f.name);
+	for (size_t i = 0; i < fl_probes_n(r->probes) && off < sizeof(line); i++) {
+		struct fl_probe_rt *p = fl_probes_get(r->probes, i);
+		size_t n;
+		const struct fl_sample *smp = fl_probe_samples(p, &n);
+		off += (size_t)snprintf(line + off, sizeof(line) - off, " | %s %s",
+					fl_probe_spec(p)->name,
+					!n ? "..." : smp[n - 1].ok ? "ok" : "FAIL");
+	}
+	fl_status("%s", line);
+	return fl_loop_timer_set(src, now + 250 * NSEC_PER_MSEC);
 }
 
 static int on_signal(struct fl_source *src, int fd, uint32_t revents, void *ud)
@@ -447,14 +569,14 @@ json_t *fl_run_plan(const struct fl_scenario *s, uint64_t seed)
 	}
 	for (size_t i = 0; i < s->n_probes; i++) {
 		const struct fl_probe *p = &s->probes[i];
-		_cleanup_free_ char *cmd = p->argv ? fl_strv_join(p->argv, " ") : NULL;
+		/* redacted: URL credentials and header values never leave the scenario */
+		_cleanup_free_ char *target = fl_probe_target(p);
 		json_array_append_new(probes,
 				      json_pack("{s:s, s:s, s:s?, s:f}", "name", p->name, "kind",
-						p->kind == FL_PROBE_TCP ? "tcp" : "exec", "from", p->from,
+						fl_probe_kind_name(p->kind), "from", p->from,
 						"every_s", fl_sec(p->every_ns)));
 		json_object_set_new(json_array_get(probes, i), "target",
-				    p->kind == FL_PROBE_TCP ? json_sprintf("%s:%u", p->host, p->port)
-							    : json_string(cmd ? cmd : ""));
+				    json_string(target ? target : ""));
 	}
 	for (size_t i = 0; s->lab && i < s->lab->n_hosts; i++) {
 		const struct fl_lab_host *h = &s->lab->hosts[i];
@@ -553,11 +675,6 @@ static int preflight_targets(struct runner *r)
 	return 0;
 }
 
-static json_t *expectation(json_t *name, bool ok, json_t *observed)
-{
-	return json_pack("{s:o, s:b, s:o}", "name", name, "ok", ok, "observed", observed);
-}
-
 static json_t *build_result(struct runner *r)
 {
 	json_t *res, *probes = json_array(), *faults = json_array(), *exps = json_array();
@@ -584,36 +701,60 @@ static json_t *build_result(struct runner *r)
 		const struct fl_probe *spec = fl_probe_spec(p);
 		struct fl_probe_metrics m;
 		json_t *pj = fl_result_probe(p, &r->ph, r->s->recovery_healthy_for_ns, &m);
-		bool base_ok = m.n[FL_PHASE_BASELINE] &&
-			       (double)m.ok[FL_PHASE_BASELINE] / (double)m.n[FL_PHASE_BASELINE] +
-					       1e-9 >=
-				       spec->success_rate;
-		char d[32];
+		struct fl_expect_result ex[FL_N_EXPECT_PHASES * FL_N_METRICS];
+		size_t n_ex = fl_expect_eval(spec, &m, ex, ARRAY_SIZE(ex));
+		char d[32], d2[32];
 
 		json_array_append_new(probes, pj);
-		json_array_append_new(exps, expectation(json_sprintf("baseline: %s success rate >= %.4g%%",
-								      spec->name,
-								      100.0 * spec->success_rate),
-							 base_ok,
-							 json_sprintf("%zu/%zu ok",
-								      m.ok[FL_PHASE_BASELINE],
-								      m.n[FL_PHASE_BASELINE])));
-		all_ok &= base_ok;
-		if (r->exit_code == FL_EXIT_OK) {
-			char d2[32];
-			bool rec_ok = m.recovered && m.time_to_recover <= r->s->recovery_within_ns;
+		for (size_t k = 0; k < n_ex; k++) {
+			/* a run that ended early has no verdict on the phases it never reached */
+			if (r->exit_code != FL_EXIT_OK && ex[k].phase != FL_PHASE_BASELINE)
+				continue;
+			_cleanup_free_ char *msg = expect_message(&ex[k], &m);
+			bool rate = ex[k].metric == FL_M_SUCCESS;
 			json_array_append_new(
 				exps,
-				expectation(json_sprintf("recovery: %s healthy for %s within %s",
-							 spec->name,
-							 fl_format_duration(r->s->recovery_healthy_for_ns,
-									    d, sizeof(d)),
-							 fl_format_duration(r->s->recovery_within_ns,
-									    d2, sizeof(d2))),
-					    rec_ok,
-					    m.recovered ? json_sprintf("recovered after %.3fs",
-								       fl_sec(m.time_to_recover))
-							: json_string("did not recover")));
+				json_pack("{s:o, s:s, s:s, s:s, s:s, s:f, s:f, s:s, s:o, s:b, s:o, s:s}",
+					  "id",
+					  json_sprintf("%s.%s.%s", spec->name,
+						       fl_phase_names[ex[k].phase],
+						       fl_metric_names[ex[k].metric]),
+					  "probe", spec->name, "phase", fl_phase_names[ex[k].phase],
+					  "metric", fl_metric_names[ex[k].metric], "op",
+					  rate ? ">=" : "<=", "threshold", ex[k].threshold,
+					  "tolerance", spec->expect[ex[k].phase].tolerance, "unit",
+					  rate ? "ratio" : "s", "observed",
+					  ex[k].measured ? json_real(ex[k].observed) : json_null(),
+					  "ok", ex[k].ok, "name",
+					  json_sprintf("%s: %s %s %s %.4g%s", fl_phase_names[ex[k].phase],
+						       spec->name, metric_label(ex[k].metric),
+						       rate ? ">=" : "<=",
+						       rate ? 100.0 * ex[k].threshold : ex[k].threshold,
+						       rate ? "%" : "s"),
+					  "message", msg ? msg : ""));
+			all_ok &= ex[k].ok;
+		}
+		if (r->exit_code == FL_EXIT_OK) {
+			bool rec_ok = m.recovered && m.time_to_recover <= r->s->recovery_within_ns;
+			json_t *msg = m.recovered ? json_sprintf("recovered after %.3fs",
+								 fl_sec(m.time_to_recover))
+						  : json_string("did not recover");
+			json_array_append_new(
+				exps,
+				json_pack("{s:o, s:s, s:s, s:s, s:s, s:f, s:f, s:s, s:o, s:b, s:o, s:o}",
+					  "id", json_sprintf("%s.recovery.recovered_within", spec->name),
+					  "probe", spec->name, "phase", "recovery", "metric",
+					  "recovered_within", "op", "<=", "threshold",
+					  fl_sec(r->s->recovery_within_ns), "tolerance", 0.0, "unit", "s",
+					  "observed",
+					  m.recovered ? json_real(fl_sec(m.time_to_recover)) : json_null(),
+					  "ok", rec_ok, "name",
+					  json_sprintf("recovery: %s healthy for %s within %s", spec->name,
+						       fl_format_duration(r->s->recovery_healthy_for_ns,
+									  d, sizeof(d)),
+						       fl_format_duration(r->s->recovery_within_ns, d2,
+									  sizeof(d2))),
+					  "message", msg));
 			all_ok &= rec_ok;
 		}
 	}
@@ -769,6 +910,13 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *o, struct fl_r
 		goto out;
 	}
 	fl_journal_set_run(r.j, "seed", json_integer((json_int_t)r.seed));
+	/* the TTL must hold even if this process is SIGKILLed: a guard reverts at lease expiry */
+	r.guard = fl_guard_spawn(r.run_id);
+	if (r.guard < 0)
+		log_warn("no lease guard (%s): a crash would leave faults until 'faultline recover'",
+			 strerror((int)-r.guard));
+	else
+		fl_journal_set_run(r.j, "guard", json_integer(r.guard));
 	r.t0_real = fl_realtime_ns();
 	if (s->lab) {
 		_cleanup_free_ char *lab_why = NULL;
@@ -804,11 +952,14 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *o, struct fl_r
 		goto out;
 	}
 	log_info("run %s: baseline %.1fs", r.run_id, fl_sec(s->baseline_ns));
+	if (fl_status_enabled() && o->notify_fd < 0)
+		fl_loop_add_timer(r.loop, r.t0, on_status_tick, &r, NULL);
 	k = fl_loop_run(r.loop);
 	if (k < 0)
 		set_outcome(&r, FL_EXIT_INTERNAL, "event loop: %s", strerror(-k));
 out:
 	/* the one way out: every path above lands here and reverts */
+	fl_status_clear();
 	r.ph.end = r.t0 ? rel(&r) : 0;
 	fl_probes_stop(r.probes);
 	revert_all(&r);
@@ -833,8 +984,12 @@ out:
 	for (size_t i = 0; i < s->n_faults; i++)
 		clean &= !r.faults[i].active;
 	if (r.j) {
-		if (clean)
+		if (clean) {
 			fl_journal_finish(r.j);
+			/* the records are gone: the guard sees it through inotify and exits */
+			if (r.guard > 0)
+				waitpid(r.guard, NULL, 0);
+		}
 		else {
 			log_error("some faults could not be reverted: run 'faultline recover %s'",
 				  r.run_id);

@@ -4,11 +4,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
+#include <math.h>
 #include <regex.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "inject/injector.h"
+#include "scenarios/probespec.h"
 #include "scenarios/scenario.h"
 #include "scenarios/yamltree.h"
 
@@ -260,42 +262,48 @@ static int regex_check(const char *re)
 	return 0;
 }
 
-static void check_cmdline(struct fl_errors *e, const struct fl_param *t)
+/* A user's POSIX ERE (target.cmdline, a probe's 'matches'): bounded before regcomp() sees it. */
+static bool check_regex(struct fl_errors *e, const struct fl_where *w, const char *key,
+			const char *v)
 {
 	char msg[256];
 	regex_t re;
 	int r;
 
-	if (!*t->value) {
-		fl_errors_add(e, &t->where, "'target.cmdline' cannot be empty");
-		return;
+	if (!*v) {
+		fl_errors_add(e, w, "'%s' cannot be empty", key);
+		return false;
 	}
-	if (strlen(t->value) > FL_MAX_ARG_LEN) {
-		fl_errors_add(e, &t->where, "'target.cmdline' is too long (%zu bytes, at most %d)",
-			      strlen(t->value), FL_MAX_ARG_LEN);
-		return;
+	if (strlen(v) > FL_MAX_ARG_LEN) {
+		fl_errors_add(e, w, "'%s' is too long (%zu bytes, at most %d)", key, strlen(v),
+			      FL_MAX_ARG_LEN);
+		return false;
 	}
-	r = regex_check(t->value);
+	r = regex_check(v);
 	if (r == -EINVAL) {
-		fl_errors_add(e, &t->where, "'target.cmdline' cannot use back-references ('\\1')");
-		return;
+		fl_errors_add(e, w, "'%s' cannot use back-references ('\\1')", key);
+		return false;
 	}
 	if (r < 0) {
-		fl_errors_add(
-			e, &t->where,
-			"'target.cmdline' is too complex: simplify its repetitions and groups");
-		return;
+		fl_errors_add(e, w, "'%s' is too complex: simplify its repetitions and groups",
+			      key);
+		return false;
 	}
-	r = regcomp(&re, t->value, REG_EXTENDED | REG_NOSUB);
+	r = regcomp(&re, v, REG_EXTENDED | REG_NOSUB);
 	if (r != 0) {
 		regerror(r, &re, msg, sizeof(msg));
 		msg[0] = (char)tolower((unsigned char)msg[0]);
-		fl_errors_add(e, &t->where,
-			      "'target.cmdline' is not a valid extended regular expression: %s",
+		fl_errors_add(e, w, "'%s' is not a valid extended regular expression: %s", key,
 			      msg);
-		return;
+		return false;
 	}
 	regfree(&re);
+	return true;
+}
+
+static void check_cmdline(struct fl_errors *e, const struct fl_param *t)
+{
+	check_regex(e, &t->where, "target.cmdline", t->value);
 }
 
 static bool valid_cgroup(const char *s)
@@ -562,6 +570,7 @@ struct fl_scenario *fl_scenario_free(struct fl_scenario *s)
 		free(s->probes[i].from);
 		free(s->probes[i].host);
 		fl_strv_free(s->probes[i].argv);
+		fl_http_spec_free(s->probes[i].http);
 	}
 	free(s->probes);
 	for (size_t i = 0; i < s->n_faults; i++)
@@ -967,12 +976,19 @@ static bool valid_host(const char *s)
 	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_") == n;
 }
 
-static const char *const probe_keys[] = { "name",  "tcp",     "exec",  "from",
-					  "every", "timeout", "expect" };
-enum { P_NAME, P_TCP, P_EXEC, P_FROM, P_EVERY, P_TIMEOUT, P_EXPECT };
+static const char *const probe_keys[] = { "name", "tcp",   "exec",    "http",  "prometheus",
+					  "from", "every", "timeout", "expect" };
+enum { P_NAME, P_TCP, P_EXEC, P_HTTP, P_PROM, P_FROM, P_EVERY, P_TIMEOUT, P_EXPECT };
 static const char *const tcp_keys[] = { "host", "port" };
 enum { TCP_HOST, TCP_PORT };
-static const char *const expect_keys[] = { "success_rate" };
+const char *const fl_metric_names[FL_N_METRICS] = { "success_rate", "latency_p50", "latency_p90",
+						    "latency_p95", "latency_p99", "latency_max" };
+static const char *const phase_names[FL_N_EXPECT_PHASES] = { "baseline", "faults", "recovery" };
+/* the metrics, then "tolerance", then the phases (only at the top of 'expect') */
+static const char *const expect_keys[] = { "success_rate", "latency_p50", "latency_p90",
+					   "latency_p95",  "latency_p99", "latency_max",
+					   "tolerance",	   "baseline",	  "faults",
+					   "recovery" };
 
 static void parse_probe_tcp(struct ctx *c, const struct field *tf, struct fl_probe *p)
 {
@@ -1000,27 +1016,405 @@ static void parse_probe_tcp(struct ctx *c, const struct field *tf, struct fl_pro
 		get_port(c, &f[TCP_PORT], &p->port);
 }
 
-static void parse_probe_expect(struct ctx *c, const struct field *ef, struct fl_probe *p)
+static const char *const http_keys[] = { "url",	     "method",	"headers",    "body",	"status",
+					 "contains", "matches", "tls_verify", "ca_file" };
+enum { H_URL, H_METHOD, H_HEADERS, H_BODY, H_STATUS, H_CONTAINS, H_MATCHES, H_TLS, H_CA };
+static const char *const prom_keys[] = { "url",	    "query",	  "min",    "max",
+					 "headers", "tls_verify", "ca_file" };
+enum { PR_URL, PR_QUERY, PR_MIN, PR_MAX, PR_HEADERS, PR_TLS, PR_CA };
+static const char *const http_methods[] = { "GET",    "HEAD",  "POST",	 "PUT",
+					    "DELETE", "PATCH", "OPTIONS" };
+
+/* url: http or https; with a lab, the host is a lab host or an address literal. */
+static void get_url(struct ctx *c, const struct field *f, struct fl_http_spec *h, bool prom)
 {
-	struct field f[ARRAY_SIZE(expect_keys)];
-	const char *v, *t;
+	const struct fl_lab *lab = c->s->lab;
+	struct in6_addr a;
+	bool query;
+	const char *v;
 	int r;
 
-	if (!FIELDS(c, ef->val, "expect", false, expect_keys, f) || !f[0].val ||
-	    !(v = scalar(c, &f[0])))
+	if (!(v = scalar(c, f)))
+		return;
+	if (strlen(v) > FL_URL_MAX) {
+		error_at(c, f->val, "'url' is too long (%zu bytes, at most %d)", strlen(v),
+			 FL_URL_MAX);
+		return;
+	}
+	r = fl_url_split(v, &h->host, &h->port, &query);
+	if (r == -ENOMEM) {
+		c->r = r;
+		return;
+	}
+	if (r < 0) {
+		/* a URL that does not parse has no reliable userinfo to redact: never echo it */
+		if (strchr(v, '@'))
+			error_at(c, f->val, "'url' must be an http or https URL such as '%s'",
+				 prom ? "http://prom:9090" : "http://web/health");
+		else
+			error_at(c, f->val,
+				 "'url' must be an http or https URL such as '%s', got '%s'",
+				 prom ? "http://prom:9090" : "http://web/health", Q(v));
+		return;
+	}
+	if (prom && query) {
+		error_at(c, f->val,
+			 "'url' is the Prometheus server's base URL such as 'http://prom:9090': "
+			 "it cannot have a query or fragment");
+		return;
+	}
+	if (lab && inet_pton(AF_INET, h->host, &a) != 1 && inet_pton(AF_INET6, h->host, &a) != 1) {
+		struct fl_where w = where_of(c, f->val);
+
+		if (!fl_lab_find_host(lab, h->host)) {
+			unknown_host(c->errs, &w, lab, h->host);
+			return;
+		}
+		h->lab_host = true;
+	}
+	h->url = xstrdup(c, v);
+	if (!(h->url_shown = fl_url_redact(v)))
+		c->r = -ENOMEM;
+}
+
+/* headers: { Name: value }; values are secrets and never appear in a message. */
+static void get_headers(struct ctx *c, const struct field *f, struct fl_http_spec *h)
+{
+	const struct fl_ynode *m = f->val;
+	size_t count;
+
+	if (fl_ynode_is_null(m))
+		return;
+	if (m->type != FL_YMAP) {
+		type_error(c, m, "a mapping", "headers", false);
+		return;
+	}
+	count = too_many(c, m, m->n / 2, FL_MAX_HEADERS, "headers");
+	h->headers = calloc(count ? count : 1, sizeof(*h->headers));
+	if (!h->headers) {
+		c->r = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const struct fl_ynode *k = m->child[2 * i], *v = m->child[2 * i + 1];
+		struct fl_http_header *hd;
+		size_t j, n;
+
+		if (!key_ok(c, k))
+			continue;
+		n = strlen(k->value);
+		if (n == 0 || n > FL_HEADER_NAME_MAX ||
+		    strspn(k->value, "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     "abcdefghijklmnopqrstuvwxyz") != n) {
+			error_at(c, k,
+				 "invalid header name '%s': use 1-%d characters of A-Z, a-z, 0-9 "
+				 "and !#$%%&'*+-.^_`|~",
+				 Q(k->value), FL_HEADER_NAME_MAX);
+			continue;
+		}
+		/* header names are case-insensitive */
+		for (j = 0; j < i; j++)
+			if (m->child[2 * j]->type == FL_YSCALAR &&
+			    !strcasecmp(m->child[2 * j]->value, k->value))
+				break;
+		if (j < i) {
+			dup_key(c, k, m->child[2 * j]->line);
+			continue;
+		}
+		if (v->type != FL_YSCALAR) {
+			type_error(c, v, "a scalar", k->value, false);
+			continue;
+		}
+		if (strlen(v->value) > FL_MAX_ARG_LEN) {
+			error_at(c, v,
+				 "the value of header '%s' is too long (%zu bytes, at most %d)",
+				 Q(k->value), strlen(v->value), FL_MAX_ARG_LEN);
+			continue;
+		}
+		for (const char *p = v->value; *p; p++)
+			if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
+				error_at(c, v,
+					 "the value of header '%s' cannot contain control "
+					 "characters",
+					 Q(k->value));
+				goto next;
+			}
+		hd = &h->headers[h->n_headers++];
+		hd->name = xstrdup(c, k->value);
+		hd->value = xstrdup(c, v->value);
+	next:;
+	}
+}
+
+static void get_bool(struct ctx *c, const struct field *f, bool *ret)
+{
+	const char *v;
+
+	if (!f->val || !(v = scalar(c, f)))
+		return;
+	if (!strcmp(v, "true"))
+		*ret = true;
+	else if (!strcmp(v, "false"))
+		*ret = false;
+	else
+		error_at(c, f->val, "'%s' must be true or false, got '%s'", f->key->value, Q(v));
+}
+
+static void get_ca_file(struct ctx *c, const struct field *f, struct fl_http_spec *h)
+{
+	const char *v;
+
+	if (!f->val || !(v = scalar(c, f)))
+		return;
+	if (!*v || strlen(v) > FL_MAX_ARG_LEN) {
+		error_at(c, f->val, "'ca_file' must be a path of 1 to %d bytes", FL_MAX_ARG_LEN);
+		return;
+	}
+	/* like services and exec probes: relative to the scenario's directory */
+	if (v[0] == '/')
+		h->ca_file = xstrdup(c, v);
+	else if (asprintf(&h->ca_file, "%s/%s", c->s->dir, v) < 0)
+		c->r = -ENOMEM;
+}
+
+/* A string of 1..max bytes (contains, query). */
+static const char *get_text(struct ctx *c, const struct field *f, size_t max)
+{
+	const char *v;
+
+	if (!f->val || !(v = scalar(c, f)))
+		return NULL;
+	if (!*v) {
+		error_at(c, f->val, "'%s' cannot be empty", f->key->value);
+		return NULL;
+	}
+	if (strlen(v) > max) {
+		error_at(c, f->val, "'%s' is too long (%zu bytes, at most %zu)", f->key->value,
+			 strlen(v), max);
+		return NULL;
+	}
+	return v;
+}
+
+static void get_status(struct ctx *c, const struct field *f, struct fl_status_set *set)
+{
+	const struct fl_ynode *n = f->val;
+	size_t count = 1;
+
+	if (n->type == FL_YMAP || fl_ynode_is_null(n)) {
+		type_error(c, n, "a status code, a class such as '2xx' or a sequence of them",
+			   "status", false);
+		return;
+	}
+	if (n->type == FL_YSEQ) {
+		if (n->n == 0) {
+			error_at(c, n, "'status' cannot be empty");
+			return;
+		}
+		count = too_many(c, n, n->n, FL_MAX_STATUS_ITEMS, "entries in 'status'");
+	}
+	for (size_t i = 0; i < count; i++) {
+		const struct fl_ynode *s = n->type == FL_YSEQ ? n->child[i] : n;
+
+		if (s->type != FL_YSCALAR)
+			type_error(c, s, "a status code", "status", true);
+		else if (fl_status_set_add(set, s->value) < 0)
+			error_at(c, s,
+				 "'status' must be a status code from 100 to 599 or a class such "
+				 "as '2xx', got '%s'",
+				 Q(s->value));
+	}
+}
+
+static void get_number(struct ctx *c, const struct field *f, double *ret, bool *ret_set)
+{
+	const char *v;
+	char *end;
+	double d;
+
+	if (!f->val || !(v = scalar(c, f)))
+		return;
+	errno = 0;
+	d = strtod(v, &end);
+	if (end == v || *end || errno || !isfinite(d)) {
+		error_at(c, f->val, "'%s' must be a number such as '0.5', got '%s'", f->key->value,
+			 Q(v));
+		return;
+	}
+	*ret = d;
+	*ret_set = true;
+}
+
+static struct fl_http_spec *new_http_spec(struct ctx *c, struct fl_probe *p)
+{
+	p->http = calloc(1, sizeof(*p->http));
+	if (!p->http) {
+		c->r = -ENOMEM;
+		return NULL;
+	}
+	p->http->tls_verify = true;
+	return p->http;
+}
+
+static void parse_probe_http(struct ctx *c, const struct field *hf, struct fl_probe *p)
+{
+	struct field f[ARRAY_SIZE(http_keys)];
+	struct fl_http_spec *h = new_http_spec(c, p);
+	const char *v;
+	size_t i;
+
+	if (!h || !FIELDS(c, hf->val, "http", false, http_keys, f))
+		return;
+	if (need(c, hf->val, &f[H_URL], "url"))
+		get_url(c, &f[H_URL], h, false);
+	if (f[H_METHOD].val && (v = scalar(c, &f[H_METHOD]))) {
+		for (i = 0; i < ARRAY_SIZE(http_methods) && strcmp(v, http_methods[i]); i++)
+			;
+		if (i == ARRAY_SIZE(http_methods))
+			error_at(c, f[H_METHOD].val,
+				 "'method' must be GET, HEAD, POST, PUT, DELETE, PATCH or OPTIONS, "
+				 "got '%s'",
+				 Q(v));
+	}
+	h->method = xstrdup(c, f[H_METHOD].val && f[H_METHOD].val->type == FL_YSCALAR
+				       ? f[H_METHOD].val->value
+				       : "GET");
+	if (f[H_HEADERS].val)
+		get_headers(c, &f[H_HEADERS], h);
+	if (f[H_BODY].val && (v = scalar(c, &f[H_BODY]))) {
+		if (strlen(v) > FL_HTTP_BODY_MAX)
+			error_at(c, f[H_BODY].val, "'body' is too long (%zu bytes, at most %u)",
+				 strlen(v), FL_HTTP_BODY_MAX);
+		else if (h->method && (!strcmp(h->method, "GET") || !strcmp(h->method, "HEAD")))
+			error_at(c, f[H_BODY].key,
+				 "a %s request cannot have a 'body': set 'method'", h->method);
+		else
+			h->body = xstrdup(c, v);
+	}
+	if (f[H_STATUS].val)
+		get_status(c, &f[H_STATUS], &h->status);
+	else
+		fl_status_set_add_range(&h->status, 200, 399);
+	if ((v = get_text(c, &f[H_CONTAINS], FL_MAX_ARG_LEN)))
+		h->contains = xstrdup(c, v);
+	if (f[H_MATCHES].val && (v = scalar(c, &f[H_MATCHES]))) {
+		struct fl_where w = where_of(c, f[H_MATCHES].val);
+
+		if (check_regex(c->errs, &w, "matches", v))
+			h->matches = xstrdup(c, v);
+	}
+	for (i = H_CONTAINS; i <= H_MATCHES; i++)
+		if (f[i].val && h->method && !strcmp(h->method, "HEAD"))
+			error_at(c, f[i].key, "'%s' needs a response body: a HEAD request has none",
+				 http_keys[i]);
+	get_bool(c, &f[H_TLS], &h->tls_verify);
+	get_ca_file(c, &f[H_CA], h);
+}
+
+static void parse_probe_prometheus(struct ctx *c, const struct field *pf, struct fl_probe *p)
+{
+	struct field f[ARRAY_SIZE(prom_keys)];
+	struct fl_http_spec *h = new_http_spec(c, p);
+	const char *v;
+
+	if (!h || !FIELDS(c, pf->val, "prometheus", false, prom_keys, f))
+		return;
+	if (need(c, pf->val, &f[PR_URL], "url"))
+		get_url(c, &f[PR_URL], h, true);
+	if (need(c, pf->val, &f[PR_QUERY], "query") &&
+	    (v = get_text(c, &f[PR_QUERY], FL_QUERY_MAX)))
+		h->query = xstrdup(c, v);
+	get_number(c, &f[PR_MIN], &h->min, &h->has_min);
+	get_number(c, &f[PR_MAX], &h->max, &h->has_max);
+	if (h->has_min && h->has_max && h->min > h->max)
+		error_at(c, f[PR_MAX].val, "'max' (%g) cannot be less than 'min' (%g)", h->max,
+			 h->min);
+	if (f[PR_HEADERS].val)
+		get_headers(c, &f[PR_HEADERS], h);
+	get_bool(c, &f[PR_TLS], &h->tls_verify);
+	get_ca_file(c, &f[PR_CA], h);
+	h->method = xstrdup(c, "GET");
+	fl_status_set_add(&h->status, "200");
+}
+
+/* ">= 99%", "99%", "0.99" */
+static void get_rate(struct ctx *c, const struct field *f, double *ret)
+{
+	const char *v = scalar(c, f), *t;
+	int r;
+
+	if (!v)
 		return;
 	t = v;
 	if (!strncmp(t, ">=", 2))
 		t += 2 + strspn(t + 2, " ");
-	r = fl_parse_fraction(t, &p->success_rate);
+	r = fl_parse_fraction(t, ret);
 	if (r == -ERANGE)
-		error_at(c, f[0].val, "'success_rate' must be between 0%% and 100%%, got '%s'",
+		error_at(c, f->val, "'%s' must be between 0%% and 100%%, got '%s'", f->key->value,
 			 Q(v));
 	else if (r < 0)
-		error_at(c, f[0].val,
-			 "'success_rate' must be a percentage such as '>= 99%%' or a fraction "
+		error_at(c, f->val,
+			 "'%s' must be a percentage such as '>= 99%%' or a fraction "
 			 "such as '0.99', got '%s'",
-			 Q(v));
+			 f->key->value, Q(v));
+}
+
+/* "<= 300ms", "300ms" */
+static void get_latency(struct ctx *c, const struct field *f, double *ret)
+{
+	const char *v = scalar(c, f), *t;
+	struct fl_where w;
+	uint64_t ns = 0;
+
+	if (!v)
+		return;
+	t = v;
+	if (!strncmp(t, "<=", 2))
+		t += 2 + strspn(t + 2, " ");
+	else if (*t == '<' || *t == '>') {
+		error_at(c, f->val, "'%s' is an upper bound: write '<= %s'", f->key->value,
+			 Q(t + 1 + (t[1] == '=') + strspn(t + 1 + (t[1] == '='), " ")));
+		return;
+	}
+	w = where_of(c, f->val);
+	if (check_duration(c->errs, &w, f->key->value, t, 0, FL_TIMEOUT_MAX, &ns))
+		*ret = (double)ns / 1e9;
+}
+
+/* One phase's expectations; `nested` allows the phase keys (only at the top of 'expect'). */
+static void parse_expect_block(struct ctx *c, const struct fl_ynode *m, const char *key,
+			       struct fl_expect *e, bool nested, struct fl_probe *p)
+{
+	struct field f[ARRAY_SIZE(expect_keys)];
+	size_t n = nested ? ARRAY_SIZE(expect_keys) : FL_N_METRICS + 1;
+
+	if (!fields(c, m, key, false, expect_keys, n, f))
+		return;
+	if (f[FL_M_SUCCESS].val) {
+		get_rate(c, &f[FL_M_SUCCESS], &e->threshold[FL_M_SUCCESS]);
+		e->set[FL_M_SUCCESS] = true;
+	}
+	for (int i = FL_M_P50; i < FL_N_METRICS; i++) {
+		if (!f[i].val)
+			continue;
+		get_latency(c, &f[i], &e->threshold[i]);
+		e->set[i] = true;
+	}
+	if (f[FL_N_METRICS].val)
+		get_rate(c, &f[FL_N_METRICS], &e->tolerance);
+	for (int ph = 0; nested && ph < FL_N_EXPECT_PHASES; ph++) {
+		const struct field *pf = &f[FL_N_METRICS + 1 + ph];
+		if (!pf->val)
+			continue;
+		/* the top-level keys are the baseline's: a 'baseline' block adds to them */
+		parse_expect_block(c, pf->val, phase_names[ph], &p->expect[ph], false, p);
+	}
+}
+
+static void parse_probe_expect(struct ctx *c, const struct field *ef, struct fl_probe *p)
+{
+	parse_expect_block(c, ef->val, "expect", &p->expect[0], true, p);
+	p->success_rate = p->expect[0].threshold[FL_M_SUCCESS];
 }
 
 static void parse_probe(struct ctx *c, const struct fl_ynode *n, struct fl_probe *p)
@@ -1034,6 +1428,9 @@ static void parse_probe(struct ctx *c, const struct fl_ynode *n, struct fl_probe
 	p->every_ns = 500 * NSEC_PER_MSEC;
 	p->timeout_ns = NSEC_PER_SEC;
 	p->success_rate = 1.0;
+	/* healthy means every sample succeeds, unless the scenario says otherwise */
+	p->expect[0].set[FL_M_SUCCESS] = true;
+	p->expect[0].threshold[FL_M_SUCCESS] = 1.0;
 	if (n->type != FL_YMAP) {
 		type_error(c, n, "a mapping", "probes", true);
 		return;
@@ -1048,13 +1445,21 @@ static void parse_probe(struct ctx *c, const struct fl_ynode *n, struct fl_probe
 		/* kept even when invalid, so stop_when does not report it again as unknown */
 		p->name = xstrdup(c, v);
 	}
-	if (!f[P_TCP].val == !f[P_EXEC].val)
-		error_at(c, n, "a probe needs exactly one of 'tcp' or 'exec'");
-	p->kind = f[P_TCP].val ? FL_PROBE_TCP : FL_PROBE_EXEC;
+	if (!!f[P_TCP].val + !!f[P_EXEC].val + !!f[P_HTTP].val + !!f[P_PROM].val != 1)
+		error_at(c, n,
+			 "a probe needs exactly one of 'tcp', 'exec', 'http' or 'prometheus'");
+	p->kind = f[P_TCP].val	  ? FL_PROBE_TCP
+		  : f[P_HTTP].val ? FL_PROBE_HTTP
+		  : f[P_PROM].val ? FL_PROBE_PROMETHEUS
+				  : FL_PROBE_EXEC;
 	if (f[P_TCP].val)
 		parse_probe_tcp(c, &f[P_TCP], p);
 	if (f[P_EXEC].val)
 		get_command(c, &f[P_EXEC], &p->argv);
+	if (f[P_HTTP].val && !p->http)
+		parse_probe_http(c, &f[P_HTTP], p);
+	if (f[P_PROM].val && !p->http)
+		parse_probe_prometheus(c, &f[P_PROM], p);
 	if (f[P_FROM].val && (v = scalar(c, &f[P_FROM]))) {
 		struct fl_where w = where_of(c, f[P_FROM].val);
 
@@ -1205,7 +1610,7 @@ static void parse_faults(struct ctx *c, const struct fl_ynode *seq)
 	}
 }
 
-static const char *const stop_keys[] = { "probe", "failing_for" };
+static const char *const stop_keys[] = { "probe", "failing_for", "error_rate", "window" };
 
 static void parse_stop_when(struct ctx *c, const struct fl_ynode *seq)
 {
@@ -1254,8 +1659,29 @@ static void parse_stop_when(struct ctx *c, const struct fl_ynode *seq)
 					error_at(c, f[0].val, "unknown probe '%s'", Q(v));
 			}
 		}
-		if (need(c, n, &f[1], "failing_for"))
+		if (!!f[1].val == !!f[2].val) {
+			error_at(c, n, "a stop condition needs exactly one of 'failing_for' or "
+				       "'error_rate'");
+		} else if (f[1].val) {
 			get_duration(c, &f[1], 1, FL_DURATION_MAX, &st->failing_for_ns);
+			if (f[3].val)
+				error_at(c, f[3].key, "'window' goes with 'error_rate', not "
+						      "'failing_for'");
+		} else {
+			const char *ev = scalar(c, &f[2]);
+			if (ev) {
+				const char *t = ev + (*ev == '>' ? 1 + (ev[1] == '=') : 0);
+				t += strspn(t, " ");
+				int r = fl_parse_fraction(t, &st->error_rate);
+				if (r < 0 || st->error_rate <= 0.0)
+					error_at(c, f[2].val,
+						 "'error_rate' must be a share above 0 such as "
+						 "'> 50%%', got '%s'",
+						 Q(ev));
+			}
+			st->window_ns = 10 * NSEC_PER_SEC;
+			get_duration(c, &f[3], 1, FL_DURATION_MAX, &st->window_ns);
+		}
 	}
 }
 

@@ -51,6 +51,32 @@ struct fl_lab {
 enum fl_probe_kind {
 	FL_PROBE_TCP,
 	FL_PROBE_EXEC,
+	FL_PROBE_HTTP,
+	FL_PROBE_PROMETHEUS,
+};
+
+struct fl_http_spec; /* scenarios/probespec.h */
+
+/* What a probe must show in a phase. success_rate: at least (fraction); latencies: at most. */
+enum fl_metric {
+	FL_M_SUCCESS,
+	FL_M_P50,
+	FL_M_P90,
+	FL_M_P95,
+	FL_M_P99,
+	FL_M_MAX,
+	FL_N_METRICS,
+};
+
+#define FL_N_EXPECT_PHASES 3 /* baseline, faults, recovery: the order of enum fl_phase */
+
+extern const char *const fl_metric_names[FL_N_METRICS]; /* "success_rate", "latency_p50", ... */
+
+struct fl_expect {
+	bool set[FL_N_METRICS];
+	double threshold[FL_N_METRICS]; /* success: fraction; latency: seconds */
+	double tolerance; /* slack: success may be lower by this much (absolute), latency higher by
+			     this fraction */
 };
 
 struct fl_probe {
@@ -60,9 +86,11 @@ struct fl_probe {
 	char *host;	      /* tcp: lab host name, IPv4/IPv6 literal or name */
 	uint16_t port;	      /* tcp */
 	char **argv;	      /* exec */
+	struct fl_http_spec *http; /* http, prometheus */
 	uint64_t every_ns;    /* default 500ms, >= FL_EVERY_MIN */
 	uint64_t timeout_ns;  /* default 1s, <= FL_TIMEOUT_MAX */
 	double success_rate;  /* expect.success_rate for the baseline, default 1.0 */
+	struct fl_expect expect[FL_N_EXPECT_PHASES];
 	struct fl_where where;
 };
 
@@ -96,7 +124,9 @@ struct fl_fault {
 
 struct fl_stop {
 	char *probe;
-	uint64_t failing_for_ns;
+	uint64_t failing_for_ns; /* failing continuously this long; or: */
+	double error_rate;	 /* more than this share of failed samples ... */
+	uint64_t window_ns;	 /* ... within the last window (error_rate > 0 selects this) */
 	struct fl_where where;
 };
 

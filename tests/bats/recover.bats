@@ -85,3 +85,22 @@ Y
 	run "$FL" recover ../etc
 	assert_failure 2
 }
+
+@test "the lease holds without us: SIGKILL and no recover, the stop ends at its lease" {
+	start_target fl-lease-me
+	# lease = the fault's end + 30s grace; keep the fault short so the test stays quick
+	"$FL" inject stop --name fl-lease-me --for 1s &
+	inj=$!
+	wait_for '[ "$(proc_state $TARGET)" = T ]' 5
+	guard=$(python3 -c 'import json,glob; print(json.load(open(glob.glob("'"$FAULTLINE_STATE_DIR"'/runs/*/run.json")[0]))["guard"])')
+	kill -KILL "$inj"
+	wait "$inj" || true
+	[ "$(proc_state $TARGET)" = T ]
+	run "$FL" status
+	assert_output --partial "DEAD"
+	# nobody runs recover: the guard continues the process when the lease (1s + 30s) ends
+	wait_for '[ "$(proc_state $TARGET)" = S ]' 40
+	wait_for '"$FL" status | grep -q "nothing active"' 5
+	# and the guard is gone (a zombie until PID 1 reaps it counts as gone)
+	wait_for '[ "$(proc_state $guard)" = gone ] || [ "$(proc_state $guard)" = Z ]' 5
+}

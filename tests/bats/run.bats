@@ -190,3 +190,65 @@ Y
 	assert_output --partial "refusing to target PID 1"
 	[ ! -d "$FAULTLINE_STATE_DIR/runs" ] || [ -z "$(ls "$FAULTLINE_STATE_DIR/runs")" ]
 }
+
+@test "an error-rate stop condition aborts within its window and leaves nothing" {
+	cat > s.yaml <<'Y'
+version: 1
+name: errrate
+lab:
+  hosts:
+    a: { run: [redis-server, --port, "7200", --save, "", --appendonly, "no"], ready: { tcp: 7200 } }
+steady_state:
+  baseline: 500ms
+  probes:
+    - { name: redis, exec: [redis-cli, -h, a, -p, "7200", ping], every: 100ms, timeout: 300ms }
+faults:
+  - { name: pause, kind: stop, on: a, target: { name: redis-server }, at: 0s, for: 30s }
+stop_when:
+  - { probe: redis, error_rate: "> 50%", window: 2s }
+Y
+	start=$(date +%s%N)
+	run "$FL" run --out out s.yaml
+	assert_failure 4
+	assert_output --regexp "stop condition: probe 'redis' error rate [0-9.]+% > 50% over the last 2s"
+	# aborted well inside the fault's 30s: the window plus a timeout or two
+	[ $(( ($(date +%s%N) - start) / 1000000 )) -lt 8000 ]
+	python3 -c '
+import json
+r = json.load(open("out/result.json"))
+assert r["verdict"] == "aborted" and "error rate" in r["reason"]
+assert [e["event"] for e in r["faults"][0]["events"]] == ["applied", "reverted"]'
+	no_lab_left
+}
+
+@test "a latency expectation during the faults phase that fails exits 1 with the numbers" {
+	cat > s.yaml <<'Y'
+version: 1
+name: latexp
+lab:
+  hosts:
+    a: { run: [redis-server, --port, "7300", --save, "", --appendonly, "no"], ready: { tcp: 7300 } }
+steady_state:
+  baseline: 500ms
+  probes:
+    - name: redis
+      exec: [redis-cli, -h, a, -p, "7300", ping]
+      every: 100ms
+      timeout: 2s
+      expect:
+        faults: { latency_max: "<= 50ms" }
+faults:
+  - { name: pause, kind: stop, on: a, target: { name: redis-server }, at: 100ms, for: 600ms }
+recovery: { within: 3s, healthy_for: 300ms }
+Y
+	run "$FL" run --out out s.yaml
+	assert_failure 1
+	assert_output --partial "[FAIL] faults: redis latency max <= 0.05s"
+	python3 -c '
+import json
+r = json.load(open("out/result.json"))
+e = [e for e in r["expectations"] if e["id"] == "redis.faults.latency_max"][0]
+assert e["ok"] is False and e["observed"] > 0.3, e
+assert r["probes"][0]["phases"]["faults"]["latency"]["max"] > 0.3'
+	no_lab_left
+}

@@ -8,9 +8,17 @@ make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 libnl-3-dev libnl-route-3-dev libnl-nf-3-dev libseccomp-dev libyaml-dev libjansson-dev
 libcurl4-openssl-dev libfuse3-dev libssl-dev libcmocka-dev libclang-rt-14-dev
 bats bats-assert bats-support iproute2 iptables procps psmisc util-linux
-qemu-system-x86 busybox-static cpio
+qemu-system-x86 busybox-static cpio xz-utils jq fuse3
 nginx-light redis-server redis-tools
+libxml2-utils chromium
+prometheus curl openssl
 "
+# libxml2-utils: xmllint checks junit.xml against the JUnit XSDs (tests/golden/junit*.xsd);
+# chromium: report.bats opens report.html headless (screenshot, DOM, console errors).
+# prometheus: the real server prometheus.bats starts in a lab host (nginx-light above serves
+# http.bats); curl: that suite's readiness gate; openssl: http.bats' self-signed certificate.
+# xz-utils: tests/vm/kernel.sh decompresses Debian's vmlinuz; jq: the guest suites read JSON with
+# it (no python3 in the guests); fuse3: fusermount3, which doctor probes and the guests carry.
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo

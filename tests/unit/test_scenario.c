@@ -514,8 +514,10 @@ static void test_from_without_lab(void **state)
 		      "t.yaml:6:54: unknown lab host 'ewb' (did you mean 'web'?)");
 	assert_errors(HEAD "steady_state:\n  probes:\n    - { name: p }\n"
 			   "    - { name: q, exec: [x], tcp: { host: 'a b', port: x } }\n",
-		      "t.yaml:5:7: a probe needs exactly one of 'tcp' or 'exec'",
-		      "t.yaml:6:7: a probe needs exactly one of 'tcp' or 'exec'",
+		      "t.yaml:5:7: a probe needs exactly one of 'tcp', 'exec', 'http' or "
+		      "'prometheus'",
+		      "t.yaml:6:7: a probe needs exactly one of 'tcp', 'exec', 'http' or "
+		      "'prometheus'",
 		      "t.yaml:6:42: 'host' must be an IP address or a host name, got 'a b'",
 		      "t.yaml:6:55: 'port' must be a port number from 1 to 65535, got 'x'");
 }
@@ -643,8 +645,54 @@ static void test_stop_when_and_expect(void **state)
 		      "t.yaml:7:31: 'success_rate' must be between 0% and 100%, got '>= 101%'",
 		      "t.yaml:8:53: 'success_rate' must be a percentage such as '>= 99%' or a "
 		      "fraction such as '0.99', got 'lots'",
-		      "t.yaml:10:5: missing required key 'failing_for'",
+		      "t.yaml:10:5: a stop condition needs exactly one of 'failing_for' or 'error_rate'",
 		      "t.yaml:10:14: unknown probe 'chekout' (did you mean 'checkout'?)");
+}
+
+static void test_expect_phases(void **state)
+{
+	struct fl_scenario *s = load_ok(
+		HEAD "steady_state:\n  probes:\n"
+		     "    - name: p\n      tcp: { host: 127.0.0.1, port: 80 }\n"
+		     "      expect:\n"
+		     "        success_rate: \">= 99%\"\n"
+		     "        latency_p99: \"<= 300ms\"\n"
+		     "        faults: { success_rate: 50%, latency_max: 2s, tolerance: 10% }\n"
+		     "        recovery: { latency_p50: 10ms }\n"
+		     "stop_when:\n  - { probe: p, error_rate: \"> 50%\", window: 5s }\n");
+	const struct fl_probe *p = &s->probes[0];
+
+	assert_true(p->expect[0].set[FL_M_SUCCESS]);
+	assert_true(p->expect[0].threshold[FL_M_SUCCESS] > 0.9899);
+	assert_true(p->success_rate > 0.9899);
+	assert_true(p->expect[0].set[FL_M_P99]);
+	assert_true(p->expect[0].threshold[FL_M_P99] == 0.3);
+	assert_false(p->expect[0].set[FL_M_P50]);
+	assert_true(p->expect[1].set[FL_M_SUCCESS] && p->expect[1].threshold[FL_M_SUCCESS] == 0.5);
+	assert_true(p->expect[1].set[FL_M_MAX] && p->expect[1].threshold[FL_M_MAX] == 2.0);
+	assert_true(p->expect[1].tolerance > 0.0999 && p->expect[1].tolerance < 0.1001);
+	assert_true(p->expect[2].set[FL_M_P50] && p->expect[2].threshold[FL_M_P50] == 0.01);
+	assert_false(p->expect[2].set[FL_M_SUCCESS]);
+	assert_true(s->stops[0].error_rate == 0.5);
+	assert_int_equal(s->stops[0].window_ns, 5 * NSEC_PER_SEC);
+	fl_scenario_free(s);
+}
+
+static void test_expect_errors(void **state)
+{
+	assert_errors(HEAD "steady_state:\n  probes:\n"
+			   "    - name: p\n      tcp: { host: 127.0.0.1, port: 80 }\n"
+			   "      expect:\n"
+			   "        latency_p99: \">= 3ms\"\n"
+			   "        faults: { baseline: {}, latency_p42: 1s }\n"
+			   "stop_when:\n  - { probe: p, failing_for: 1s, error_rate: 5% }\n"
+			   "  - { probe: p, error_rate: 0% }\n",
+		      "t.yaml:8:22: 'latency_p99' is an upper bound: write '<= 3ms'",
+		      "t.yaml:9:19: unknown key 'baseline'",
+		      "t.yaml:9:33: unknown key 'latency_p42' (did you mean 'latency_p50'?)",
+		      "t.yaml:11:5: a stop condition needs exactly one of 'failing_for' or "
+		      "'error_rate'",
+		      "t.yaml:12:29: 'error_rate' must be a share above 0 such as '> 50%', got '0%'");
 }
 
 static void test_misc_top_level(void **state)
@@ -800,6 +848,8 @@ int main(void)
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_stop_when_and_expect),
 		cmocka_unit_test(test_misc_top_level),
+		cmocka_unit_test(test_expect_phases),
+		cmocka_unit_test(test_expect_errors),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_cli_params),

@@ -53,21 +53,25 @@ vmlinux_release() {
 
 # modules.index from modules.dep when the tree has one, else from each module's modinfo.
 index_modules() {
-	local moddir="$1" out="$2" f d
+	local moddir="$1" out="$2" f d re
 	if [ -s "${moddir}/modules.dep" ]; then
 		awk -F': *' '
-			function name(p) { sub(/.*\//, "", p); sub(/\.ko.*$/, "", p); gsub(/-/, "_", p); return p }
+			function name(p) {
+				sub(/.*\//, "", p); sub(/\.ko.*$/, "", p); gsub(/-/, "_", p)
+				return p
+			}
 			{ n = split($2, d, " "); deps = ""
 			  for (i = 1; i <= n; i++) deps = deps (i > 1 ? "," : "") name(d[i])
-			  printf "%s\t%s\t%s\n", name($1), $1, deps }' "${moddir}/modules.dep" >"$out"
+			  printf "%s\t%s\t%s\n", name($1), $1, deps }' "${moddir}/modules.dep" \
+			>"$out"
 	else
-		# Debian's packages leave modules.dep to depmod at install time: read modinfo instead
+		# Debian leaves modules.dep to depmod at install time: read each modinfo instead
 		(
 			cd "$moddir"
-			find . -name '*.ko' -print0 | xargs -0 -r grep -a -o -H 'depends=[A-Za-z0-9_,-]*'
+			re='depends=[A-Za-z0-9_,-]*'
+			find . -name '*.ko' -print0 | xargs -0 -r grep -a -o -H "$re"
 			find . -name '*.ko.*' | while read -r f; do
-				d="$(decompress "$f" 2>/dev/null | grep -a -o -m1 'depends=[A-Za-z0-9_,-]*')" ||
-					true
+				d="$(decompress "$f" 2>/dev/null | grep -a -o -m1 "$re")" || true
 				printf '%s:%s\n' "$f" "${d:-depends=}"
 			done
 		) | awk -F: '
@@ -77,7 +81,8 @@ index_modules() {
 	fi
 	[ -s "$out" ] || vm_die "no kernel modules found under '${moddir}'"
 	if [ -r "${moddir}/modules.builtin" ]; then
-		sed 's|.*/||; s|\.ko.*$||; s|-|_|g' "${moddir}/modules.builtin" >"${out%/*}/modules.builtin"
+		sed 's|.*/||; s|\.ko.*$||; s|-|_|g' "${moddir}/modules.builtin" \
+			>"${out%/*}/modules.builtin"
 	else
 		: >"${out%/*}/modules.builtin"
 	fi
@@ -92,10 +97,13 @@ decompress() {
 	esac
 }
 
-# The package `linux-image-amd64` depends on, e.g. linux-image-6.1.0-56-amd64.
+# The package `linux-image-amd64` depends on, and the version it pins when it does:
+# "linux-image-6.1.0-56-amd64 6.1.192-2". (One apt-cache call: each takes over a second.)
 default_package() {
 	local dep
-	dep="$(apt_show linux-image-amd64 | sed -n 's/^Depends: //p' | grep -o 'linux-image-[^ ,|]*' |
+	# from "Depends: linux-image-6.1.0-56-amd64 (= 6.1.192-2)"
+	dep="$(apt_show linux-image-amd64 | sed -n 's/^Depends: //p' | sed 's/[,|]/\n/g' |
+		sed -n 's/^ *\(linux-image-[^ ]*\)\( *(= *\([^)]*\))\)\{0,1\}.*/\1 \3/p' |
 		head -1)" || true
 	[ -n "$dep" ] || vm_die "cannot tell which kernel 'linux-image-amd64' depends on" \
 		"(apt-cache show linux-image-amd64 found nothing: run 'apt-get update')"
@@ -126,10 +134,12 @@ finish_kernel() {
 	local dir="$1" image="$2" moddir="$3" kver="$4" config="$5" label="$6" release
 	vm_msg "extracting vmlinux from '${image}'"
 	extract_vmlinux "$image" "${dir}/vmlinux" ||
-		vm_die "'${image}': no compressed vmlinux found in it (tried xz, zstd, gzip, lz4, lzma, bzip2, lzo)"
+		vm_die "'${image}': no compressed vmlinux found in it" \
+			"(tried xz, zstd, gzip, lz4, lzma, bzip2, lzo)"
 	release="$(vmlinux_release "${dir}/vmlinux")"
 	[ "$release" = "$kver" ] ||
-		vm_die "the kernel is '${release:-unknown}' but the modules are for '${kver}' ('${moddir}')"
+		vm_die "the kernel is '${release:-unknown}'" \
+			"but the modules are for '${kver}' ('${moddir}')"
 	vm_msg "indexing the modules of ${kver}"
 	index_modules "$moddir" "${dir}/modules.index"
 	printf '%s\n' "$kver" >"${dir}/kver"
@@ -142,16 +152,24 @@ finish_kernel() {
 
 # A kernel from a package: download (unless a .deb file is given), unpack, keep what we need.
 kernel_from_package() {
-	local pkg="${VM_KERNEL_PKG:-}" ver deb label dir tmp image moddir kver
+	local pkg="${VM_KERNEL_PKG:-}" ver deb label dir tmp images image moddir kver old default=0
+	[ -n "$pkg" ] || default=1
 	if [ -n "$pkg" ] && [ "${pkg%.deb}" != "$pkg" ]; then
 		[ -r "$pkg" ] || vm_die "VM_KERNEL_PKG: cannot read '${pkg}'"
 		deb="$(cd "$(dirname "$pkg")" && pwd)/$(basename "$pkg")"
 		label="$(basename "$pkg" .deb)"
 	else
-		[ -n "$pkg" ] || pkg="$(default_package)"
-		ver="$(apt_show "$pkg" | sed -n 's/^Version: //p' | head -1)" ||
-			vm_die "package '${pkg}' is unknown to apt (apt-cache show '${pkg}' found nothing)"
-		[ -n "$ver" ] || vm_die "package '${pkg}' is unknown to apt"
+		ver=
+		if [ -z "$pkg" ]; then
+			pkg="$(default_package)"
+			read -r pkg ver <<<"$pkg"
+		fi
+		if [ -z "$ver" ]; then
+			ver="$(apt_show "$pkg" | sed -n 's/^Version: //p' | head -1)" || true
+			[ -n "$ver" ] ||
+				vm_die "package '${pkg}' is unknown to apt" \
+					"(apt-cache show '${pkg}' found nothing)"
+		fi
 		label="${pkg}_${ver}"
 		deb=
 	fi
@@ -170,12 +188,15 @@ kernel_from_package() {
 		[ "$(id -u)" != 0 ] || sandbox=(-o APT::Sandbox::User=root)
 		(cd "$tmp" && apt-get download -q "${sandbox[@]}" "${pkg}=${ver}" >&2) ||
 			vm_die "apt-get download '${pkg}=${ver}' failed"
-		deb="$(ls "$tmp"/*.deb)"
+		images=("$tmp"/*.deb)
+		deb="${images[0]}"
 	fi
 	vm_msg "unpacking $(basename "$deb")"
 	dpkg-deb -x "$deb" "${tmp}/root" || vm_die "dpkg-deb cannot unpack '${deb}'"
-	image="$(ls "${tmp}"/root/boot/vmlinuz-* 2>/dev/null | head -1)"
-	[ -n "$image" ] || vm_die "'$(basename "$deb")' has no boot/vmlinuz-*: not a kernel image package"
+	images=("${tmp}"/root/boot/vmlinuz-*)
+	image="${images[0]}"
+	[ -e "$image" ] ||
+		vm_die "'$(basename "$deb")' has no boot/vmlinuz-*: not a kernel image package"
 	kver="${image##*/vmlinuz-}"
 	for moddir in "${tmp}/root/lib/modules/${kver}" "${tmp}/root/usr/lib/modules/${kver}" ""; do
 		[ -z "$moddir" ] || [ -d "$moddir" ] && break
@@ -191,13 +212,25 @@ kernel_from_package() {
 	touch "${tmp}/kernel/ready"
 	rm -rf "$dir"
 	mv "${tmp}/kernel" "$dir"
+	# Debian moved on to a new kernel: the default ones before it are of no more use (400 MB)
+	if [ "$default" = 1 ]; then
+		for old in "${VM_CACHE}"/kernels/*/default; do
+			[ -e "$old" ] || continue
+			old="$(basename "$(dirname "$old")")"
+			vm_msg "removing the previous default kernel ${old} from the cache"
+			rm -rf "${VM_CACHE}/kernels/${old}" "${VM_CACHE}/base/${old}.cpio" \
+				"${VM_CACHE}/base/${old}.cpio.inputs"
+		done
+		touch "${dir}/default"
+	fi
 	printf '%s\n' "$dir"
 }
 
 # A kernel given as files: nothing is copied from VM_MODULES, only indexed.
 kernel_from_files() {
 	local image moddir config label dir tmp
-	[ -n "${VM_MODULES:-}" ] || vm_die "VM_VMLINUX needs VM_MODULES (the lib/modules/KVER directory)"
+	[ -n "${VM_MODULES:-}" ] ||
+		vm_die "VM_VMLINUX needs VM_MODULES (the lib/modules/KVER directory)"
 	[ -r "$VM_VMLINUX" ] || vm_die "VM_VMLINUX: cannot read '${VM_VMLINUX}'"
 	[ -d "$VM_MODULES" ] || vm_die "VM_MODULES: '${VM_MODULES}' is not a directory"
 	image="$(cd "$(dirname "$VM_VMLINUX")" && pwd)/$(basename "$VM_VMLINUX")"
@@ -205,8 +238,8 @@ kernel_from_files() {
 	config="${VM_KCONFIG:-}"
 	[ -z "$config" ] || [ -r "$config" ] || vm_die "VM_KCONFIG: cannot read '${config}'"
 	label="custom-$(basename "$moddir")-$(
-		{ stat -Lc '%n %s %Y' "$image" "$moddir" "$moddir/modules.dep" ${config:+"$config"} \
-			2>/dev/null || true; } | vm_digest)"
+		{ stat -Lc '%n %s %Y' "$image" "$moddir" "$moddir/modules.dep" \
+			${config:+"$config"} 2>/dev/null || true; } | vm_digest)"
 	dir="${VM_CACHE}/kernels/${label}"
 	if [ ! -e "${dir}/ready" ]; then
 		vm_tmpdir tmp "${VM_CACHE}/kernels"

@@ -2,6 +2,7 @@
 # Shared helpers of the guest-tier scripts (sourced by vm.sh, kernel.sh, initramfs.sh, boot.sh).
 
 VM_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck disable=SC2034 # used by the scripts that source this
 VM_ROOT="$(cd "${VM_DIR}/../.." && pwd)"
 VM_CACHE="${VM_CACHE:-${VM_DIR}/cache}"
 
@@ -22,10 +23,19 @@ vm_need() {
 	done
 }
 
-# Temporary files and directories of this process, removed on every exit path.
+# Temporary files and directories of this process, removed on every exit path, and the child
+# processes (qemu under timeout, or guests) still running then, ended.
 VM_TMPS=()
+VM_PIDS=()
 vm_cleanup() {
 	local t
+	for t in "${VM_PIDS[@]}"; do
+		kill -TERM "$t" 2>/dev/null || true
+	done
+	for t in "${VM_PIDS[@]}"; do
+		wait "$t" 2>/dev/null || true
+	done
+	VM_PIDS=()
 	for t in "${VM_TMPS[@]}"; do
 		[ -n "$t" ] && rm -rf -- "$t"
 	done
@@ -34,7 +44,8 @@ vm_cleanup() {
 trap vm_cleanup EXIT
 # set -e alone exits without a word: name the command that failed
 set -E
-trap 'vm_msg "error: \"${BASH_COMMAND}\" failed (status $?) at ${BASH_SOURCE[0]##*/}:${LINENO}"' ERR
+trap '[ "$BASH_SUBSHELL" -gt 0 ] || vm_msg "error: \"${BASH_COMMAND}\" failed (status $?)" \
+	"at ${BASH_SOURCE[0]##*/}:${LINENO}"' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
