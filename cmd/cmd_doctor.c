@@ -29,7 +29,7 @@ const char cmd_doctor_usage[] =
 	"  --json             print the report as JSON on stdout: {\"kernel\", \"elapsed_ms\",\n"
 	"                     \"capabilities\": [{\"id\", \"ok\", \"detail\"}], \"kinds\": [{\"kind\",\n"
 	"                     \"backend\" (null if none), \"reason\", \"backends\": [{\"name\",\n"
-	"                     \"status\", \"detail\"}]}]}\n"
+	"                     \"status\", \"host_ok\", \"detail\"}]}]}\n"
 	"  --timeout DURATION how long the probes in child processes may take before they are\n"
 	"                     killed and reported as timed out (default 1.5s, at most 60s)\n"
 	"  -v, --verbose      log every probe with libbpf's and the verifier's messages (stderr)\n"
@@ -128,10 +128,11 @@ static int print_json(const struct fl_caps *caps, const struct fl_kind_report *r
 			const struct fl_backend_report *b = &k->backends[j];
 
 			if (json_array_append_new(backends,
-						  json_pack("{s:s, s:s, s:s}", "name", b->name,
+						  json_pack("{s:s, s:s, s:b, s:s}", "name", b->name,
 							    "status",
 							    fl_backend_status_name(b->status),
-							    "detail", b->detail)) < 0) {
+							    "host_ok", b->host_ok, "detail",
+							    b->detail)) < 0) {
 				json_decref(backends);
 				return -ENOMEM;
 			}

@@ -706,8 +706,9 @@ static void probe_qdisc(struct shared *sh, struct nl_sock *sk, struct nl_ack *ac
 	if (id == FL_CAP_NETEM) {
 		rtnl_netem_set_delay(q, 1000); /* microseconds */
 	} else {
-		rtnl_qdisc_tbf_set_limit(q, 10000);
-		rtnl_qdisc_tbf_set_rate(q, 125000, 10000, 0);
+		/* the burst must hold one packet of lo's 64 KiB MTU, or sch_tbf warns in dmesg */
+		rtnl_qdisc_tbf_set_limit(q, 140000);
+		rtnl_qdisc_tbf_set_rate(q, 125000, 70000, 0);
 	}
 	snprintf(what, sizeof(what), "rtnl_qdisc_add %s on lo", kind);
 	snprintf(hint, sizeof(hint), ": no sch_%s in this kernel", kind);

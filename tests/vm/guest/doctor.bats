@@ -21,10 +21,8 @@ setup_file() {
 	jq -r '.kinds[] | [.kind, (.backend // "none"),
 		([.backends[] | select(.status == "available") | .name] | first // "none"),
 		([.backends[] | "\(.name)=\(.status)"] | join(",")),
-		# backends this host could not run: missing, or not implemented and lacking a need
-		# (the JSON says so only in words: "(this host has what it needs)")
-		([.backends[] | select(.status == "missing" or (.status == "not-implemented" and
-			(.detail | contains("has what it needs") | not))) | .name] | join(",") |
+		# backends this host could not run, implemented or not
+		([.backends[] | select(.host_ok | not) | .name] | join(",") |
 			if . == "" then "-" else . end)] | @tsv' "$DOCTOR_JSON" >"$KINDS"
 }
 
