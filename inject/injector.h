@@ -58,6 +58,8 @@ struct fl_kind_info {
 
 const struct fl_backend *fl_backend_find(const char *kind);
 const struct fl_backend *fl_backend_find_named(const char *kind, const char *name);
+/* The implemented backends of a kind, in order of preference (NULL-terminated), or NULL. */
+const struct fl_backend *const *fl_backends_of(const char *kind);
 /* Every kind of the design (implemented or not), NULL-terminated array of pointers. */
 const struct fl_kind_info *const *fl_kinds(void);
 /* Names of the implemented kinds for "did you mean" and --help. */

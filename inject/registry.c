@@ -50,6 +50,14 @@ const struct fl_backend *fl_backend_find(const char *kind)
 	return NULL;
 }
 
+const struct fl_backend *const *fl_backends_of(const char *kind)
+{
+	for (size_t i = 0; kind && i < ARRAY_SIZE(kinds); i++)
+		if (strcmp(kinds[i].kind, kind) == 0)
+			return kinds[i].backends;
+	return NULL;
+}
+
 const struct fl_backend *fl_backend_find_named(const char *kind, const char *name)
 {
 	if (!kind || !name)

@@ -39,6 +39,7 @@ struct fault_rt {
 	bool started, ended;
 	bool active; /* applied, not yet reverted */
 	char record[FL_NAME_MAX + 32]; /* journal id of the active application */
+	bool own_priv; /* priv parsed by an automatically chosen backend: ours to free */
 	json_t *objects;		/* planned objects of the active application */
 	json_t *events;
 	uint64_t first_apply, last_apply, reverted_at; /* from t0 */
@@ -627,18 +628,76 @@ void fl_run_print_plan(json_t *plan, FILE *f)
 
 /* --- the run -------------------------------------------------------------------------------- */
 
-static int preflight(struct runner *r)
+/*
+ * Every fault's backend must be able to run here. Without `backend:`, the kind's backends are
+ * tried in order of preference and the first this host can run is used (the result says which);
+ * the reasons of those skipped are logged, and all of them are given if none fits.
+ */
+static int choose_backend(struct runner *r, struct fault_rt *fr)
 {
-	for (size_t i = 0; i < r->s->n_faults; i++) {
-		const struct fl_fault *f = &r->s->faults[i];
-		const char *why = NULL;
-		int k = f->backend->probe ? f->backend->probe(f, &why) : 0;
+	const struct fl_backend *const *all = fl_backends_of(fr->f.kind);
+	_cleanup_free_ char *why_all = NULL;
+	const char *why = NULL;
+	int k;
+
+	if (fr->f.backend_explicit || !all || !all[1]) {
+		k = fr->f.backend->probe ? fr->f.backend->probe(&fr->f, &why) : 0;
 		if (k < 0) {
 			set_outcome(r, FL_EXIT_HOST, "fault '%s': backend %s/%s cannot run here: %s",
-				    f->name, f->backend->kind, f->backend->name,
+				    fr->f.name, fr->f.backend->kind, fr->f.backend->name,
 				    why ? why : strerror(-k));
 			return k;
 		}
+		return 0;
+	}
+	for (; *all; all++) {
+		const struct fl_backend *b = *all;
+		struct fl_fault trial = fr->f;
+		struct fl_errors errs = { 0 };
+		char *acc = NULL;
+
+		trial.backend = b;
+		trial.priv = NULL;
+		trial.repeat_ns = fr->f.repeat_ns;
+		/* the same parameters, as this backend reads them */
+		k = b->parse ? b->parse(&trial, &fr->f.params, &errs) : 0;
+		if (k < 0 || errs.n) {
+			why = errs.n ? errs.v[0].text : "does not accept these parameters";
+		} else {
+			why = NULL;
+			k = b->probe ? b->probe(&trial, &why) : 0;
+		}
+		if (k >= 0 && !errs.n) {
+			if (b != fr->f.backend) {
+				fr->f.backend = b;
+				fr->f.priv = trial.priv;
+				fr->own_priv = true;
+				log_info("fault '%s': using backend %s (%s)", fr->f.name, b->name,
+					 why_all ? why_all : "preferred one unavailable");
+			}
+			fl_errors_clear(&errs);
+			return 0;
+		}
+		if (trial.priv && trial.priv != fr->f.priv && b->free_priv)
+			b->free_priv(trial.priv);
+		if (asprintf(&acc, "%s%s%s: %s", why_all ? why_all : "", why_all ? "; " : "",
+			     b->name, why ? why : strerror(-k)) >= 0) {
+			free(why_all);
+			why_all = acc;
+		}
+		fl_errors_clear(&errs);
+	}
+	set_outcome(r, FL_EXIT_HOST, "fault '%s': no %s backend can run here: %s", fr->f.name,
+		    fr->f.kind, why_all ? why_all : "none implemented");
+	return -EOPNOTSUPP;
+}
+
+static int preflight(struct runner *r)
+{
+	for (size_t i = 0; i < r->s->n_faults; i++) {
+		int k = choose_backend(r, &r->faults[i]);
+		if (k < 0)
+			return k;
 	}
 	if (r->s->lab && geteuid() != 0) {
 		set_outcome(r, FL_EXIT_HOST,
@@ -886,6 +945,14 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *o, struct fl_r
 		goto out_early;
 	if (o->dry_run) {
 		res->result = fl_run_plan(s, r.seed);
+		/* the plan shows the backends preflight chose, described with their parameters */
+		for (size_t i = 0; i < s->n_faults; i++) {
+			json_t *pf = json_array_get(json_object_get(res->result, "faults"), i);
+			char desc[512] = "";
+			r.faults[i].f.backend->describe(&r.faults[i].f, desc, sizeof(desc));
+			json_object_set_new(pf, "backend", json_string(r.faults[i].f.backend->name));
+			json_object_set_new(pf, "description", json_string(desc));
+		}
 		goto out_early;
 	}
 	k = fl_state_dir_prepare(&why);
@@ -1018,6 +1085,8 @@ out_early:
 	for (size_t i = 0; i < s->n_faults; i++) {
 		json_decref(r.faults[i].events);
 		json_decref(r.faults[i].objects);
+		if (r.faults[i].own_priv && r.faults[i].f.backend->free_priv)
+			r.faults[i].f.backend->free_priv(r.faults[i].f.priv);
 	}
 	free(r.faults);
 	res->exit_code = r.exit_code;

@@ -50,6 +50,7 @@ static const char *const fault_keys[] = {
 	"name",		 "kind",	 "on",		"at",
 	"for",		 "target.pid",	 "target.name", "target.cmdline",
 	"target.cgroup", "target.netns", "target.pick", "target.count",
+	"backend",
 };
 
 static bool valid_ident(const char *s)
@@ -425,6 +426,7 @@ int fl_fault_from_params(const struct fl_params *p, const struct fl_lab *lab, st
 	size_t n0 = errs->n;
 	char list[256];
 	bool any_target, invalid = false;
+	struct fl_param *bk;
 	int r;
 
 	for (size_t i = 0; i < p->n; i++)
@@ -440,6 +442,30 @@ int fl_fault_from_params(const struct fl_params *p, const struct fl_lab *lab, st
 			kind_error(errs, &kind->where, kind->value);
 		if (dup_str(&f.kind, kind->value) < 0)
 			return -ENOMEM;
+	}
+
+	/* `backend:` pins one; otherwise preflight picks the first this host can run */
+	bk = fl_params_take(p, "backend");
+	if (bk && f.backend) {
+		const struct fl_backend *const *all = fl_backends_of(kind->value);
+		const char *names[17];
+		size_t nn = 0;
+
+		for (; all && *all && nn < ARRAY_SIZE(names) - 1; all++)
+			names[nn++] = (*all)->name;
+		f.backend = fl_backend_find_named(kind->value, bk->value);
+		f.backend_explicit = true;
+		if (!f.backend) {
+			_cleanup_free_ char *joined = NULL;
+			const char *close = fl_closest(bk->value, names, nn);
+			names[nn] = NULL;
+			joined = fl_strv_join((char **)names, ", ");
+			fl_errors_add(errs, &bk->where,
+				      "'%s' faults have no backend '%s'%s%s%s (implemented: %s)",
+				      kind->value, Q(bk->value), close ? " (did you mean '" : "",
+				      close ? close : "", close ? "'?)" : "", joined ? joined : "");
+			invalid = true;
+		}
 	}
 
 	name = fl_params_take(p, "name");

@@ -112,6 +112,7 @@ struct fl_fault {
 	char *name;
 	char *kind;
 	const struct fl_backend *backend;
+	bool backend_explicit; /* `backend:` given: no automatic choice at preflight */
 	char *on; /* lab host; NULL: this host */
 	struct fl_target target;
 	uint64_t at_ns;	    /* from the start of the fault phase (after the baseline) */

@@ -149,3 +149,13 @@ assert r['faults'][0]['lease_expiry'] > 0"
 	assert_output --partial "state directory '/proc/faultline-nope' is not writable"
 	[ "$(proc_state $TARGET)" = S ]
 }
+
+@test "--backend pins a backend; an unknown one is a usage error" {
+	start_target fl-backend-me
+	run --separate-stderr "$FL" inject stop --name fl-backend-me --backend pidfd --for 100ms --json
+	assert_success
+	echo "$output" | python3 -c 'import json,sys; assert json.load(sys.stdin)["backend"] == "pidfd"'
+	run "$FL" inject stop --name fl-backend-me --backend netem --for 100ms
+	assert_failure 2
+	assert_output --partial "--backend: 'stop' faults have no backend 'netem' (implemented: pidfd)"
+}

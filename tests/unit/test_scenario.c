@@ -695,6 +695,21 @@ static void test_expect_errors(void **state)
 		      "t.yaml:12:29: 'error_rate' must be a share above 0 such as '> 50%', got '0%'");
 }
 
+static void test_fault_backend(void **state)
+{
+	struct fl_scenario *s = load_ok(HEAD "faults:\n"
+					      "  - { kind: stop, backend: pidfd, target: { pid: 42 }, for: 1s }\n"
+					      "  - { name: k, kind: kill, target: { pid: 42 }, for: 1s }\n");
+
+	assert_true(s->faults[0].backend_explicit);
+	assert_string_equal(s->faults[0].backend->name, "pidfd");
+	assert_false(s->faults[1].backend_explicit);
+	assert_string_equal(s->faults[1].backend->name, "pidfd");
+	fl_scenario_free(s);
+	assert_errors(HEAD "faults:\n  - { kind: kill, backend: netem, target: { pid: 42 }, for: 1s }\n",
+		      "t.yaml:4:28: 'kill' faults have no backend 'netem' (implemented: pidfd)");
+}
+
 static void test_misc_top_level(void **state)
 {
 	assert_errors(
@@ -849,6 +864,7 @@ int main(void)
 		cmocka_unit_test(test_stop_when_and_expect),
 		cmocka_unit_test(test_misc_top_level),
 		cmocka_unit_test(test_expect_phases),
+		cmocka_unit_test(test_fault_backend),
 		cmocka_unit_test(test_expect_errors),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_too_large),
