@@ -67,7 +67,12 @@ static const char inject_usage[] =
 	"The flags go through the same validator as scenario files.\n"
 	"\n"
 	"Kinds: kill (signal processes; --signal NAME, --interval DURATION to repeat),\n"
-	"       stop (SIGSTOP for the duration, SIGCONT at the end)\n"
+	"       stop (SIGSTOP for the duration, SIGCONT at the end),\n"
+	"       loss (--percent P [--correlation C]), partition (drop all matching traffic)\n"
+	"Network filters (loss, partition; tc-bpf backend): --netns NAME --dev IFACE\n"
+	"  --direction ingress|egress|both --src/--dst ADDR[/LEN] --proto tcp|udp|icmp|icmpv6\n"
+	"  --sport/--dport N[-M] --peer HOST|ADDR --exclude PORT,...  (SSH_CONNECTION's ports\n"
+	"  are always excluded; --cgroup PATH selects one service's traffic)\n"
 	"\n"
 	"Target:\n"
 	"  --pid PID          one process\n"
@@ -88,7 +93,8 @@ static const char inject_usage[] =
 	"  faultline inject stop --name redis-server --for 10s\n"
 	"  faultline inject kill --cmdline 'worker --queue=mail' --pick random --for 1s\n"
 	"  faultline inject kill --name nginx --signal SIGTERM --interval 5s --for 1m\n"
-	"  faultline inject stop --pid 4242 --for 30s --detach\n";
+	"  faultline inject stop --pid 4242 --for 30s --detach\n"
+	"  faultline inject loss --netns NS --dev veth0 --percent 20 --proto udp --dport 9000 --for 30s\n";
 
 static const char status_usage[] =
 	"Usage: faultline status\n"

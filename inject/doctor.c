@@ -44,6 +44,7 @@
 #include "bpf/probe.skel.h"
 #include "inject/doctor.h"
 #include "inject/log.h"
+#include "inject/nlack.h"
 
 /* Not in Debian 12's 6.1 uapi headers; values from the kernel's uapi. */
 #ifndef BPF_TCX_INGRESS
@@ -604,61 +605,11 @@ static int find_exe(const char *name, char *buf, size_t len)
 
 /* --- network probes, in the scratch network namespace --------------------------------- */
 
-struct nl_ack {
-	int error;     /* the kernel's negative errno, 0 if none came */
-	char msg[160]; /* its extack message, if any */
-};
 
-/* libnl has no accessor for extack: read NLMSGERR_ATTR_MSG after the echoed request. */
-static int nl_ack_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
-{
-	struct nl_ack *ack = arg;
-	const struct nlmsghdr *h = (const struct nlmsghdr *)((const char *)e - NLMSG_HDRLEN);
-	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-	size_t payload = sizeof(*e), off;
-
-	ack->error = e->error;
-	ack->msg[0] = '\0';
-	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
-		return NL_STOP;
-	if (!(h->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len >= NLMSG_HDRLEN)
-		payload += e->msg.nlmsg_len - NLMSG_HDRLEN;
-	off = NLMSG_HDRLEN + NLMSG_ALIGN(payload);
-	if (off >= h->nlmsg_len)
-		return NL_STOP;
-	if (nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)h + off),
-		      (int)(h->nlmsg_len - off), NULL) == 0 &&
-	    tb[NLMSGERR_ATTR_MSG])
-		nla_strlcpy(ack->msg, tb[NLMSGERR_ATTR_MSG], sizeof(ack->msg));
-	return NL_STOP;
-}
-
-static void nl_socket_freep(struct nl_sock **sk)
-{
-	if (*sk)
-		nl_socket_free(*sk);
-}
-
-static int nl_open(int proto, struct nl_ack *ack, struct nl_sock **ret)
-{
-	_cleanup_(nl_socket_freep) struct nl_sock *sk = nl_socket_alloc();
-	int one = 1, r;
-
-	if (!sk)
-		return -ENOMEM;
-	r = nl_connect(sk, proto);
-	if (r < 0)
-		return r == -NLE_PROTO_MISMATCH ? -EPROTONOSUPPORT : -EIO;
-	if (setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) < 0)
-		log_debug("doctor: NETLINK_EXT_ACK: %s", errname(errno));
-	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, nl_ack_cb, ack);
-	*ret = TAKE_PTR(sk);
-	return 0;
-}
 
 /* "what: kernel message (ENOENT)", or the libnl error when the kernel said nothing. */
 static void nl_fail(struct shared *sh, enum fl_cap_id id, const char *what, int nlerr,
-		    const struct nl_ack *ack, const char *enoent_hint)
+		    const struct fl_nl_ack *ack, const char *enoent_hint)
 {
 	const char *hint = ack->error == -ENOENT && enoent_hint ? enoent_hint : "";
 
@@ -683,7 +634,7 @@ static void rtnl_link_putp(struct rtnl_link **l)
 		rtnl_link_put(*l);
 }
 
-static void probe_qdisc(struct shared *sh, struct nl_sock *sk, struct nl_ack *ack, int ifindex,
+static void probe_qdisc(struct shared *sh, struct nl_sock *sk, struct fl_nl_ack *ack, int ifindex,
 			const char *kind)
 {
 	_cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = rtnl_qdisc_alloc();
@@ -722,7 +673,7 @@ static void probe_qdisc(struct shared *sh, struct nl_sock *sk, struct nl_ack *ac
 	rtnl_qdisc_delete(sk, q);
 }
 
-static void probe_link(struct shared *sh, struct nl_sock *sk, struct nl_ack *ack,
+static void probe_link(struct shared *sh, struct nl_sock *sk, struct fl_nl_ack *ack,
 		       enum fl_cap_id id)
 {
 	_cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
@@ -763,7 +714,7 @@ static void probe_link(struct shared *sh, struct nl_sock *sk, struct nl_ack *ack
 /* Bind a queue with the fail-open flag, as the latency daemon will. */
 static void probe_nfqueue(struct shared *sh)
 {
-	_cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
+	_cleanup_(fl_nl_socket_freep) struct nl_sock *sk = NULL;
 	struct nfgenmsg g = {
 		.nfgen_family = AF_UNSPEC,
 		.version = NFNETLINK_V0,
@@ -773,11 +724,11 @@ static void probe_nfqueue(struct shared *sh)
 		.command = NFQNL_CFG_CMD_BIND,
 		.pf = htons(AF_INET),
 	};
-	struct nl_ack ack = {};
+	struct fl_nl_ack ack = {};
 	struct nl_msg *msg;
 	int r;
 
-	r = nl_open(NETLINK_NETFILTER, &ack, &sk);
+	r = fl_nl_open(NETLINK_NETFILTER, &ack, &sk);
 	if (r < 0) {
 		child_set(sh, FL_CAP_NFQUEUE, false, "NETLINK_NETFILTER socket: %s", errname(r));
 		return;
@@ -922,8 +873,8 @@ static const enum fl_cap_id rtnl_caps[] = {
 static void netns_child(struct shared *sh, void *arg)
 {
 	struct netns_args *a = arg;
-	_cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
-	struct nl_ack ack = {};
+	_cleanup_(fl_nl_socket_freep) struct nl_sock *sk = NULL;
+	struct fl_nl_ack ack = {};
 	int ifindex = 0, r;
 
 	if (unshare(CLONE_NEWNET) < 0) {
@@ -942,7 +893,7 @@ static void netns_child(struct shared *sh, void *arg)
 		return;
 	}
 	probe_tc(sh, ifindex);
-	r = nl_open(NETLINK_ROUTE, &ack, &sk);
+	r = fl_nl_open(NETLINK_ROUTE, &ack, &sk);
 	if (r < 0) {
 		for (const enum fl_cap_id *id = rtnl_caps; *id; id++)
 			child_set(sh, *id, false, "NETLINK_ROUTE socket: %s", errname(r));

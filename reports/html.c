@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "inject/util.h"
+#include "reports/report_walk.h"
 #include "reports/writers.h"
 
 /*
@@ -83,37 +84,90 @@ static const char css[] =
 	"text.dl{fill:#8250df;stroke:none}\n"
 	"footer{margin-top:28px;color:#59636e;font-size:12px}\n";
 
-/* --- page sections ------------------------------------------------------------------------ */
+/* --- the emitter ------------------------------------------------------------------------------ */
 
-static void header(FILE *f, json_t *res)
+static void html_text(struct fl_emit *e, const char *s)
 {
-	const char *verdict = fl_j_str(res, "verdict"), *reason = fl_j_str(res, "reason"), *s;
+	h(e->f, s);
+}
+
+static void html_code(struct fl_emit *e, const char *s)
+{
+	fputs("<code>", e->f);
+	h(e->f, s);
+	fputs("</code>", e->f);
+}
+
+static void html_para(struct fl_emit *e, const char *cls, const char *s)
+{
+	if (cls)
+		fprintf(e->f, "<p class=\"%s\">", cls);
+	else
+		fputs("<p>", e->f);
+	h(e->f, s);
+	fputs("</p>\n", e->f);
+}
+
+static void html_section(struct fl_emit *e, const char *id, const char *title)
+{
+	fprintf(e->f, "<section id=\"%s\">\n<h2>%s</h2>\n", id, title);
+}
+
+static void html_section_end(struct fl_emit *e)
+{
+	fputs("</section>\n", e->f);
+}
+
+static void html_table(struct fl_emit *e, const struct fl_col *cols, size_t n)
+{
+	fputs("<table>\n<thead><tr>", e->f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(e->f, "<th>%s</th>", cols[i].title);
+	fputs("</tr></thead>\n<tbody>\n", e->f);
+}
+
+static void html_row(struct fl_emit *e, const char *cls)
+{
+	if (cls)
+		fprintf(e->f, "<tr class=\"%s\">", cls);
+	else
+		fputs("<tr>", e->f);
+}
+
+static void html_cell(struct fl_emit *e, enum fl_cell kind)
+{
+	if (e->col)
+		fputs("</td>", e->f);
+	fputs(kind == FL_CELL_NUM      ? "<td class=\"n\">"
+	      : kind == FL_CELL_RESULT ? "<td class=\"res\">"
+				       : "<td>",
+	      e->f);
+}
+
+static void html_row_end(struct fl_emit *e)
+{
+	fputs("</td></tr>\n", e->f);
+}
+
+static void html_table_end(struct fl_emit *e)
+{
+	fputs("</tbody>\n</table>\n", e->f);
+}
+
+/* --- the header ------------------------------------------------------------------------------- */
+
+static void header(struct fl_emit *e, json_t *res)
+{
+	const char *verdict = fl_j_str(res, "verdict"), *reason = fl_j_str(res, "reason");
 	const char *scenario = fl_j_str(res, "scenario");
-	double x;
+	FILE *f = e->f;
 
 	fprintf(f, "<header class=\"%s\">\n<h1>", verdict_class(verdict));
 	h(f, scenario ? scenario : "unnamed scenario");
 	fputs(" <span class=\"badge\">", f);
 	h(f, verdict ? verdict : "no verdict");
-	fputs("</span></h1>\n<p class=\"meta\">faultline run <code>", f);
-	h(f, fl_j_str(res, "run_id") ? fl_j_str(res, "run_id") : "?");
-	fputs("</code>", f);
-	if ((s = fl_j_str(res, "file"))) {
-		fputs(" of <code>", f);
-		h(f, s);
-		fputs("</code>", f);
-	}
-	if (fl_j_num(res, "seed", &x))
-		fprintf(f, " · seed %.0f", x);
-	if ((s = fl_j_str(res, "started"))) {
-		fputs(" · started ", f);
-		h(f, s);
-	}
-	if (fl_j_num(res, "duration_s", &x))
-		fprintf(f, " · %.3f s", x);
-	if (json_is_integer(json_object_get(res, "exit_code")))
-		fprintf(f, " · exit %lld",
-			(long long)json_integer_value(json_object_get(res, "exit_code")));
+	fputs("</span></h1>\n<p class=\"meta\">faultline run ", f);
+	fl_walk_run_facts(e, res);
 	fputs("</p>\n", f);
 	if (reason) {
 		fputs("<p class=\"reason\">Reason: ", f);
@@ -121,54 +175,6 @@ static void header(FILE *f, json_t *res)
 		fputs("</p>\n", f);
 	}
 	fputs("</header>\n", f);
-}
-
-static void expectations(FILE *f, json_t *res)
-{
-	json_t *exps = fl_j_arr(res, "expectations"), *e;
-	size_t i, n = json_array_size(exps), failed = 0;
-
-	json_array_foreach(exps, i, e)
-		failed += !fl_j_true(e, "ok");
-	fputs("<section id=\"expectations\">\n<h2>Expectations", f);
-	if (n && failed)
-		fprintf(f, ": %zu of %zu failed", failed, n);
-	else if (n)
-		fprintf(f, ": all %zu held", n);
-	fputs("</h2>\n", f);
-	if (!n) {
-		fputs("<p>No expectations were evaluated.</p>\n</section>\n", f);
-		return;
-	}
-	fputs("<table>\n<thead><tr><th>Result</th><th>Expectation</th><th>Probe</th><th>Phase</th>"
-	      "<th>Expected</th><th>Observed</th></tr></thead>\n<tbody>\n",
-	      f);
-	json_array_foreach(exps, i, e) {
-		char phbuf[16];
-		const char *phase = fl_expectation_phase(e, phbuf, sizeof(phbuf));
-		const char *probe = fl_expectation_probe(e, res), *name = fl_j_str(e, "name");
-		_cleanup_free_ char *text = fl_expectation_text(e), *rule = fl_expectation_rule(e);
-		bool ok = fl_j_true(e, "ok");
-
-		fputs(ok ? "<tr class=\"pass\"><td class=\"res\">✔ pass</td><td>"
-			 : "<tr class=\"fail\"><td class=\"res\">✘ FAIL</td><td>",
-		      f);
-		h(f, name ? name : fl_j_str(e, "id"));
-		fputs("</td><td>", f);
-		if (probe) {
-			fputs("<code>", f);
-			h(f, probe);
-			fputs("</code>", f);
-		}
-		fputs("</td><td>", f);
-		h(f, phase);
-		fputs("</td><td>", f);
-		h(f, rule);
-		fputs("</td><td>", f);
-		h(f, text);
-		fputs("</td></tr>\n", f);
-	}
-	fputs("</tbody>\n</table>\n</section>\n", f);
 }
 
 /* --- the chart ------------------------------------------------------------------------------ */
@@ -244,10 +250,15 @@ static double time_step(double t1)
 					5,    10,   15,	  30,	60,    120,  300, 600,
 					900,  1800, 3600, 7200, 14400, 21600 };
 
+	double step = 43200;
+
 	for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
 		if (t1 / steps[i] <= 12)
 			return steps[i];
-	return 43200;
+	/* beyond 6 days keep doubling, so a hostile duration cannot ask for millions of ticks */
+	while (t1 / step > 12 && step < 1e300)
+		step *= 2;
+	return step;
 }
 
 static void fmt_tick(double t, double step, char *buf, size_t len)
@@ -694,7 +705,7 @@ static void chart(FILE *f, json_t *res, json_t *p, const char *field, const char
 	      f);
 }
 
-/* --- probes, timeline, faults, lab --------------------------------------------------------- */
+/* --- probes ----------------------------------------------------------------------------------- */
 
 static void metric(FILE *f, const char *label, const char *value)
 {
@@ -731,11 +742,21 @@ static bool any_value(json_t *p, const char *field)
 	return false;
 }
 
-static void probes(FILE *f, json_t *res)
+/* Per probe: what it watched, its times, its charts, then its numbers per phase. */
+static void probes(struct fl_emit *e, json_t *res)
 {
+	static const struct fl_col cols[] = {
+		{ "Phase", FL_CELL_TEXT }, { "Samples", FL_CELL_NUM },	    { "OK", FL_CELL_NUM },
+		{ "Errors", FL_CELL_NUM }, { "Availability", FL_CELL_NUM }, { "p50", FL_CELL_NUM },
+		{ "p90", FL_CELL_NUM },	   { "p95", FL_CELL_NUM },	    { "p99", FL_CELL_NUM },
+		{ "max", FL_CELL_NUM },	   { "Percentiles", FL_CELL_TEXT },
+	};
+	static const char *const names[] = { "baseline", "faults", "recovery" };
+	static const char *const pct[] = { "p50", "p90", "p95", "p99", "max" };
 	json_t *ps = fl_j_arr(res, "probes"), *p, *ph = json_object_get(res, "phases");
 	struct chart c = { 0 };
 	_cleanup_free_ struct win *wins = NULL;
+	FILE *f = e->f;
 	size_t i;
 	double x;
 
@@ -762,34 +783,18 @@ static void probes(FILE *f, json_t *res)
 	if (!(c.t1 > 0))
 		c.t1 = 1;
 
-	fputs("<section id=\"probes\">\n<h2>Probes</h2>\n", f);
+	fl_section(e, "probes", "Probes");
 	json_array_foreach(ps, i, p) {
-		static const char *const names[] = { "baseline", "faults", "recovery" };
-		static const char *const pct[] = { "p50", "p90", "p95", "p99", "max" };
 		json_t *pph = json_object_get(p, "phases");
-		/* tcp host:port; http, prometheus: the URL as the probe redacted it */
-		const char *target = fl_j_str(p, "target"), *query = fl_j_str(p, "query");
 		char buf[48];
 
-		fputs("<article class=\"probe\">\n<h3><code>", f);
-		h(f, fl_j_str(p, "name") ? fl_j_str(p, "name") : "?");
-		fputs("</code> <small>", f);
+		fputs("<article class=\"probe\">\n<h3>", f);
+		html_code(e, fl_j_str(p, "name") ? fl_j_str(p, "name") : "?");
+		fputs(" <small>", f);
 		h(f, fl_j_str(p, "kind"));
-		if (target) {
-			fputs(" <code>", f);
-			h(f, target);
-			fputs("</code>", f);
-		}
-		if (query) {
-			fputs(" query <code>", f);
-			h(f, query);
-			fputs("</code>", f);
-		}
-		if (fl_j_str(p, "from")) {
-			fputs(" from <code>", f);
-			h(f, fl_j_str(p, "from"));
-			fputs("</code>", f);
-		}
+		if (fl_j_str(p, "target"))
+			fputc(' ', f);
+		fl_walk_probe_target(e, p);
 		if (fl_j_num(p, "every_s", &x))
 			fprintf(f, ", every %.3f s", x);
 		if (fl_j_num(p, "timeout_s", &x))
@@ -808,169 +813,47 @@ static void probes(FILE *f, json_t *res)
 		chart(f, res, p, "latency_ms", "ms", 1.0, "latency", &c);
 		if (any_value(p, "value"))
 			chart(f, res, p, "value", NULL, 1.0, "value", &c);
-		fputs("<table>\n<thead><tr><th>Phase</th><th>Samples</th><th>OK</th>"
-		      "<th>Errors</th><th>Availability</th>",
-		      f);
-		for (size_t q = 0; q < ARRAY_SIZE(pct); q++)
-			fprintf(f, "<th>%s</th>", pct[q]);
-		fputs("<th>Percentiles</th></tr></thead>\n<tbody>\n", f);
+		fl_table(e, cols, ARRAY_SIZE(cols));
 		for (size_t k = 0; k < ARRAY_SIZE(names); k++) {
-			json_t *x2 = json_object_get(pph, names[k]),
-			       *lat = json_object_get(x2, "latency");
-			double n, ok, a;
+			json_t *x2 = json_object_get(pph, names[k]);
 
 			if (!json_is_object(x2))
 				continue;
-			fprintf(f, "<tr><td>%s</td>", names[k]);
-			if (fl_j_num(x2, "samples", &n))
-				fprintf(f, "<td class=\"n\">%.0f</td>", n);
-			else
-				fputs("<td class=\"n\">–</td>", f);
-			if (fl_j_num(x2, "ok", &ok))
-				fprintf(f, "<td class=\"n\">%.0f</td>", ok);
-			else
-				fputs("<td class=\"n\">–</td>", f);
-			if (fl_j_num(x2, "errors", &a) ||
-			    (fl_j_num(x2, "samples", &n) && fl_j_num(x2, "ok", &ok) &&
-			     (a = n - ok) >= 0))
-				fprintf(f, "<td class=\"n\">%.0f</td>", a);
-			else
-				fputs("<td class=\"n\">–</td>", f);
-			if (fl_j_num(x2, "availability", &a))
-				fprintf(f, "<td class=\"n\">%.1f%%</td>", 100.0 * a);
-			else
-				fputs("<td class=\"n\">–</td>", f);
-			for (size_t q = 0; q < ARRAY_SIZE(pct); q++)
-				if (fl_j_num(lat, pct[q], &a))
-					fprintf(f, "<td class=\"n\">%s</td>",
-						fl_fmt_latency(a, buf, sizeof(buf)));
-				else
-					fputs("<td class=\"n\">–</td>", f);
-			fputs("<td>", f);
-			h(f, fl_j_str(lat, "method"));
-			fputs("</td></tr>\n", f);
+			fl_row(e, NULL);
+			fl_cell_text(e, names[k]);
+			fl_walk_phase_cells(e, x2, true, pct, ARRAY_SIZE(pct));
+			fl_row_end(e);
 		}
-		fputs("</tbody>\n</table>\n", f);
+		fl_table_end(e);
 		fputs("</article>\n", f);
 	}
-	fputs("</section>\n", f);
+	fl_section_end(e);
 }
 
-static void timeline(FILE *f, json_t *res)
-{
-	struct fl_trow *rows = NULL;
-	size_t n = fl_timeline(res, &rows);
-
-	fputs("<section id=\"timeline\">\n<h2>Timeline</h2>\n<table>\n<thead><tr><th>t</th>"
-	      "<th>Event</th><th>Details</th></tr></thead>\n<tbody>\n",
-	      f);
-	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "<tr><td class=\"n\">%.3f s</td><td>", rows[i].t);
-		if (rows[i].subject) {
-			fputs("<code>", f);
-			h(f, rows[i].subject);
-			fputs("</code> ", f);
-		}
-		h(f, rows[i].what);
-		fputs("</td><td>", f);
-		h(f, rows[i].details);
-		fputs("</td></tr>\n", f);
-	}
-	fl_timeline_free(rows, n);
-	fputs("</tbody>\n</table>\n</section>\n", f);
-}
-
-static void faults(FILE *f, json_t *res)
-{
-	json_t *fs = fl_j_arr(res, "faults"), *x;
-	size_t i;
-	double v;
-
-	if (!json_array_size(fs))
-		return;
-	fputs("<section id=\"faults\">\n<h2>Faults</h2>\n<table>\n<thead><tr><th>Fault</th>"
-	      "<th>Kind</th><th>Backend</th><th>On</th><th>Asked</th><th>At</th><th>For</th>"
-	      "<th>Applied</th></tr></thead>\n<tbody>\n",
-	      f);
-	json_array_foreach(fs, i, x) {
-		const char *desc = fl_j_str(x, "description");
-		_cleanup_free_ char *asked =
-			desc ? NULL : fl_json_brief(json_object_get(x, "asked"));
-
-		fputs("<tr><td><code>", f);
-		h(f, fl_j_str(x, "name") ? fl_j_str(x, "name") : "?");
-		fputs("</code></td><td>", f);
-		h(f, fl_j_str(x, "kind"));
-		fputs("</td><td>", f);
-		h(f, fl_j_str(x, "backend"));
-		fputs("</td><td>", f);
-		h(f, fl_j_str(x, "on") ? fl_j_str(x, "on") : "local");
-		fputs("</td><td>", f);
-		h(f, desc ? desc : asked);
-		fputs("</td>", f);
-		if (fl_j_num(x, "at_s", &v))
-			fprintf(f, "<td class=\"n\">%.3f s</td>", v);
-		else
-			fputs("<td class=\"n\">–</td>", f);
-		if (fl_j_num(x, "for_s", &v))
-			fprintf(f, "<td class=\"n\">%.3f s</td>", v);
-		else
-			fputs("<td class=\"n\">–</td>", f);
-		if (fl_j_num(x, "applications", &v))
-			fprintf(f, "<td class=\"n\">%.0f</td></tr>\n", v);
-		else
-			fputs("<td class=\"n\">–</td></tr>\n", f);
-	}
-	fputs("</tbody>\n</table>\n<p class=\"note\">What each backend reports it injected is in "
-	      "the timeline.</p>\n</section>\n",
-	      f);
-}
-
-static void lab(FILE *f, json_t *res)
-{
-	json_t *hosts = fl_j_arr(json_object_get(res, "lab"), "hosts"), *hst, *a;
-	size_t i, k;
-	double n;
-
-	if (!json_array_size(hosts))
-		return;
-	fputs("<section "
-	      "id=\"lab\">\n<h2>Lab</h2>\n<table>\n<thead><tr><th>Host</th><th>Address</th>"
-	      "<th>Service</th><th>Restarts</th><th>Last exit</th></tr></thead>\n<tbody>\n",
-	      f);
-	json_array_foreach(hosts, i, hst) {
-		json_t *run = fl_j_arr(hst, "run");
-
-		fputs("<tr><td><code>", f);
-		h(f, fl_j_str(hst, "name") ? fl_j_str(hst, "name") : "?");
-		fputs("</code></td><td>", f);
-		h(f, fl_j_str(hst, "address"));
-		fputs("</td><td>", f);
-		if (json_array_size(run)) {
-			fputs("<code>", f);
-			json_array_foreach(run, k, a) {
-				const char *arg = json_string_value(a);
-				if (k)
-					fputc(' ', f);
-				h(f, !arg ? "?" : *arg ? arg : "\"\"");
-			}
-			fputs("</code>", f);
-		} else {
-			fputs("idle", f);
-		}
-		if (fl_j_num(hst, "restarts", &n))
-			fprintf(f, "</td><td class=\"n\">%.0f</td><td>", n);
-		else
-			fputs("</td><td class=\"n\">–</td><td>", f);
-		h(f, fl_j_str(hst, "last_exit"));
-		fputs("</td></tr>\n", f);
-	}
-	fputs("</tbody>\n</table>\n</section>\n", f);
-}
+static const struct fl_emit_ops html_ops = {
+	.text = html_text,
+	.code = html_code,
+	.para = html_para,
+	.section = html_section,
+	.section_end = html_section_end,
+	.table = html_table,
+	.row = html_row,
+	.cell = html_cell,
+	.row_end = html_row_end,
+	.table_end = html_table_end,
+	.header = header,
+	.probes = probes,
+	.run_sep = " · ",
+	.pass = "✔ pass",
+	.fail = "✘ FAIL",
+	.faults_title = "Faults",
+	.faults_note = "What each backend reports it injected is in the timeline.",
+};
 
 int fl_report_html(json_t *res, FILE *f)
 {
 	const char *scenario = fl_j_str(res, "scenario"), *verdict = fl_j_str(res, "verdict");
+	struct fl_emit e = { .f = f, .ops = &html_ops };
 
 	/* no script, no fetches: the policy makes that hold even if an escape were missed */
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -985,12 +868,7 @@ int fl_report_html(json_t *res, FILE *f)
 	fputs(" ", f);
 	h(f, verdict ? verdict : "no verdict");
 	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", css);
-	header(f, res);
-	expectations(f, res);
-	probes(f, res);
-	timeline(f, res);
-	faults(f, res);
-	lab(f, res);
+	fl_report_walk(&e, res);
 	fputs("<footer>Rendered from a ", f);
 	h(f, fl_j_str(res, "schema"));
 	fputs(" result by faultline ", f);

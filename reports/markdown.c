@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "inject/util.h"
+#include "reports/report_walk.h"
 #include "reports/writers.h"
 
 static const char *const phases[] = { "baseline", "faults", "recovery" };
@@ -84,36 +85,82 @@ static const char *verdict_mark(const char *v)
 	return "⛔";
 }
 
-static void header(FILE *f, json_t *res)
+/* --- the emitter ------------------------------------------------------------------------------ */
+
+static void md_text_e(struct fl_emit *e, const char *s)
+{
+	md_text(e->f, s);
+}
+
+static void md_code_e(struct fl_emit *e, const char *s)
+{
+	md_code(e->f, s);
+}
+
+static void md_para(struct fl_emit *e, const char *cls, const char *s)
+{
+	md_text(e->f, s);
+	fputs("\n\n", e->f);
+}
+
+static void md_section(struct fl_emit *e, const char *id, const char *title)
+{
+	fprintf(e->f, "### %s\n\n", title);
+}
+
+/* a section ends where the next heading starts */
+static void md_section_end(struct fl_emit *e)
+{
+}
+
+static void md_table(struct fl_emit *e, const struct fl_col *cols, size_t n)
+{
+	/* the result column holds only marks: an empty title keeps it narrow */
+	for (size_t i = 0; i < n; i++) {
+		fputs("| ", e->f);
+		if (cols[i].kind != FL_CELL_RESULT)
+			fprintf(e->f, "%s ", cols[i].title);
+	}
+	fputs("|\n", e->f);
+	for (size_t i = 0; i < n; i++)
+		fputs(cols[i].kind == FL_CELL_NUM ? "|---:" : "|---", e->f);
+	fputs("|\n", e->f);
+}
+
+static void md_row(struct fl_emit *e, const char *cls)
+{
+	/* the first cell opens the line */
+}
+
+static void md_cell(struct fl_emit *e, enum fl_cell kind)
+{
+	fputs(e->col ? " | " : "| ", e->f);
+}
+
+static void md_row_end(struct fl_emit *e)
+{
+	fputs(" |\n", e->f);
+}
+
+static void md_table_end(struct fl_emit *e)
+{
+	fputc('\n', e->f);
+}
+
+/* --- the header and the probes, laid out this format's own way -------------------------------- */
+
+static void header(struct fl_emit *e, json_t *res)
 {
 	const char *verdict = fl_j_str(res, "verdict"), *reason = fl_j_str(res, "reason");
-	const char *s;
-	double x;
+	FILE *f = e->f;
 
 	fprintf(f, "## %s faultline: ", verdict_mark(verdict));
 	md_text(f, fl_j_str(res, "scenario") ? fl_j_str(res, "scenario") : "unnamed scenario");
 	fputs(" ", f);
 	fputs(verdict ? "" : "(no verdict)", f);
 	md_text(f, verdict);
-	fputs("\n\n", f);
-
-	fputs("Run ", f);
-	md_code(f, fl_j_str(res, "run_id") ? fl_j_str(res, "run_id") : "?");
-	if ((s = fl_j_str(res, "file"))) {
-		fputs(" of ", f);
-		md_code(f, s);
-	}
-	if (fl_j_num(res, "seed", &x))
-		fprintf(f, ", seed %.0f", x);
-	if ((s = fl_j_str(res, "started"))) {
-		fputs(", started ", f);
-		md_text(f, s);
-	}
-	if (fl_j_num(res, "duration_s", &x))
-		fprintf(f, ", %.3f s", x);
-	if (json_is_integer(json_object_get(res, "exit_code")))
-		fprintf(f, ", exit %lld",
-			(long long)json_integer_value(json_object_get(res, "exit_code")));
+	fputs("\n\nRun ", f);
+	fl_walk_run_facts(e, res);
 	fputs(".\n", f);
 	if (reason) {
 		fputs("\n> **Reason:** ", f);
@@ -123,261 +170,101 @@ static void header(FILE *f, json_t *res)
 	fputc('\n', f);
 }
 
-static void expectations(FILE *f, json_t *res)
-{
-	json_t *exps = fl_j_arr(res, "expectations"), *e;
-	size_t i, n = json_array_size(exps), failed = 0;
-
-	json_array_foreach(exps, i, e)
-		failed += !fl_j_true(e, "ok");
-	if (!n) {
-		fputs("### Expectations\n\nNo expectations were evaluated.\n\n", f);
-		return;
-	}
-	if (failed)
-		fprintf(f, "### Expectations: %zu of %zu failed\n\n", failed, n);
-	else
-		fprintf(f, "### Expectations: all %zu held\n\n", n);
-	fputs("| | Expectation | Probe | Phase | Expected | Observed |\n"
-	      "|---|---|---|---|---|---|\n",
-	      f);
-	json_array_foreach(exps, i, e) {
-		char phbuf[16];
-		const char *phase = fl_expectation_phase(e, phbuf, sizeof(phbuf));
-		const char *probe = fl_expectation_probe(e, res), *name = fl_j_str(e, "name");
-		_cleanup_free_ char *text = fl_expectation_text(e), *rule = fl_expectation_rule(e);
-
-		fputs(fl_j_true(e, "ok") ? "| ✅ pass | " : "| ❌ **FAIL** | ", f);
-		md_text(f, name ? name : fl_j_str(e, "id"));
-		fputs(" | ", f);
-		if (probe)
-			md_code(f, probe);
-		fputs(" | ", f);
-		md_text(f, phase);
-		fputs(" | ", f);
-		md_text(f, rule);
-		fputs(" | ", f);
-		md_text(f, text);
-		fputs(" |\n", f);
-	}
-	fputc('\n', f);
-}
-
-static void seconds_cell(FILE *f, json_t *p, const char *flag, const char *key, const char *no)
+static void seconds_cell(struct fl_emit *e, json_t *p, const char *flag, const char *key,
+			 const char *no)
 {
 	json_t *b = json_object_get(p, flag);
-	double x;
+	double x = 0;
+	bool have = json_is_true(b) && fl_j_num(p, key, &x);
 
-	if (json_is_true(b) && fl_j_num(p, key, &x))
-		fprintf(f, " %.3f s |", x);
-	else if (json_is_false(b))
-		fprintf(f, " %s |", no);
-	else
-		fputs(" – |", f);
+	if (json_is_false(b)) {
+		fl_cell(e);
+		fputs(no, e->f);
+	} else {
+		fl_cell_val(e, have, x, FL_NUM_SECONDS);
+	}
 }
 
-static void probes(FILE *f, json_t *res)
+/* One table of what each probe saw, then one of its numbers per phase. */
+static void probes(struct fl_emit *e, json_t *res)
 {
+	static const struct fl_col sum_cols[] = {
+		{ "Probe", FL_CELL_TEXT },	    { "Kind", FL_CELL_TEXT },
+		{ "Target", FL_CELL_TEXT },	    { "Time to detect", FL_CELL_NUM },
+		{ "Time to recover", FL_CELL_NUM }, { "Longest outage", FL_CELL_NUM },
+	};
+	static const struct fl_col phase_cols[] = {
+		{ "Probe", FL_CELL_TEXT },	 { "Phase", FL_CELL_TEXT },
+		{ "Samples", FL_CELL_NUM },	 { "OK", FL_CELL_NUM },
+		{ "Availability", FL_CELL_NUM }, { "p50", FL_CELL_NUM },
+		{ "p90", FL_CELL_NUM },		 { "p99", FL_CELL_NUM },
+		{ "max", FL_CELL_NUM },		 { "Percentiles", FL_CELL_TEXT },
+	};
+	static const char *const pct[] = { "p50", "p90", "p99", "max" };
 	json_t *ps = fl_j_arr(res, "probes"), *p;
 	size_t i;
-	double x;
 
 	if (!json_array_size(ps))
 		return;
-	fputs("### Probes\n\n"
-	      "| Probe | Kind | Target | Time to detect | Time to recover | Longest outage |\n"
-	      "|---|---|---|---:|---:|---:|\n",
-	      f);
+	fl_section(e, "probes", "Probes");
+	fl_table(e, sum_cols, ARRAY_SIZE(sum_cols));
 	json_array_foreach(ps, i, p) {
-		fputs("| ", f);
-		md_code(f, fl_j_str(p, "name") ? fl_j_str(p, "name") : "?");
-		fputs(" | ", f);
-		md_text(f, fl_j_str(p, "kind"));
-		fputs(" | ", f);
-		/* tcp host:port; http, prometheus: the URL as the probe redacted it */
-		if (fl_j_str(p, "target"))
-			md_code(f, fl_j_str(p, "target"));
-		if (fl_j_str(p, "query")) {
-			fputs(" query ", f);
-			md_code(f, fl_j_str(p, "query"));
-		}
-		if (fl_j_str(p, "from")) {
-			fputs(" from ", f);
-			md_code(f, fl_j_str(p, "from"));
-		}
-		fputs(" |", f);
-		seconds_cell(f, p, "detected", "time_to_detect_s", "not detected");
-		seconds_cell(f, p, "recovered", "time_to_recover_s", "**did not recover**");
-		if (fl_j_num(p, "longest_outage_s", &x))
-			fprintf(f, " %.3f s |\n", x);
-		else
-			fputs(" – |\n", f);
+		fl_row(e, NULL);
+		fl_cell_code(e, fl_j_str(p, "name") ? fl_j_str(p, "name") : "?");
+		fl_cell_text(e, fl_j_str(p, "kind"));
+		fl_cell(e);
+		fl_walk_probe_target(e, p);
+		seconds_cell(e, p, "detected", "time_to_detect_s", "not detected");
+		seconds_cell(e, p, "recovered", "time_to_recover_s", "**did not recover**");
+		fl_cell_num(e, p, "longest_outage_s", FL_NUM_SECONDS);
+		fl_row_end(e);
 	}
-	fputs("\n| Probe | Phase | Samples | OK | Availability | p50 | p90 | p99 | max | "
-	      "Percentiles |\n"
-	      "|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n",
-	      f);
+	fl_table_end(e);
+	fl_table(e, phase_cols, ARRAY_SIZE(phase_cols));
 	json_array_foreach(ps, i, p) {
 		json_t *ph = json_object_get(p, "phases");
 
 		for (size_t k = 0; k < ARRAY_SIZE(phases); k++) {
-			static const char *const pct[] = { "p50", "p90", "p99", "max" };
-			json_t *x2 = json_object_get(ph, phases[k]);
-			json_t *lat = json_object_get(x2, "latency");
-			double n, ok, a;
-			char buf[32];
+			json_t *x = json_object_get(ph, phases[k]);
 
-			if (!json_is_object(x2))
+			if (!json_is_object(x))
 				continue;
-			fputs("| ", f);
-			md_code(f, fl_j_str(p, "name") ? fl_j_str(p, "name") : "?");
-			fprintf(f, " | %s |", phases[k]);
-			if (fl_j_num(x2, "samples", &n))
-				fprintf(f, " %.0f |", n);
-			else
-				fputs(" – |", f);
-			if (fl_j_num(x2, "ok", &ok))
-				fprintf(f, " %.0f |", ok);
-			else
-				fputs(" – |", f);
-			if (fl_j_num(x2, "availability", &a))
-				fprintf(f, " %.1f%% |", 100.0 * a);
-			else
-				fputs(" – |", f);
-			for (size_t q = 0; q < ARRAY_SIZE(pct); q++) {
-				if (fl_j_num(lat, pct[q], &a))
-					fprintf(f, " %s |", fl_fmt_latency(a, buf, sizeof(buf)));
-				else
-					fputs(" – |", f);
-			}
-			fputc(' ', f);
-			md_text(f, fl_j_str(lat, "method"));
-			fputs(" |\n", f);
+			fl_row(e, NULL);
+			fl_cell_code(e, fl_j_str(p, "name") ? fl_j_str(p, "name") : "?");
+			fl_cell_text(e, phases[k]);
+			fl_walk_phase_cells(e, x, false, pct, ARRAY_SIZE(pct));
+			fl_row_end(e);
 		}
 	}
-	fputc('\n', f);
+	fl_table_end(e);
+	fl_section_end(e);
 }
 
-static void timeline(FILE *f, json_t *res)
-{
-	struct fl_trow *rows = NULL;
-	size_t n = fl_timeline(res, &rows);
-
-	fputs("### Timeline\n\n| t | Event | Details |\n|---:|---|---|\n", f);
-	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "| %.3f s | ", rows[i].t);
-		if (rows[i].subject) {
-			md_code(f, rows[i].subject);
-			fputc(' ', f);
-		}
-		md_text(f, rows[i].what);
-		fputs(" | ", f);
-		md_text(f, rows[i].details);
-		fputs(" |\n", f);
-	}
-	fl_timeline_free(rows, n);
-	fputc('\n', f);
-}
-
-static void faults(FILE *f, json_t *res)
-{
-	json_t *fs = fl_j_arr(res, "faults"), *x;
-	size_t i;
-	double at, dur, n;
-
-	if (!json_array_size(fs))
-		return;
-	fputs("### Faults: asked\n\n| Fault | Kind | Backend | On | Asked | At | For | Applied |\n"
-	      "|---|---|---|---|---|---:|---:|---:|\n",
-	      f);
-	json_array_foreach(fs, i, x) {
-		const char *desc = fl_j_str(x, "description");
-		_cleanup_free_ char *asked =
-			desc ? NULL : fl_json_brief(json_object_get(x, "asked"));
-
-		fputs("| ", f);
-		md_code(f, fl_j_str(x, "name") ? fl_j_str(x, "name") : "?");
-		fputs(" | ", f);
-		md_text(f, fl_j_str(x, "kind"));
-		fputs(" | ", f);
-		md_text(f, fl_j_str(x, "backend"));
-		fputs(" | ", f);
-		md_text(f, fl_j_str(x, "on") ? fl_j_str(x, "on") : "local");
-		fputs(" | ", f);
-		md_text(f, desc ? desc : asked);
-		if (fl_j_num(x, "at_s", &at))
-			fprintf(f, " | %.3f s", at);
-		else
-			fputs(" | –", f);
-		if (fl_j_num(x, "for_s", &dur))
-			fprintf(f, " | %.3f s", dur);
-		else
-			fputs(" | –", f);
-		if (fl_j_num(x, "applications", &n))
-			fprintf(f, " | %.0f |\n", n);
-		else
-			fputs(" | – |\n", f);
-	}
-	fputs("\nWhat each backend reports it injected is in the timeline above.\n\n", f);
-}
-
-static void lab(FILE *f, json_t *res)
-{
-	json_t *hosts = fl_j_arr(json_object_get(res, "lab"), "hosts"), *h;
-	size_t i;
-	double n;
-
-	if (!json_array_size(hosts))
-		return;
-	fputs("### Lab\n\n| Host | Address | Service | Restarts | Last exit |\n"
-	      "|---|---|---|---:|---|\n",
-	      f);
-	json_array_foreach(hosts, i, h) {
-		json_t *run = fl_j_arr(h, "run"), *a;
-		size_t k;
-
-		fputs("| ", f);
-		md_code(f, fl_j_str(h, "name") ? fl_j_str(h, "name") : "?");
-		fputs(" | ", f);
-		md_text(f, fl_j_str(h, "address"));
-		fputs(" | ", f);
-		if (json_array_size(run)) {
-			char *cmd = NULL;
-			size_t len = 0;
-			FILE *m = open_memstream(&cmd, &len);
-			if (m) {
-				json_array_foreach(run, k, a) {
-					const char *arg = json_string_value(a);
-					fprintf(m, "%s%s", k ? " " : "",
-						!arg   ? "?"
-						: *arg ? arg
-						       : "\"\"");
-				}
-				if (fclose(m) == 0)
-					md_code(f, cmd);
-				free(cmd);
-			}
-		} else {
-			fputs("idle", f);
-		}
-		if (fl_j_num(h, "restarts", &n))
-			fprintf(f, " | %.0f | ", n);
-		else
-			fputs(" | – | ", f);
-		md_text(f, fl_j_str(h, "last_exit"));
-		fputs(" |\n", f);
-	}
-	fputc('\n', f);
-}
+static const struct fl_emit_ops md_ops = {
+	.text = md_text_e,
+	.code = md_code_e,
+	.para = md_para,
+	.section = md_section,
+	.section_end = md_section_end,
+	.table = md_table,
+	.row = md_row,
+	.cell = md_cell,
+	.row_end = md_row_end,
+	.table_end = md_table_end,
+	.header = header,
+	.probes = probes,
+	.run_sep = ", ",
+	.pass = "✅ pass",
+	.fail = "❌ **FAIL**",
+	.faults_title = "Faults: asked",
+	.faults_note = "What each backend reports it injected is in the timeline above.",
+};
 
 int fl_report_markdown(json_t *res, FILE *f)
 {
-	header(f, res);
-	expectations(f, res);
-	probes(f, res);
-	timeline(f, res);
-	faults(f, res);
-	lab(f, res);
+	struct fl_emit e = { .f = f, .ops = &md_ops };
+
+	fl_report_walk(&e, res);
 	fputs("<sub>", f);
 	md_text(f, fl_j_str(res, "schema"));
 	fputs(" · faultline ", f);

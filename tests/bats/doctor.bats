@@ -28,7 +28,8 @@ require_dev_vm() {
 }
 
 # Check Python expressions over the JSON report in $json, in one interpreter: d is the report,
-# caps and kinds index it, ok(id) / detail(id) / backend(kind) / status(kind, name) read it.
+# caps and kinds index it, ok(id) / detail(id) / backend(kind) / status(kind, name) /
+# bdetail(kind, name) read it.
 json_check() {
 	python3 -c 'import json, sys
 d = json.loads(sys.argv[1])
@@ -38,6 +39,7 @@ ok = lambda c: caps[c]["ok"]
 detail = lambda c: caps[c]["detail"]
 backend = lambda k: kinds[k]["backend"]
 status = lambda k, n: [b["status"] for b in kinds[k]["backends"] if b["name"] == n][0]
+bdetail = lambda k, n: [b["detail"] for b in kinds[k]["backends"] if b["name"] == n][0]
 bad = [e for e in sys.argv[2:] if not eval(e)]
 for e in bad:
     print("failed:", e)
@@ -131,8 +133,11 @@ for k in d["kinds"]:
     assert set(k) == {"kind", "backend", "reason", "backends"}, k
     assert k["reason"] and k["backends"], k
     for b in k["backends"]:
-        assert set(b) == {"name", "status", "detail"}, b
+        assert set(b) == {"name", "status", "host_ok", "detail"}, b
         assert b["status"] in ("available", "missing", "not-implemented"), b
+        assert isinstance(b["host_ok"], bool), b
+        # available means implemented and the host has what it needs
+        assert (b["status"] == "available") == (b["host_ok"] and b["status"] != "not-implemented"), b
     avail = [b["name"] for b in k["backends"] if b["status"] == "available"]
     # the backend used is the first available one, or none
     assert k["backend"] == (avail[0] if avail else None), k
@@ -190,8 +195,11 @@ for k in json.loads(sys.argv[1])["kinds"]:
 		'ok("cgroup2") and "/sys/fs/cgroup/unified" in detail("cgroup2")' \
 		'ok("cgroup-kill") and ok("pidfd")' \
 		'backend("kill") == "pidfd" and backend("stop") == "pidfd"' \
-		'status("latency", "netem") == "not-implemented"' \
-		'backend("latency") is None'
+		'status("latency", "netem") == "missing"' \
+		'"Specified qdisc kind is unknown" in bdetail("latency", "netem")' \
+		'backend("latency") is None' \
+		'backend("loss") == "tc-bpf" and backend("partition") == "tc-bpf"' \
+		'backend("bandwidth") == "tbf"'
 }
 
 @test "without root doctor still runs and says what needs root" {

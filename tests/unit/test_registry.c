@@ -27,7 +27,11 @@ static void find_by_exact_kind(void **state)
 	assert_null(fl_backend_find("Kill"));
 	assert_null(fl_backend_find(NULL));
 	/* a design kind without a backend yet is known but not findable */
-	assert_null(fl_backend_find("latency"));
+	assert_null(fl_backend_find("disk-error"));
+	/* several backends: the preferred one first */
+	assert_string_equal(fl_backend_find("loss")->name, "tc-bpf");
+	assert_string_equal(fl_backends_of("loss")[1]->name, "netem");
+	assert_null(fl_backends_of("loss")[2]);
 	assert_ptr_equal(fl_backend_find_named("stop", "pidfd"), s);
 	assert_null(fl_backend_find_named("stop", "netem"));
 }
@@ -53,12 +57,15 @@ static void every_backend_is_complete(void **state)
 
 static void kind_names(void **state)
 {
+	static const char *const want[] = { "kill",	 "stop",      "latency",
+					     "loss",	 "corrupt",   "duplicate",
+					     "reorder",	 "partition", "bandwidth" };
 	const char *names[16];
 	size_t n = fl_kind_names(names, 16);
 
-	assert_int_equal(n, 2);
-	assert_string_equal(names[0], "kill");
-	assert_string_equal(names[1], "stop");
+	assert_int_equal(n, ARRAY_SIZE(want));
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(names[i], want[i]);
 }
 
 static void signals(void **state)

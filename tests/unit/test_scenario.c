@@ -362,18 +362,18 @@ static void test_unknown_kind(void **state)
 			   "    for: 1s\n",
 		      "t.yaml:4:11: unknown fault kind 'kil' (did you mean 'kill'?)");
 	assert_errors(HEAD "faults:\n  - { kind: frobnicate, for: 1s }\n",
-		      "t.yaml:4:13: unknown fault kind 'frobnicate' (implemented: kill, stop)");
+		      "t.yaml:4:13: unknown fault kind 'frobnicate' (implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth)");
 	assert_errors(HEAD "faults:\n  - { for: 1s }\n",
-		      "t.yaml:4:5: a fault needs 'kind' (implemented: kill, stop)");
+		      "t.yaml:4:5: a fault needs 'kind' (implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth)");
 }
 
 static void test_unimplemented_kind(void **state)
 {
 	/* its own keys are not judged, common ones are */
 	assert_errors(HEAD
-		      "faults:\n  - kind: latency\n    delay: 100ms\n    at: soon\n    for: 1s\n",
-		      "t.yaml:4:11: fault kind 'latency' is not implemented yet "
-		      "(implemented: kill, stop)",
+		      "faults:\n  - kind: disk-error\n    errno: EIO\n    at: soon\n    for: 1s\n",
+		      "t.yaml:4:11: fault kind 'disk-error' is not implemented yet "
+		      "(implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth)",
 		      "t.yaml:6:9: 'at' must be a duration such as '500ms' or '2s', got 'soon'");
 }
 
@@ -802,7 +802,7 @@ static void test_cli_params(void **state)
 	assert_int_equal(fl_fault_from_params(&p, NULL, &f, &e), -EINVAL);
 	assert_int_equal(e.n, 2);
 	assert_string_equal(e.v[0].text,
-			    "KIND: unknown fault kind 'latncy' (implemented: kill, stop)");
+			    "KIND: unknown fault kind 'latncy' (did you mean 'latency'?)");
 	assert_string_equal(e.v[1].text, "inject: a fault needs 'for' (how long it lasts)");
 	fl_errors_clear(&e);
 	fl_params_clear(&p);

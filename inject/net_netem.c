@@ -1,0 +1,1332 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * netem faults (latency, loss, corrupt, duplicate, reorder) and tbf (bandwidth) on a device's
+ * root qdisc, through libnl-route. Ownership: our root carries handle fa17:; the root it
+ * replaces is recorded in the plan (kind, handle, TCA_OPTIONS verbatim) and sent back as it
+ * was at revert, or, when it was the kernel's default (handle 0), ours is deleted and the
+ * kernel puts its default back. A root with child qdiscs is refused: it cannot be restored
+ * exactly. Nothing is deleted that is not ours.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/tc.h>
+#include <netlink/route/qdisc/netem.h>
+#include <netlink/route/qdisc/tbf.h>
+
+#include "inject/injector.h"
+#include "inject/log.h"
+#include "inject/nlack.h"
+#include "inject/net_netem.h"
+#include "inject/util.h"
+
+#define NM_DELAY_MAX (60 * NSEC_PER_SEC) /* netem's 32-bit tick fields hold ~274 s */
+#define NM_RATE_MAX ((uint64_t)INT_MAX)	 /* libnl takes an int: ~17 Gbit/s */
+#define NM_NETEM_LIMIT 1000		 /* packets, as tc's default */
+#define NM_MIN_BURST 3028		 /* two full-size Ethernet frames */
+#define NM_DIST_MAX 16384
+
+static const char *const kind_names[] = {
+	[FL_NM_LATENCY] = "latency",   [FL_NM_LOSS] = "loss",	    [FL_NM_CORRUPT] = "corrupt",
+	[FL_NM_DUPLICATE] = "duplicate", [FL_NM_REORDER] = "reorder", [FL_NM_BANDWIDTH] = "bandwidth",
+};
+
+static const char *const dist_names[] = { [FL_NM_DIST_NONE] = "uniform",
+					  [FL_NM_DIST_NORMAL] = "normal",
+					  [FL_NM_DIST_PARETO] = "pareto" };
+
+/* Filter keys a netem fault cannot honour: it shapes every packet of the device. */
+static const char *const filter_keys[] = { "src",    "dst",  "proto",  "sport",  "dport",
+					   "cgroup", "peer", "exclude", NULL };
+
+/* --- small parsers -------------------------------------------------------------------------- */
+
+uint32_t fl_nm_percent_to_u32(double pct)
+{
+	double v = pct / 100.0 * (double)UINT32_MAX;
+
+	if (v <= 0)
+		return 0;
+	if (v >= (double)UINT32_MAX)
+		return UINT32_MAX;
+	return (uint32_t)(v + 0.5);
+}
+
+double fl_nm_u32_to_percent(uint32_t v)
+{
+	return (double)v * 100.0 / (double)UINT32_MAX;
+}
+
+/* "20", "20%", "0.5%": a percentage from 0 to 100. */
+int fl_nm_parse_percent(const char *s, double *ret)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s)
+		return -EINVAL;
+	if (*end == '%')
+		end++;
+	if (*end)
+		return -EINVAL;
+	if (!(v >= 0 && v <= 100))
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+static int split_number(const char *s, double *ret_v, const char **ret_unit)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || *s == '-' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !(v >= 0))
+		return -EINVAL;
+	*ret_v = v;
+	*ret_unit = end;
+	return 0;
+}
+
+struct unit {
+	const char *unit;
+	double mult;
+};
+
+/* "N" followed by one of the units (case-insensitive), scaled, at most max. */
+static int parse_scaled(const char *s, const struct unit *units, size_t n, double max,
+			double *ret)
+{
+	const char *unit;
+	double v;
+
+	if (split_number(s, &v, &unit) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(unit, units[i].unit) != 0)
+			continue;
+		v *= units[i].mult;
+		if (v > max)
+			return -ERANGE;
+		*ret = v;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* tc's rate units: bit kbit mbit gbit (bits/s, powers of 1000), bps kbps mbps gbps (bytes/s);
+ * a bare number is bytes per second. */
+int fl_nm_parse_rate(const char *s, uint64_t *ret)
+{
+	static const struct unit units[] = {
+		{ "", 1 },	       { "bps", 1 },	     { "kbps", 1e3 },	   { "mbps", 1e6 },
+		{ "gbps", 1e9 },       { "bit", 1.0 / 8 },   { "kbit", 1e3 / 8 }, { "mbit", 1e6 / 8 },
+		{ "gbit", 1e9 / 8 },   { "kibit", 1024.0 / 8 }, { "mibit", 1048576.0 / 8 },
+		{ "gibit", 1073741824.0 / 8 },
+	};
+	double v;
+	int r = parse_scaled(s, units, ARRAY_SIZE(units), (double)NM_RATE_MAX, &v);
+
+	if (r == 0)
+		*ret = (uint64_t)(v + 0.5);
+	return r;
+}
+
+/* Sizes: bytes, or k/kb (1024), m/mb (1024^2); a bare number is bytes. */
+int fl_nm_parse_size(const char *s, uint32_t *ret)
+{
+	static const struct unit units[] = { { "", 1 },	      { "b", 1 },	 { "k", 1024 },
+					     { "kb", 1024 }, { "m", 1048576 }, { "mb", 1048576 } };
+	double v;
+	int r = parse_scaled(s, units, ARRAY_SIZE(units), (double)INT_MAX, &v);
+
+	if (r == 0)
+		*ret = (uint32_t)v;
+	return r;
+}
+
+static const char *fmt_rate(uint64_t bps, char *buf, size_t len)
+{
+	uint64_t bits = bps * 8;
+
+	if (bits >= 1000000000 && bits % 1000000000 == 0)
+		snprintf(buf, len, "%" PRIu64 "gbit", bits / 1000000000);
+	else if (bits >= 1000000 && bits % 1000000 == 0)
+		snprintf(buf, len, "%" PRIu64 "mbit", bits / 1000000);
+	else if (bits >= 1000 && bits % 1000 == 0)
+		snprintf(buf, len, "%" PRIu64 "kbit", bits / 1000);
+	else
+		snprintf(buf, len, "%" PRIu64 "bit", bits);
+	return buf;
+}
+
+/* --- parse ---------------------------------------------------------------------------------- */
+
+static void params_free(void *p)
+{
+	struct fl_netem_params *np = p;
+
+	if (!np)
+		return;
+	free(np->dev);
+	free(np);
+}
+
+static bool take_duration(const struct fl_params *p, const char *key, const char *example,
+			  uint64_t *ret, struct fl_errors *errs, bool *bad)
+{
+	struct fl_param *v = fl_params_take(p, key);
+	int k;
+
+	if (!v)
+		return false;
+	k = fl_parse_duration(v->value, ret);
+	if (k == -EINVAL) {
+		fl_errors_add(errs, &v->where, "'%s' must be a duration such as '%s', got '%s'", key,
+			      example, v->value);
+		*bad = true;
+	} else if (k < 0 || *ret > NM_DELAY_MAX) {
+		fl_errors_add(errs, &v->where, "'%s' must be from 0 to 60s, got '%s'", key, v->value);
+		*bad = true;
+	}
+	return true;
+}
+
+static bool take_percent(const struct fl_params *p, const char *key, double *ret,
+			 struct fl_errors *errs, bool *bad)
+{
+	struct fl_param *v = fl_params_take(p, key);
+
+	if (!v)
+		return false;
+	if (fl_nm_parse_percent(v->value, ret) < 0) {
+		fl_errors_add(errs, &v->where,
+			      "'%s' must be a percentage from 0 to 100 such as '20%%', got '%s'", key,
+			      v->value);
+		*bad = true;
+	}
+	return true;
+}
+
+/* Parse every option, then check them together (iproute2's q_netem.c), nothing sent. */
+static int nm_parse(enum fl_nm_kind kind, struct fl_fault *f, const struct fl_params *p,
+		    struct fl_errors *errs)
+{
+	struct fl_netem_params *np = calloc(1, sizeof(*np));
+	struct fl_param *dev, *dir, *dist, *gap, *rate, *burst, *limit;
+	bool bad = false, has_delay, has_jitter = false, has_pct, has_corr = false;
+	const char *what = kind == FL_NM_BANDWIDTH ? "tbf" : "netem";
+
+	if (!np)
+		return -ENOMEM;
+	np->kind = kind;
+	f->priv = np;
+
+	dev = fl_params_take(p, "dev");
+	if (dev) {
+		if (!*dev->value || strlen(dev->value) >= IFNAMSIZ || strchr(dev->value, '/') ||
+		    strchr(dev->value, ' ')) {
+			fl_errors_add(errs, &dev->where,
+				      "'dev' must be a network interface name such as 'eth0', got '%s'",
+				      dev->value);
+			bad = true;
+		} else if (!(np->dev = strdup(dev->value))) {
+			return -ENOMEM;
+		}
+	} else if (f->on) {
+		if (!(np->dev = strdup("eth0")))
+			return -ENOMEM;
+	} else {
+		fl_errors_add(errs, &p->where,
+			      "a %s fault needs 'dev' (the network interface, such as 'eth0')",
+			      kind_names[kind]);
+		bad = true;
+	}
+	dir = fl_params_take(p, "direction");
+	if (dir && strcmp(dir->value, "egress") != 0) {
+		if (!strcmp(dir->value, "ingress") || !strcmp(dir->value, "both"))
+			fl_errors_add(errs, &dir->where,
+				      "'direction' '%s': %s shapes a device's egress only (ingress "
+				      "needs an ifb device): put the fault on the peer's device, or use "
+				      "the tc-bpf backend",
+				      dir->value, what);
+		else
+			fl_errors_add(errs, &dir->where,
+				      "'direction' must be egress, ingress or both, got '%s'",
+				      dir->value);
+		bad = true;
+	}
+	for (const char *const *k = filter_keys; *k; k++) {
+		struct fl_param *v = fl_params_take(p, *k);
+		if (!v)
+			continue;
+		fl_errors_add(errs, &v->where,
+			      "'%s': %s applies to all traffic of the device; use the tc-bpf backend "
+			      "for filtered faults, or drop '%s'",
+			      *k, what, *k);
+		bad = true;
+	}
+
+	has_delay = (kind == FL_NM_LATENCY || kind == FL_NM_REORDER) &&
+		    take_duration(p, "delay", "50ms", &np->delay_ns, errs, &bad);
+	if (kind == FL_NM_LATENCY)
+		has_jitter = take_duration(p, "jitter", "5ms", &np->jitter_ns, errs, &bad);
+	has_pct = kind != FL_NM_LATENCY && kind != FL_NM_BANDWIDTH &&
+		  take_percent(p, "percent", &np->percent, errs, &bad);
+	if (kind == FL_NM_LATENCY || kind == FL_NM_LOSS || kind == FL_NM_REORDER)
+		has_corr = take_percent(p, "correlation", kind == FL_NM_LATENCY ? &np->delay_corr
+									  : &np->corr,
+					errs, &bad);
+	dist = kind == FL_NM_LATENCY ? fl_params_take(p, "distribution") : NULL;
+	if (dist) {
+		size_t i;
+		for (i = 0; i < ARRAY_SIZE(dist_names); i++)
+			if (!strcmp(dist->value, dist_names[i]))
+				break;
+		if (i == ARRAY_SIZE(dist_names)) {
+			fl_errors_add(errs, &dist->where,
+				      "'distribution' must be uniform, normal or pareto, got '%s'",
+				      dist->value);
+			bad = true;
+		} else {
+			np->dist = (enum fl_nm_dist)i;
+		}
+	}
+	gap = kind == FL_NM_REORDER ? fl_params_take(p, "gap") : NULL;
+	np->gap = 1;
+	if (gap) {
+		uint64_t g;
+		if (fl_parse_uint(gap->value, INT_MAX, &g) < 0 || g == 0) {
+			fl_errors_add(errs, &gap->where,
+				      "'gap' must be a whole number of packets from 1, got '%s'",
+				      gap->value);
+			bad = true;
+		} else {
+			np->gap = (uint32_t)g;
+		}
+	}
+	rate = kind == FL_NM_BANDWIDTH ? fl_params_take(p, "rate") : NULL;
+	burst = kind == FL_NM_BANDWIDTH ? fl_params_take(p, "burst") : NULL;
+	limit = kind == FL_NM_BANDWIDTH ? fl_params_take(p, "limit") : NULL;
+	if (rate) {
+		int k = fl_nm_parse_rate(rate->value, &np->rate);
+		if (k == -ERANGE) {
+			fl_errors_add(errs, &rate->where, "'rate' must be at most 17gbit, got '%s'",
+				      rate->value);
+			bad = true;
+		} else if (k < 0 || np->rate == 0) {
+			fl_errors_add(errs, &rate->where,
+				      "'rate' must be a rate such as '10mbit', '500kbit' or a number "
+				      "of bytes per second, got '%s'",
+				      rate->value);
+			bad = true;
+		}
+	}
+	if (burst && fl_nm_parse_size(burst->value, &np->burst) < 0) {
+		fl_errors_add(errs, &burst->where,
+			      "'burst' must be a size in bytes such as '32kb', got '%s'", burst->value);
+		bad = true;
+	} else if (burst && np->burst < 1514) {
+		fl_errors_add(errs, &burst->where,
+			      "'burst' must hold a full-size packet: at least 1514 bytes, got '%s'",
+			      burst->value);
+		bad = true;
+	}
+	if (limit && fl_nm_parse_size(limit->value, &np->limit) < 0) {
+		fl_errors_add(errs, &limit->where,
+			      "'limit' must be a size in bytes such as '64kb', got '%s'", limit->value);
+		bad = true;
+	}
+
+	/* together */
+	switch (kind) {
+	case FL_NM_LATENCY:
+		if (!has_delay) {
+			fl_errors_add(errs, &p->where, "a latency fault needs 'delay', such as '50ms'");
+			bad = true;
+		}
+		if (dist && np->dist != FL_NM_DIST_NONE && (!has_jitter || !np->jitter_ns)) {
+			fl_errors_add(errs, &dist->where,
+				      "'distribution' shapes the jitter: it needs 'jitter', such as "
+				      "'5ms'");
+			bad = true;
+		}
+		if (has_corr && !has_jitter && np->delay_corr > 0) {
+			/* netem correlates successive jitter values; without jitter it does nothing */
+			fl_errors_add(errs, &p->where,
+				      "'correlation' of a latency fault correlates the jitter: it "
+				      "needs 'jitter'");
+			bad = true;
+		}
+		break;
+	case FL_NM_LOSS:
+	case FL_NM_CORRUPT:
+	case FL_NM_DUPLICATE:
+	case FL_NM_REORDER:
+		if (!has_pct) {
+			fl_errors_add(errs, &p->where, "a %s fault needs 'percent', such as '20%%'",
+				      kind_names[kind]);
+			bad = true;
+		}
+		if (kind == FL_NM_REORDER && (!has_delay || np->delay_ns == 0)) {
+			fl_errors_add(errs, &p->where,
+				      "reordering needs a delay: add 'delay', such as '10ms' (packets "
+				      "not reordered wait that long)");
+			bad = true;
+		}
+		break;
+	case FL_NM_BANDWIDTH:
+		if (!rate) {
+			fl_errors_add(errs, &p->where,
+				      "a bandwidth fault needs 'rate', such as '10mbit'");
+			bad = true;
+			break;
+		}
+		if (!burst) {
+			uint64_t b = np->rate / 100; /* 10 ms worth */
+			np->burst = b < NM_MIN_BURST ? NM_MIN_BURST : b > INT_MAX ? INT_MAX
+										: (uint32_t)b;
+		}
+		if (!limit) {
+			uint64_t l = np->rate / 20 + np->burst; /* 50 ms of queue, as tc's latency */
+			np->limit = l > INT_MAX ? INT_MAX : (uint32_t)l;
+		} else if (np->limit < np->burst) {
+			fl_errors_add(errs, &limit->where,
+				      "'limit' must be at least 'burst' (%u bytes), got '%s'",
+				      np->burst, limit->value);
+			bad = true;
+		}
+		break;
+	}
+	return bad ? -EINVAL : 0;
+}
+
+#define PARSE_FN(name, k)                                                                          \
+	static int name(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs)    \
+	{                                                                                          \
+		return nm_parse(k, f, p, errs);                                                    \
+	}
+PARSE_FN(latency_parse, FL_NM_LATENCY)
+PARSE_FN(loss_parse, FL_NM_LOSS)
+PARSE_FN(corrupt_parse, FL_NM_CORRUPT)
+PARSE_FN(duplicate_parse, FL_NM_DUPLICATE)
+PARSE_FN(reorder_parse, FL_NM_REORDER)
+PARSE_FN(bandwidth_parse, FL_NM_BANDWIDTH)
+
+/* --- distribution tables (iproute2's, as tc loads them) ------------------------------------- */
+
+static const char *const dist_dirs[] = { "/usr/lib/x86_64-linux-gnu/tc", "/usr/lib/tc",
+					 "/usr/lib64/tc", "/usr/local/lib/tc", "/lib/tc", NULL };
+
+static int dist_load(enum fl_nm_dist d, int16_t **ret, size_t *ret_n, char **ret_reason)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ int16_t *v = NULL;
+	char path[PATH_MAX];
+	size_t n = 0, len;
+	int r = -ENOENT;
+
+	for (const char *const *dir = dist_dirs; *dir && r < 0; dir++) {
+		snprintf(path, sizeof(path), "%s/%s.dist", *dir, dist_names[d]);
+		r = fl_read_file(path, &text, &len);
+	}
+	if (r < 0) {
+		if (ret_reason && asprintf(ret_reason,
+					   "distribution '%s' needs iproute2's table %s.dist (in "
+					   "/usr/lib/x86_64-linux-gnu/tc or /usr/lib/tc): install "
+					   "iproute2, or use 'uniform'",
+					   dist_names[d], dist_names[d]) < 0)
+			*ret_reason = NULL;
+		return -ENOENT;
+	}
+	v = calloc(NM_DIST_MAX, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		if (*line == '#')
+			continue;
+		for (char *tok = line, *end;; tok = end) {
+			long x = strtol(tok, &end, 10);
+			if (end == tok)
+				break;
+			if (n >= NM_DIST_MAX || x < SHRT_MIN || x > SHRT_MAX) {
+				if (ret_reason && asprintf(ret_reason, "%s: malformed table", path) < 0)
+					*ret_reason = NULL;
+				return -EINVAL;
+			}
+			v[n++] = (int16_t)x;
+		}
+	}
+	*ret = TAKE_PTR(v);
+	*ret_n = n;
+	return 0;
+}
+
+/* --- the request ---------------------------------------------------------------------------- */
+
+static int us_of(uint64_t ns)
+{
+	return (int)((ns + NSEC_PER_USEC / 2) / NSEC_PER_USEC);
+}
+
+int fl_netem_build_qdisc(const struct fl_netem_params *np, int ifindex, struct rtnl_qdisc **ret,
+			 char **ret_reason)
+{
+	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+	int r;
+
+	if (!q)
+		return -ENOMEM;
+	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
+	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
+	rtnl_tc_set_handle(TC_CAST(q), FL_QDISC_HANDLE);
+	r = rtnl_tc_set_kind(TC_CAST(q), np->kind == FL_NM_BANDWIDTH ? "tbf" : "netem");
+	if (r < 0) {
+		if (ret_reason && asprintf(ret_reason, "libnl-route has no %s support: %s",
+					   np->kind == FL_NM_BANDWIDTH ? "tbf" : "netem",
+					   nl_geterror(r)) < 0)
+			*ret_reason = NULL;
+		rtnl_qdisc_put(q);
+		return -EOPNOTSUPP;
+	}
+	if (np->kind == FL_NM_BANDWIDTH) {
+		rtnl_qdisc_tbf_set_limit(q, (int)np->limit);
+		rtnl_qdisc_tbf_set_rate(q, (int)np->rate, (int)np->burst, 0);
+		*ret = q;
+		return 0;
+	}
+	rtnl_netem_set_limit(q, NM_NETEM_LIMIT);
+	switch (np->kind) {
+	case FL_NM_LATENCY:
+		rtnl_netem_set_delay(q, us_of(np->delay_ns));
+		if (np->jitter_ns)
+			rtnl_netem_set_jitter(q, us_of(np->jitter_ns));
+		if (np->delay_corr > 0)
+			rtnl_netem_set_delay_correlation(q, (int)fl_nm_percent_to_u32(np->delay_corr));
+		if (np->dist != FL_NM_DIST_NONE) {
+			_cleanup_free_ int16_t *tab = NULL;
+			size_t n = 0;
+			r = dist_load(np->dist, &tab, &n, ret_reason);
+			if (r == 0 && rtnl_netem_set_delay_distribution_data(q, tab, n) < 0)
+				r = -ENOMEM;
+			if (r < 0) {
+				rtnl_qdisc_put(q);
+				return r;
+			}
+		}
+		break;
+	case FL_NM_LOSS:
+		rtnl_netem_set_loss(q, (int)fl_nm_percent_to_u32(np->percent));
+		if (np->corr > 0)
+			rtnl_netem_set_loss_correlation(q, (int)fl_nm_percent_to_u32(np->corr));
+		break;
+	case FL_NM_CORRUPT:
+		rtnl_netem_set_corruption_probability(q, (int)fl_nm_percent_to_u32(np->percent));
+		break;
+	case FL_NM_DUPLICATE:
+		rtnl_netem_set_duplicate(q, (int)fl_nm_percent_to_u32(np->percent));
+		break;
+	case FL_NM_REORDER:
+		rtnl_netem_set_delay(q, us_of(np->delay_ns));
+		rtnl_netem_set_gap(q, (int)np->gap);
+		rtnl_netem_set_reorder_probability(q, (int)fl_nm_percent_to_u32(np->percent));
+		if (np->corr > 0)
+			rtnl_netem_set_reorder_correlation(q, (int)fl_nm_percent_to_u32(np->corr));
+		break;
+	case FL_NM_BANDWIDTH:
+		break;
+	}
+	*ret = q;
+	return 0;
+}
+
+/*
+ * The RTM_NEWQDISC request for q. libnl 3.7 leaves 12 stray bytes after TCA_OPTIONS when a
+ * netem qdisc has corruption or reordering ("netlink: 12 bytes leftover after parsing
+ * attributes" in the kernel log): end the message after its last whole attribute.
+ */
+int fl_netem_request(struct rtnl_qdisc *q, int flags, struct nl_msg **ret)
+{
+	struct nl_msg *m = NULL;
+	struct nlmsghdr *h;
+	struct nlattr *a;
+	size_t end;
+	int rem, r;
+
+	r = rtnl_qdisc_build_add_request(q, flags, &m);
+	if (r < 0)
+		return -ENOMEM;
+	h = nlmsg_hdr(m);
+	end = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct tcmsg));
+	nlmsg_for_each_attr(a, h, sizeof(struct tcmsg), rem)
+		end = (size_t)((char *)a - (char *)h) + NLA_ALIGN(a->nla_len);
+	if (end < h->nlmsg_len)
+		h->nlmsg_len = (uint32_t)end;
+	*ret = m;
+	return 0;
+}
+
+static int qdisc_add(struct nl_sock *sk, struct rtnl_qdisc *q, int flags)
+{
+	struct nl_msg *m = NULL;
+	int r = fl_netem_request(q, flags, &m);
+
+	if (r < 0)
+		return r;
+	r = nl_send_auto(sk, m);
+	nlmsg_free(m);
+	if (r < 0)
+		return r;
+	return nl_wait_for_ack(sk);
+}
+
+void fl_netem_explain(const char *qkind, int err, const char *extack, char *buf, size_t len)
+{
+	bool unknown = extack && strstr(extack, "qdisc kind is unknown");
+
+	if (unknown || (err == -ENOENT && (!extack || !*extack))) {
+		if (!strcmp(qkind, "netem"))
+			snprintf(buf, len,
+				 "the kernel has no sch_netem (module not available): use a kernel "
+				 "with netem, or the tc-bpf/nfqueue backends");
+		else
+			snprintf(buf, len,
+				 "the kernel has no sch_%s (module not available): use a kernel "
+				 "with %s",
+				 qkind, qkind);
+	} else if (err == -EPERM) {
+		snprintf(buf, len, "changing qdiscs needs CAP_NET_ADMIN (run as root)");
+	} else if (extack && *extack) {
+		snprintf(buf, len, "%s qdisc refused by the kernel: \"%s\" (%s)", qkind, extack,
+			 strerror(-err));
+	} else {
+		snprintf(buf, len, "%s qdisc refused by the kernel: %s", qkind, strerror(-err));
+	}
+}
+
+/* --- netlink plumbing ----------------------------------------------------------------------- */
+
+
+static void rtnl_qdisc_putp(struct rtnl_qdisc **q)
+{
+	if (*q)
+		rtnl_qdisc_put(*q);
+}
+
+static void nl_cache_freep(struct nl_cache **c)
+{
+	if (*c)
+		nl_cache_free(*c);
+}
+
+
+/*
+ * A route netlink socket in the named netns (NULL: ours) and the device's ifindex there.
+ * The socket keeps its namespace after we setns back. -ENOENT: no such netns; -ENODEV.
+ */
+static int nl_open_in(const char *netns, const char *dev, struct fl_nl_ack *ack,
+		      struct nl_sock **ret_sk, int *ret_ifindex)
+{
+	_cleanup_close_ int self = -1, target = -1;
+	_cleanup_(fl_nl_socket_freep) struct nl_sock *sk = NULL;
+	char path[PATH_MAX];
+	unsigned idx = 0;
+	int r;
+
+	if (netns) {
+		if (!fl_valid_name(netns, NAME_MAX) && strchr(netns, '/'))
+			return -EINVAL;
+		snprintf(path, sizeof(path), "/run/netns/%s", netns);
+		target = open(path, O_RDONLY | O_CLOEXEC);
+		if (target < 0)
+			return -errno;
+		self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (self < 0)
+			return -errno;
+		if (setns(target, CLONE_NEWNET) < 0)
+			return -errno;
+	}
+	r = fl_nl_open(NETLINK_ROUTE, ack, &sk);
+	if (r == 0 && dev) {
+		idx = if_nametoindex(dev);
+		if (idx == 0)
+			r = errno == ENODEV || errno == ENXIO ? -ENODEV : -errno;
+	}
+	if (self >= 0 && setns(self, CLONE_NEWNET) < 0) {
+		/* cannot happen with the fd we opened; never keep running in the wrong netns */
+		log_error("netem: cannot return to our network namespace: %s", strerror(errno));
+		abort();
+	}
+	if (r < 0)
+		return r;
+	*ret_sk = TAKE_PTR(sk);
+	*ret_ifindex = (int)idx;
+	return 0;
+}
+
+void fl_qdisc_snap_clear(struct fl_qdisc_snap *s)
+{
+	free(s->opts);
+	*s = (struct fl_qdisc_snap){};
+}
+
+struct dump_ctx {
+	int ifindex;
+	bool found;
+	struct fl_qdisc_snap *snap;
+	uint32_t parents[64]; /* of the device's other qdiscs */
+	size_t n_parents;
+	int err;
+};
+
+static int dump_cb(struct nl_msg *msg, void *arg)
+{
+	struct dump_ctx *c = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct tcmsg *tcm = nlmsg_data(h);
+	struct nlattr *tb[TCA_MAX + 1];
+
+	if (h->nlmsg_type != RTM_NEWQDISC || tcm->tcm_ifindex != c->ifindex)
+		return NL_OK;
+	if (nlmsg_parse(h, sizeof(*tcm), tb, TCA_MAX, NULL) < 0)
+		return NL_OK;
+	if (tcm->tcm_parent != TC_H_ROOT) {
+		if (c->n_parents < ARRAY_SIZE(c->parents))
+			c->parents[c->n_parents++] = tcm->tcm_parent;
+		return NL_OK;
+	}
+	c->found = true;
+	c->snap->handle = tcm->tcm_handle;
+	c->snap->parent = tcm->tcm_parent;
+	if (tb[TCA_KIND])
+		nla_strlcpy(c->snap->kind, tb[TCA_KIND], sizeof(c->snap->kind));
+	if (tb[TCA_OPTIONS] && nla_len(tb[TCA_OPTIONS]) > 0) {
+		c->snap->opts_len = (size_t)nla_len(tb[TCA_OPTIONS]);
+		c->snap->opts = malloc(c->snap->opts_len);
+		if (!c->snap->opts)
+			c->err = -ENOMEM;
+		else
+			memcpy(c->snap->opts, nla_data(tb[TCA_OPTIONS]), c->snap->opts_len);
+	}
+	return NL_OK;
+}
+
+/* The device's root qdisc, raw. A device with no root listed gets an empty default. */
+static int snapshot_root(struct nl_sock *sk, int ifindex, struct fl_qdisc_snap *ret)
+{
+	struct fl_qdisc_snap s = {};
+	struct dump_ctx c = { .ifindex = ifindex, .snap = &s };
+	struct tcmsg tcm = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex };
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETQDISC, NLM_F_DUMP);
+	int r;
+
+	if (!msg)
+		return -ENOMEM;
+	r = nlmsg_append(msg, &tcm, sizeof(tcm), NLMSG_ALIGNTO);
+	if (r == 0)
+		r = nl_send_auto(sk, msg);
+	nlmsg_free(msg);
+	if (r < 0)
+		return -EIO;
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, dump_cb, &c);
+	r = nl_recvmsgs_default(sk);
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_DEFAULT, NULL, NULL);
+	if (r < 0 || c.err < 0) {
+		fl_qdisc_snap_clear(&s);
+		return c.err < 0 ? c.err : -EIO;
+	}
+	if (!c.found)
+		snprintf(s.kind, sizeof(s.kind), "none");
+	s.is_default = s.handle == 0;
+	for (size_t i = 0; !s.is_default && i < c.n_parents; i++)
+		if (c.parents[i] != TC_H_INGRESS && TC_H_MAJ(c.parents[i]) == TC_H_MAJ(s.handle))
+			s.n_children++;
+	*ret = s;
+	return 0;
+}
+
+/* One qdisc request, built by hand (restore sends TCA_OPTIONS back verbatim). */
+static int qdisc_request(struct nl_sock *sk, struct fl_nl_ack *ack, int type, int flags, int ifindex,
+			 uint32_t handle, const char *kind, const void *opts, size_t opts_len)
+{
+	struct tcmsg tcm = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex,
+			     .tcm_handle = handle, .tcm_parent = TC_H_ROOT };
+	struct nl_msg *msg = nlmsg_alloc_simple(type, flags | NLM_F_ACK);
+	int r;
+
+	if (!msg)
+		return -ENOMEM;
+	r = nlmsg_append(msg, &tcm, sizeof(tcm), NLMSG_ALIGNTO);
+	if (r == 0 && kind)
+		r = nla_put_string(msg, TCA_KIND, kind);
+	if (r == 0 && opts)
+		r = nla_put(msg, TCA_OPTIONS, (int)opts_len, opts);
+	memset(ack, 0, sizeof(*ack));
+	if (r == 0)
+		r = nl_send_auto(sk, msg);
+	if (r >= 0)
+		r = nl_wait_for_ack(sk);
+	nlmsg_free(msg);
+	if (r < 0)
+		return ack->error ? ack->error : -EIO;
+	return 0;
+}
+
+/* --- JSON ----------------------------------------------------------------------------------- */
+
+static char *hex_of(const unsigned char *b, size_t n)
+{
+	char *s = malloc(n * 2 + 1);
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		snprintf(s + 2 * i, 3, "%02x", b[i]);
+	s[2 * n] = '\0';
+	return s;
+}
+
+static int unhex(const char *s, unsigned char **ret, size_t *ret_n)
+{
+	size_t n = strlen(s);
+	unsigned char *b;
+
+	if (n % 2)
+		return -EINVAL;
+	b = malloc(n / 2 + 1);
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1 || !strchr("0123456789abcdefABCDEF", s[2 * i]) ||
+		    !strchr("0123456789abcdefABCDEF", s[2 * i + 1])) {
+			free(b);
+			return -EINVAL;
+		}
+		b[i] = (unsigned char)v;
+	}
+	*ret = b;
+	*ret_n = n / 2;
+	return 0;
+}
+
+static const char *fmt_handle(uint32_t h, char *buf, size_t len)
+{
+	if (TC_H_MIN(h))
+		snprintf(buf, len, "%x:%x", TC_H_MAJ(h) >> 16, TC_H_MIN(h));
+	else
+		snprintf(buf, len, "%x:", TC_H_MAJ(h) >> 16);
+	return buf;
+}
+
+json_t *fl_qdisc_snap_to_json(const struct fl_qdisc_snap *s)
+{
+	_cleanup_free_ char *hex = s->opts ? hex_of(s->opts, s->opts_len) : NULL;
+	char h[24];
+	json_t *j;
+
+	if (s->opts && !hex)
+		return NULL;
+	j = json_pack("{s:s, s:s, s:I, s:I, s:b}", "kind", s->kind, "handle_str",
+		      fmt_handle(s->handle, h, sizeof(h)), "handle", (json_int_t)s->handle,
+		      "parent", (json_int_t)s->parent, "default", s->is_default);
+	if (j && hex)
+		json_object_set_new(j, "options", json_string(hex));
+	return j;
+}
+
+int fl_qdisc_snap_from_json(const json_t *j, struct fl_qdisc_snap *ret)
+{
+	struct fl_qdisc_snap s = {};
+	json_t *kind = json_object_get(j, "kind"), *handle = json_object_get(j, "handle"),
+	       *parent = json_object_get(j, "parent"), *def = json_object_get(j, "default"),
+	       *opts = json_object_get(j, "options");
+
+	if (!json_is_string(kind) || !json_is_integer(handle) || !json_is_boolean(def) ||
+	    strlen(json_string_value(kind)) >= sizeof(s.kind) ||
+	    json_integer_value(handle) < 0 || json_integer_value(handle) > UINT32_MAX ||
+	    (opts && !json_is_string(opts)))
+		return -EINVAL;
+	snprintf(s.kind, sizeof(s.kind), "%s", json_string_value(kind));
+	s.handle = (uint32_t)json_integer_value(handle);
+	s.parent = json_is_integer(parent) ? (uint32_t)json_integer_value(parent) : TC_H_ROOT;
+	s.is_default = json_is_true(def);
+	if (opts && unhex(json_string_value(opts), &s.opts, &s.opts_len) < 0)
+		return -EINVAL;
+	*ret = s;
+	return 0;
+}
+
+/* --- probe ---------------------------------------------------------------------------------- */
+
+/* In a forked child in a scratch netns: add the qdisc on lo. Writes "1" or "0reason". */
+static void probe_child(enum fl_nm_kind kind, int fd)
+{
+	struct fl_netem_params np = { .kind = kind, .delay_ns = NSEC_PER_MSEC, .percent = 1,
+				      .rate = 125000, .burst = 70000, .limit = 140000, .gap = 1 };
+	_cleanup_(fl_nl_socket_freep) struct nl_sock *sk = NULL;
+	_cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = NULL;
+	struct fl_nl_ack ack = {};
+	char out[320] = "0";
+	int r;
+
+	if (unshare(CLONE_NEWNET) < 0) {
+		snprintf(out + 1, sizeof(out) - 1,
+			 errno == EPERM ? "needs root (a scratch network namespace needs "
+					  "CAP_SYS_ADMIN to test the qdisc)"
+					: "cannot create a scratch network namespace: %s",
+			 strerror(errno));
+	} else if ((r = fl_nl_open(NETLINK_ROUTE, &ack, &sk)) < 0) {
+		snprintf(out + 1, sizeof(out) - 1, "cannot open a route netlink socket");
+	} else if ((r = fl_netem_build_qdisc(&np, 1, &q, NULL)) < 0) {
+		snprintf(out + 1, sizeof(out) - 1, "libnl-route cannot build a %s qdisc",
+			 kind == FL_NM_BANDWIDTH ? "tbf" : "netem");
+	} else if ((r = qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL)) < 0) {
+		fl_netem_explain(kind == FL_NM_BANDWIDTH ? "tbf" : "netem",
+				 ack.error ? ack.error : -ENOENT, ack.msg, out + 1, sizeof(out) - 1);
+	} else {
+		out[0] = '1';
+	}
+	if (write(fd, out, strlen(out)) < 0)
+		_exit(2);
+	_exit(0);
+}
+
+static char probe_reason[2][320];
+static int probe_state[2]; /* 0: not yet, 1: ok, -1: failed (cached for the process) */
+
+static int nm_probe(const struct fl_fault *f, const char **ret_reason)
+{
+	const struct fl_netem_params *np = f ? f->priv : NULL;
+	enum fl_nm_kind kind = np ? np->kind : FL_NM_LATENCY;
+	int slot = kind == FL_NM_BANDWIDTH;
+	int pfd[2], st;
+	ssize_t n;
+	pid_t pid;
+
+	if (probe_state[slot] == 0) {
+		if (pipe2(pfd, O_CLOEXEC) < 0)
+			return -errno;
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0) {
+			close(pfd[0]);
+			close(pfd[1]);
+			return -errno;
+		}
+		if (pid == 0) {
+			close(pfd[0]);
+			probe_child(kind, pfd[1]);
+		}
+		close(pfd[1]);
+		n = read(pfd[0], probe_reason[slot], sizeof(probe_reason[slot]) - 1);
+		close(pfd[0]);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (n <= 0) {
+			snprintf(probe_reason[slot], sizeof(probe_reason[slot]),
+				 "0the qdisc probe failed without a reason");
+			n = (ssize_t)strlen(probe_reason[slot]);
+		}
+		probe_reason[slot][n] = '\0';
+		probe_state[slot] = probe_reason[slot][0] == '1' ? 1 : -1;
+	}
+	if (probe_state[slot] > 0)
+		return 0;
+	*ret_reason = probe_reason[slot] + 1;
+	return strstr(probe_reason[slot], "needs root") ? -EPERM : -EOPNOTSUPP;
+}
+
+/* --- plan, apply, revert -------------------------------------------------------------------- */
+
+static void set_reason(char **reason, const char *fmt, ...) _printf_(2, 3);
+static void set_reason(char **reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!reason)
+		return;
+	free(*reason);
+	va_start(ap, fmt);
+	if (vasprintf(reason, fmt, ap) < 0)
+		*reason = NULL;
+	va_end(ap);
+}
+
+static const char *where_of(const char *netns, char *buf, size_t len)
+{
+	if (netns)
+		snprintf(buf, len, "network namespace '%s'", netns);
+	else
+		snprintf(buf, len, "this host's network namespace");
+	return buf;
+}
+
+static int open_reason(int r, const char *netns, const char *dev, char **reason)
+{
+	char w[96];
+
+	if (r == -ENOENT && netns)
+		set_reason(reason, "no network namespace '%s'", netns);
+	else if (r == -ENODEV)
+		set_reason(reason, "no device '%s' in %s", dev, where_of(netns, w, sizeof(w)));
+	else if (r == -EPERM)
+		set_reason(reason, "entering %s needs root", where_of(netns, w, sizeof(w)));
+	else
+		set_reason(reason, "cannot reach device '%s' in %s: %s", dev,
+			   where_of(netns, w, sizeof(w)), strerror(-r));
+	return r;
+}
+
+static int nm_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t **ret_objects)
+{
+	const struct fl_netem_params *np = f->priv;
+	_cleanup_(fl_nl_socket_freep) struct nl_sock *sk = NULL;
+	_cleanup_(fl_qdisc_snap_clear) struct fl_qdisc_snap snap = {};
+	const char *qkind = np->kind == FL_NM_BANDWIDTH ? "tbf" : "netem";
+	struct fl_nl_ack ack = {};
+	char h[24], w[96];
+	json_t *prev, *o;
+	int ifindex, r;
+
+	if (np->kind == FL_NM_LATENCY && np->dist != FL_NM_DIST_NONE) {
+		_cleanup_free_ int16_t *tab = NULL;
+		size_t n;
+		r = dist_load(np->dist, &tab, &n, &ctx->reason);
+		if (r < 0)
+			return r;
+	}
+	r = nl_open_in(f->target.netns, np->dev, &ack, &sk, &ifindex);
+	if (r < 0)
+		return open_reason(r, f->target.netns, np->dev, &ctx->reason);
+	r = snapshot_root(sk, ifindex, &snap);
+	if (r < 0) {
+		set_reason(&ctx->reason, "cannot read the qdiscs of '%s': %s", np->dev, strerror(-r));
+		return r;
+	}
+	if (TC_H_MAJ(snap.handle) == FL_QDISC_HANDLE) {
+		set_reason(&ctx->reason,
+			   "device '%s' in %s already has a faultline qdisc (%s %s): one netem or "
+			   "tbf fault per device at a time (a crashed run's: 'faultline recover --all')",
+			   np->dev, where_of(f->target.netns, w, sizeof(w)), snap.kind,
+			   fmt_handle(snap.handle, h, sizeof(h)));
+		return -EBUSY;
+	}
+	if (snap.n_children) {
+		set_reason(&ctx->reason,
+			   "the root qdisc of '%s' (%s %s) has %u child qdisc(s): faultline replaces "
+			   "only a root it can restore exactly, refusing",
+			   np->dev, snap.kind, fmt_handle(snap.handle, h, sizeof(h)),
+			   snap.n_children);
+		return -EBUSY;
+	}
+	prev = fl_qdisc_snap_to_json(&snap);
+	o = json_pack("{s:s, s:s?, s:s, s:i, s:s, s:I, s:o}", "type", "qdisc", "netns",
+		      f->target.netns, "dev", np->dev, "ifindex", ifindex, "kind", qkind, "handle",
+		      (json_int_t)FL_QDISC_HANDLE, "previous", prev);
+	if (!o)
+		return -ENOMEM;
+	*ret_objects = json_array();
+	if (!*ret_objects) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	json_array_append_new(*ret_objects, o);
+	return 0;
+}
+
+static bool same_snap(const struct fl_qdisc_snap *a, const struct fl_qdisc_snap *b)
+{
+	return !strcmp(a->kind, b->kind) && a->handle == b->handle &&
+	       a->opts_len == b->opts_len && (!a->opts_len || !memcmp(a->opts, b->opts, a->opts_len));
+}
+
+/* What the kernel accepted, read back. */
+static void read_back(struct nl_sock *sk, int ifindex, const char *qkind, json_t *out)
+{
+	_cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
+	struct rtnl_qdisc *q;
+
+	if (rtnl_qdisc_alloc_cache(sk, &cache) < 0)
+		return;
+	q = rtnl_qdisc_get_by_parent(cache, ifindex, TC_H_ROOT);
+	if (!q)
+		return;
+	if (!strcmp(qkind, "tbf")) {
+		json_object_set_new(out, "rate_bytes_per_s",
+				    json_integer(rtnl_qdisc_tbf_get_rate(q)));
+		json_object_set_new(out, "burst_bytes",
+				    json_integer(rtnl_qdisc_tbf_get_rate_bucket(q)));
+		json_object_set_new(out, "limit_bytes", json_integer(rtnl_qdisc_tbf_get_limit(q)));
+	} else {
+		json_object_set_new(out, "delay_us", json_integer(rtnl_netem_get_delay(q)));
+		json_object_set_new(out, "jitter_us", json_integer(rtnl_netem_get_jitter(q)));
+		json_object_set_new(
+			out, "delay_correlation_percent",
+			json_real(fl_nm_u32_to_percent((uint32_t)rtnl_netem_get_delay_correlation(q))));
+		json_object_set_new(out, "loss_percent",
+				    json_real(fl_nm_u32_to_percent((uint32_t)rtnl_netem_get_loss(q))));
+		json_object_set_new(
+			out, "corrupt_percent",
+			json_real(fl_nm_u32_to_percent(
+				(uint32_t)rtnl_netem_get_corruption_probability(q))));
+		json_object_set_new(
+			out, "duplicate_percent",
+			json_real(fl_nm_u32_to_percent((uint32_t)rtnl_netem_get_duplicate(q))));
+		json_object_set_new(
+			out, "reorder_percent",
+			json_real(fl_nm_u32_to_percent(
+				(uint32_t)rtnl_netem_get_reorder_probability(q))));
+		json_object_set_new(out, "gap", json_integer(rtnl_netem_get_gap(q)));
+		json_object_set_new(out, "limit_packets", json_integer(rtnl_netem_get_limit(q)));
+	}
+	rtnl_qdisc_put(q);
+}
+
+static int nm_apply(const struct fl_fault *f, json_t *objects, struct fl_inject_ctx *ctx,
+		    json_t *injected)
+{
+	const struct fl_netem_params *np = f->priv;
+	json_t *o = json_array_get(objects, 0);
+	_cleanup_(fl_nl_socket_freep) struct nl_sock *sk = NULL;
+	_cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = NULL;
+	_cleanup_(fl_qdisc_snap_clear) struct fl_qdisc_snap planned = {}, now = {};
+	const char *qkind = np->kind == FL_NM_BANDWIDTH ? "tbf" : "netem";
+	struct fl_nl_ack ack = {};
+	char msg[400], h[24];
+	json_t *acc;
+	int ifindex, r;
+
+	if (!o || fl_qdisc_snap_from_json(json_object_get(o, "previous"), &planned) < 0)
+		return -EINVAL;
+	r = nl_open_in(f->target.netns, np->dev, &ack, &sk, &ifindex);
+	if (r < 0)
+		return open_reason(r, f->target.netns, np->dev, &ctx->reason);
+	if (ifindex != json_integer_value(json_object_get(o, "ifindex"))) {
+		set_reason(&ctx->reason, "device '%s' was replaced since the plan", np->dev);
+		return -ESTALE;
+	}
+	r = snapshot_root(sk, ifindex, &now);
+	if (r < 0) {
+		set_reason(&ctx->reason, "cannot read the qdiscs of '%s': %s", np->dev, strerror(-r));
+		return r;
+	}
+	if (!same_snap(&planned, &now)) {
+		set_reason(&ctx->reason,
+			   "the root qdisc of '%s' changed since the plan (was %s %s, now %s %s): "
+			   "not replacing it",
+			   np->dev, planned.kind, fmt_handle(planned.handle, h, sizeof(h)), now.kind,
+			   fmt_handle(now.handle, msg, sizeof(msg)));
+		return -ESTALE;
+	}
+	r = fl_netem_build_qdisc(np, ifindex, &q, &ctx->reason);
+	if (r < 0)
+		return r;
+	memset(&ack, 0, sizeof(ack));
+	r = qdisc_add(sk, q, NLM_F_CREATE | NLM_F_REPLACE);
+	if (r < 0) {
+		int kerr = ack.error ? ack.error : r == -NLE_PERM ? -EPERM : -EIO;
+		fl_netem_explain(qkind, kerr, ack.msg, msg, sizeof(msg));
+		set_reason(&ctx->reason, "%s", msg);
+		return kerr == -ENOENT ? -EOPNOTSUPP : kerr;
+	}
+	json_object_set_new(injected, "qdisc", json_string(qkind));
+	json_object_set_new(injected, "handle", json_string(fmt_handle(FL_QDISC_HANDLE, h, sizeof(h))));
+	json_object_set_new(injected, "dev", json_string(np->dev));
+	if (f->target.netns)
+		json_object_set_new(injected, "netns", json_string(f->target.netns));
+	json_object_set_new(injected, "replaced",
+			    json_sprintf("%s %s%s", planned.kind,
+					 fmt_handle(planned.handle, h, sizeof(h)),
+					 planned.is_default ? " (kernel default)" : ""));
+	acc = json_object();
+	if (acc) {
+		read_back(sk, ifindex, qkind, acc);
+		json_object_set_new(injected, "accepted", acc);
+	}
+	return 0;
+}
+
+static int revert_one(json_t *o, char **ret_reason)
+{
+	const char *netns = json_string_value(json_object_get(o, "netns"));
+	const char *dev = json_string_value(json_object_get(o, "dev"));
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	json_int_t handle = json_integer_value(json_object_get(o, "handle"));
+	_cleanup_(fl_nl_socket_freep) struct nl_sock *sk = NULL;
+	_cleanup_(fl_qdisc_snap_clear) struct fl_qdisc_snap prev = {}, now = {};
+	struct fl_nl_ack ack = {};
+	char msg[400], h[24];
+	int ifindex, r;
+
+	if (!dev || !kind || fl_qdisc_snap_from_json(json_object_get(o, "previous"), &prev) < 0) {
+		set_reason(ret_reason, "malformed qdisc record in the journal");
+		return -EINVAL;
+	}
+	r = nl_open_in(netns, dev, &ack, &sk, &ifindex);
+	if (r == -ENOENT || r == -ENODEV)
+		return 0; /* the namespace or the device is gone, and our qdisc with it */
+	if (r < 0)
+		return open_reason(r, netns, dev, ret_reason);
+	r = snapshot_root(sk, ifindex, &now);
+	if (r < 0) {
+		set_reason(ret_reason, "cannot read the qdiscs of '%s': %s", dev, strerror(-r));
+		return r;
+	}
+	if (now.handle != (uint32_t)handle || strcmp(now.kind, kind) != 0)
+		return 0; /* not ours (any more): never touch it */
+	if (prev.is_default) {
+		r = qdisc_request(sk, &ack, RTM_DELQDISC, 0, ifindex, (uint32_t)handle, NULL, NULL, 0);
+		if (r == -ENOENT || r == -EINVAL)
+			return 0;
+		if (r < 0) {
+			fl_netem_explain(kind, r, ack.msg, msg, sizeof(msg));
+			set_reason(ret_reason, "cannot delete our %s qdisc on '%s': %s", kind, dev, msg);
+		}
+		return r;
+	}
+	r = qdisc_request(sk, &ack, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex,
+			  prev.handle, prev.kind, prev.opts, prev.opts_len);
+	if (r == 0)
+		return 0;
+	fl_netem_explain(prev.kind, r, ack.msg, msg, sizeof(msg));
+	/* the fault must end anyway: take ours away, the kernel's default comes back */
+	(void)qdisc_request(sk, &ack, RTM_DELQDISC, 0, ifindex, (uint32_t)handle, NULL, NULL, 0);
+	set_reason(ret_reason,
+		   "could not restore the root qdisc %s %s on '%s' (%s); removed the fault, the "
+		   "kernel's default qdisc is in place",
+		   prev.kind, fmt_handle(prev.handle, h, sizeof(h)), dev, msg);
+	return r;
+}
+
+static int nm_revert(json_t *objects, char **ret_reason)
+{
+	json_t *o;
+	size_t i;
+	int r = 0;
+
+	json_array_foreach(objects, i, o) {
+		const char *type = json_string_value(json_object_get(o, "type"));
+		int k;
+		if (!type || strcmp(type, "qdisc") != 0)
+			continue;
+		k = revert_one(o, ret_reason);
+		if (k < 0 && !r)
+			r = k;
+	}
+	return r;
+}
+
+static int nm_describe(const struct fl_fault *f, char *buf, size_t len)
+{
+	const struct fl_netem_params *np = f->priv;
+	char a[32], b[32], w[96];
+	size_t off = 0;
+
+	if (!np)
+		return -EINVAL;
+#define PUT(...)                                                                                   \
+	do {                                                                                       \
+		int _n = snprintf(buf + off, off < len ? len - off : 0, __VA_ARGS__);              \
+		if (_n > 0)                                                                        \
+			off += (size_t)_n;                                                         \
+	} while (0)
+	switch (np->kind) {
+	case FL_NM_LATENCY:
+		PUT("netem delay %s", fl_format_duration(np->delay_ns, a, sizeof(a)));
+		if (np->jitter_ns)
+			PUT(" jitter %s", fl_format_duration(np->jitter_ns, b, sizeof(b)));
+		if (np->delay_corr > 0)
+			PUT(" correlation %g%%", np->delay_corr);
+		if (np->dist != FL_NM_DIST_NONE)
+			PUT(" distribution %s", dist_names[np->dist]);
+		break;
+	case FL_NM_LOSS:
+		PUT("netem loss %g%%", np->percent);
+		if (np->corr > 0)
+			PUT(" correlation %g%%", np->corr);
+		break;
+	case FL_NM_CORRUPT:
+		PUT("netem corrupt %g%%", np->percent);
+		break;
+	case FL_NM_DUPLICATE:
+		PUT("netem duplicate %g%%", np->percent);
+		break;
+	case FL_NM_REORDER:
+		PUT("netem reorder %g%% gap %u delay %s", np->percent, np->gap,
+		    fl_format_duration(np->delay_ns, a, sizeof(a)));
+		break;
+	case FL_NM_BANDWIDTH:
+		PUT("tbf rate %s burst %u limit %u", fmt_rate(np->rate, a, sizeof(a)), np->burst,
+		    np->limit);
+		break;
+	}
+	PUT(" on %s egress", np->dev ? np->dev : "?");
+	if (f->on)
+		PUT(" of lab host '%s'", f->on);
+	else if (f->target.netns)
+		PUT(" in %s", where_of(f->target.netns, w, sizeof(w)));
+#undef PUT
+	return 0;
+}
+
+#define NET_KEYS "dev", "direction", "src", "dst", "proto", "sport", "dport", "cgroup", "peer", "exclude"
+
+#define NETEM_BACKEND(var, kindname, bname, sum, parsefn, ...)                                    \
+	const struct fl_backend var = {                                                            \
+		.kind = kindname,                                                                  \
+		.name = bname,                                                                     \
+		.summary = sum,                                                                    \
+		.keys = (const char *const[]){ NET_KEYS, __VA_ARGS__, NULL },                      \
+		.needs_target = false,                                                             \
+		.reversible = true,                                                                \
+		.parse = parsefn,                                                                  \
+		.free_priv = params_free,                                                          \
+		.probe = nm_probe,                                                                 \
+		.plan = nm_plan,                                                                   \
+		.apply = nm_apply,                                                                 \
+		.revert = nm_revert,                                                               \
+		.describe = nm_describe,                                                           \
+	}
+
+NETEM_BACKEND(fl_backend_latency_netem, "latency", "netem",
+	      "delay a device's egress with a netem root qdisc (libnl-route)", latency_parse,
+	      "delay", "jitter", "correlation", "distribution");
+NETEM_BACKEND(fl_backend_loss_netem, "loss", "netem",
+	      "drop a share of a device's egress with a netem root qdisc", loss_parse, "percent",
+	      "correlation");
+NETEM_BACKEND(fl_backend_corrupt_netem, "corrupt", "netem",
+	      "corrupt a share of a device's egress with a netem root qdisc", corrupt_parse,
+	      "percent");
+NETEM_BACKEND(fl_backend_duplicate_netem, "duplicate", "netem",
+	      "duplicate a share of a device's egress with a netem root qdisc", duplicate_parse,
+	      "percent");
+NETEM_BACKEND(fl_backend_reorder_netem, "reorder", "netem",
+	      "reorder a share of a device's egress with a netem root qdisc", reorder_parse,
+	      "percent", "gap", "delay", "correlation");
+NETEM_BACKEND(fl_backend_bandwidth_tbf, "bandwidth", "tbf",
+	      "limit a device's egress rate with a tbf root qdisc (libnl-route)", bandwidth_parse,
+	      "rate", "burst", "limit");

@@ -1,0 +1,843 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* loss and partition through our own tc clsact (cls_bpf direct-action) program, bpf/netfault. */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/pkt_sched.h>
+#include <net/if.h>
+#include <netlink/route/classifier.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <linux/types.h>
+
+#include "bpf/netfault.h" /* before the skeleton, which uses its types */
+#include "bpf/netfault.skel.h"
+#include "inject/injector.h"
+#include "inject/journal.h"
+#include "inject/log.h"
+#include "inject/netspec.h"
+
+#define BPFFS "/sys/fs/bpf"
+#define PIN_ROOT BPFFS "/faultline"
+#define TC_PRIORITY 0xfa17 /* one preference for all of ours; each fault has its own handle */
+#define LEASE_GRACE_NS (30 * NSEC_PER_SEC) /* the runner's lease: fault end + 30 s */
+
+struct net_params {
+	struct fl_netspec spec;
+	double percent;
+	unsigned correlation;
+	bool partition;
+	bool on_host; /* placement: host (X's eth0), not X's port on the lab switch */
+	bool dir_set;
+};
+
+static void net_params_free(void *p)
+{
+	struct net_params *np = p;
+
+	if (!np)
+		return;
+	fl_netspec_clear(&np->spec);
+	free(np);
+}
+
+/* "20", "20%", "0.5%": 0 < p <= 100 */
+static int parse_percent(const char *s, double *ret)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v != v)
+		return -EINVAL;
+	if (*end == '%')
+		end++;
+	if (*end)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs,
+		     bool partition)
+{
+	struct net_params *np = calloc(1, sizeof(*np));
+	struct fl_param *v;
+	size_t n0 = errs->n;
+	int r;
+
+	if (!np)
+		return -ENOMEM;
+	np->partition = partition;
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->v[i].key, "direction"))
+			np->dir_set = true;
+	r = fl_netspec_parse(p, NULL, &np->spec, errs);
+	if (r < 0 && r != -EINVAL) {
+		net_params_free(np);
+		return r;
+	}
+	if (partition && !np->dir_set)
+		np->spec.direction = FL_DIR_BOTH;
+	if (!np->spec.cgroup && f->target.cgroup && !(np->spec.cgroup = strdup(f->target.cgroup))) {
+		net_params_free(np);
+		return -ENOMEM;
+	}
+	if ((v = fl_params_take(p, "placement"))) {
+		if (!strcmp(v->value, "host"))
+			np->on_host = true;
+		else if (strcmp(v->value, "switch"))
+			fl_errors_add(errs, &v->where,
+				      "'placement' must be 'switch' (the lab host's port) or 'host' "
+				      "(its eth0), got '%s'",
+				      v->value);
+	}
+	if (!partition) {
+		v = fl_params_take(p, "percent");
+		if (!v)
+			fl_errors_add(errs, &p->where, "a 'loss' fault needs 'percent' (e.g. '20%%')");
+		else if (parse_percent(v->value, &np->percent) < 0 || np->percent <= 0 ||
+			 np->percent > 100)
+			fl_errors_add(errs, &v->where,
+				      "'percent' must be more than 0 and at most 100, such as '20%%', "
+				      "got '%s'",
+				      v->value);
+		if ((v = fl_params_take(p, "correlation"))) {
+			double c;
+			if (parse_percent(v->value, &c) < 0 || c < 0 || c >= 100)
+				fl_errors_add(errs, &v->where,
+					      "'correlation' must be a percentage from 0 to less "
+					      "than 100, got '%s'",
+					      v->value);
+			else
+				np->correlation = (unsigned)c;
+		}
+	} else {
+		np->percent = 100;
+		if (!np->spec.peer && !np->spec.src.family && !np->spec.dst.family && r == 0)
+			fl_errors_add(errs, &p->where,
+				      "a 'partition' needs 'peer' (a lab host), 'src' or 'dst'");
+	}
+	if (!f->on && !np->spec.dev && r == 0)
+		fl_errors_add(errs, &p->where,
+			      "a network fault needs 'dev' (the interface) unless it is 'on' a lab "
+			      "host");
+	f->priv = np;
+	return errs->n > n0 || r < 0 ? -EINVAL : 0;
+}
+
+static int loss_parse(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs)
+{
+	return net_parse(f, p, errs, false);
+}
+
+static int partition_parse(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs)
+{
+	return net_parse(f, p, errs, true);
+}
+
+static int set_reason(char **reason, int r, const char *fmt, ...) _printf_(3, 4);
+static int set_reason(char **reason, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!reason)
+		return r;
+	free(*reason);
+	va_start(ap, fmt);
+	if (vasprintf(reason, fmt, ap) < 0)
+		*reason = NULL;
+	va_end(ap);
+	return r;
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN && fl_log_level >= FL_LOG_DEBUG)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+static int tc_probe(const struct fl_fault *f, const char **ret_reason)
+{
+	struct netfault_bpf *skel;
+	int r;
+
+	if (geteuid() != 0) {
+		*ret_reason = "tc BPF programs need root (CAP_BPF and CAP_NET_ADMIN)";
+		return -EPERM;
+	}
+	libbpf_set_print(libbpf_quiet);
+	skel = netfault_bpf__open_and_load();
+	r = skel ? 0 : -errno;
+	netfault_bpf__destroy(skel);
+	if (r < 0)
+		*ret_reason = "the kernel refused the tc classifier program (BPF_PROG_LOAD failed)";
+	return r < 0 ? r : 0;
+}
+
+/* --- plan: every name and number the fault will own ---------------------------------------- */
+
+/* A lab host's address, from the lab's hosts file (STATE/runs/RUN/hosts). */
+static int lab_host_addr(const char *run_id, const char *host, struct fl_cidr *ret)
+{
+	_cleanup_free_ char *path = NULL, *line = NULL;
+	_cleanup_(fclosep) FILE *fp = NULL;
+	size_t cap = 0;
+
+	if (asprintf(&path, "%s/runs/%s/hosts", fl_state_dir(), run_id) < 0)
+		return -ENOMEM;
+	fp = fopen(path, "re");
+	if (!fp)
+		return -errno;
+	while (getline(&line, &cap, fp) > 0) {
+		char addr[64], name[64];
+		if (line[0] == '#' || sscanf(line, "%63s %63s", addr, name) != 2)
+			continue;
+		if (strcmp(name, host) == 0) {
+			*ret = (struct fl_cidr){ .family = AF_INET, .prefix = 32 };
+			return inet_pton(AF_INET, addr, ret->addr) == 1 ? 0 : -EINVAL;
+		}
+	}
+	return -ENOENT;
+}
+
+/* cgroup v2 id = inode of its directory under the cgroup2 mount (from mountinfo) */
+static int cgroup_id(const char *cg, uint64_t *ret)
+{
+	_cleanup_(fclosep) FILE *fp = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL, *path = NULL;
+	char mnt[512] = "";
+	size_t cap = 0;
+	struct stat st;
+
+	if (!fp)
+		return -errno;
+	while (getline(&line, &cap, fp) > 0) {
+		char m[512], *dash = strstr(line, " - ");
+		if (!dash || strncmp(dash + 3, "cgroup2 ", 8) != 0)
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %511s", m) == 1) {
+			snprintf(mnt, sizeof(mnt), "%s", m);
+			break;
+		}
+	}
+	if (!mnt[0])
+		return -ENOENT;
+	if (asprintf(&path, "%s%s", mnt, cg) < 0)
+		return -ENOMEM;
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	*ret = st.st_ino;
+	return 0;
+}
+
+static uint32_t fnv1a(uint32_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static json_t *cidr_json(const struct fl_cidr *c)
+{
+	char a[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
+
+	if (!c->family)
+		return json_null();
+	inet_ntop(c->family, c->addr, a, sizeof(a));
+	snprintf(buf, sizeof(buf), "%s/%u", a, c->prefix);
+	return json_string(buf);
+}
+
+static int net_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t **ret_objects)
+{
+	const struct net_params *np = f->priv;
+	_cleanup_free_ char *netns = NULL, *dev = NULL, *pin = NULL;
+	struct fl_cidr peer = { 0 };
+	enum fl_direction dir = np->spec.direction;
+	bool at_switch = f->on && !np->on_host;
+	uint64_t cg = 0;
+	uint32_t handle;
+	char ts[32];
+	json_t *hooks, *excl, *o;
+	int r;
+
+	if (at_switch) {
+		if (asprintf(&netns, "fl-%s-sw", ctx->run_id) < 0 ||
+		    asprintf(&dev, "h-%s", f->on) < 0)
+			return -ENOMEM;
+		/* traffic to the host leaves the switch through its port: directions flip */
+		if (dir == FL_DIR_INGRESS)
+			dir = FL_DIR_EGRESS;
+		else if (dir == FL_DIR_EGRESS)
+			dir = FL_DIR_INGRESS;
+	} else {
+		if ((f->target.netns && !(netns = strdup(f->target.netns))) ||
+		    !(dev = strdup(np->spec.dev ? np->spec.dev : "eth0")))
+			return -ENOMEM;
+	}
+	if (np->spec.peer) {
+		r = inet_pton(AF_INET, np->spec.peer, peer.addr) == 1 ? 0 : -EINVAL;
+		if (r == 0)
+			peer.family = AF_INET, peer.prefix = 32;
+		else if (inet_pton(AF_INET6, np->spec.peer, peer.addr) == 1)
+			peer.family = AF_INET6, peer.prefix = 128, r = 0;
+		else if (f->on)
+			r = lab_host_addr(ctx->run_id, np->spec.peer, &peer);
+		if (r < 0)
+			return set_reason(&ctx->reason, r, "cannot resolve peer '%s'%s: %s",
+					  np->spec.peer, f->on ? " in the lab" : " (not a lab run)",
+					  strerror(-r));
+	}
+	if (np->spec.cgroup && (r = cgroup_id(np->spec.cgroup, &cg)) < 0)
+		return set_reason(&ctx->reason, r, "cannot find cgroup '%s' in the cgroup v2 "
+				  "hierarchy: %s", np->spec.cgroup, strerror(-r));
+
+	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)fl_boottime_ns());
+	handle = fnv1a(fnv1a(fnv1a(2166136261u, ctx->run_id), f->name), ts) | 1;
+	if (asprintf(&pin, PIN_ROOT "/%s-%08x", ctx->run_id, handle) < 0)
+		return -ENOMEM;
+
+	hooks = json_array();
+	if (dir != FL_DIR_EGRESS)
+		json_array_append_new(hooks, json_string("ingress"));
+	if (dir != FL_DIR_INGRESS)
+		json_array_append_new(hooks, json_string("egress"));
+	excl = json_array();
+	for (size_t i = 0; i < np->spec.n_exclude; i++)
+		json_array_append_new(excl, json_integer(np->spec.exclude[i]));
+	{
+		/* the management plane: the SSH connection this runs over is never touched */
+		const char *ssh = getenv("SSH_CONNECTION");
+		unsigned cport, sport;
+		if (ssh && sscanf(ssh, "%*s %u %*s %u", &cport, &sport) == 2 && cport &&
+		    cport < 65536 && sport && sport < 65536) {
+			json_array_append_new(excl, json_integer(cport));
+			json_array_append_new(excl, json_integer(sport));
+		}
+	}
+	o = json_pack("{s:s, s:s?, s:s, s:o, s:I, s:i, s:s, s:b, s:f, s:i, s:i, s:o, s:o, s:i, "
+		      "s:i, s:i, s:i, s:I, s:o, s:I}",
+		      "type", "tc-bpf", "netns", netns, "dev", dev, "hooks", hooks, "handle",
+		      (json_int_t)handle, "priority", TC_PRIORITY, "pin_dir", pin, "symmetric",
+		      np->partition || np->spec.peer, "percent", np->percent, "correlation",
+		      (int)np->correlation, "proto", (int)np->spec.proto, "src",
+		      cidr_json(np->spec.peer ? &(struct fl_cidr){ 0 } : &np->spec.src), "dst",
+		      cidr_json(np->spec.peer ? &peer : &np->spec.dst), "sport_lo",
+		      (int)np->spec.sport.lo, "sport_hi", (int)np->spec.sport.hi, "dport_lo",
+		      (int)np->spec.dport.lo, "dport_hi", (int)np->spec.dport.hi, "cgroup_id",
+		      (json_int_t)cg, "exclude", excl, "for_ns", (json_int_t)f->for_ns);
+	if (!o)
+		return -ENOMEM;
+	*ret_objects = json_array();
+	if (!*ret_objects || json_array_append_new(*ret_objects, o) < 0) {
+		json_decref(*ret_objects);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* --- apply / revert ------------------------------------------------------------------------- */
+
+static int cidr_from_json(json_t *j, struct nf_cidr *c)
+{
+	struct fl_cidr fc = { 0 };
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+
+	memset(c, 0, sizeof(*c));
+	if (!json_is_string(j))
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", json_string_value(j));
+	slash = strchr(buf, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = '\0';
+	if (inet_pton(AF_INET, buf, fc.addr) == 1)
+		c->family = 4;
+	else if (inet_pton(AF_INET6, buf, fc.addr) == 1)
+		c->family = 6;
+	else
+		return -EINVAL;
+	c->prefix = (uint8_t)atoi(slash + 1);
+	memcpy(c->addr, fc.addr, 16);
+	return 0;
+}
+
+/* Written to the state dir when we mounted bpffs, so the last revert (any process) unmounts it. */
+static char *bpffs_marker(void)
+{
+	char *m = NULL;
+
+	if (asprintf(&m, "%s/bpffs-mounted-by-faultline", fl_state_dir()) < 0)
+		return NULL;
+	return m;
+}
+
+static int ensure_bpffs(void)
+{
+	_cleanup_free_ char *marker = bpffs_marker();
+	struct statfs sf;
+
+	if (statfs(BPFFS, &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700") < 0)
+		return -errno;
+	if (marker)
+		fl_write_file_atomic(marker, "", 0, 0600);
+	log_info("mounted the BPF filesystem on " BPFFS " (it was not mounted); the last revert "
+		 "unmounts it");
+	return 0;
+}
+
+/*
+ * Unmount the bpffs we mounted once nothing of ours is pinned and nothing of anyone else's is
+ * either: the kernel's own preload iterators (progs.debug, maps.debug) do not count.
+ */
+static void release_bpffs(void)
+{
+	_cleanup_free_ char *marker = bpffs_marker();
+	DIR *d;
+	struct dirent *de;
+	bool others = false;
+
+	if (!marker || access(marker, F_OK) < 0)
+		return; /* not ours: never unmount a bpffs someone else mounted */
+	d = opendir(BPFFS);
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    strcmp(de->d_name, "progs.debug") && strcmp(de->d_name, "maps.debug"))
+			others = true;
+	closedir(d);
+	if (others)
+		return;
+	if (umount2(BPFFS, MNT_DETACH) == 0 || errno == EINVAL)
+		unlink(marker);
+}
+
+/* Enter netns (NULL: stay); *ret_old restores. */
+static int netns_enter(const char *netns, int *ret_old)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	int old;
+
+	*ret_old = -1;
+	if (!netns)
+		return 0;
+	if (asprintf(&path, "/run/netns/%s", netns) < 0)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	old = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (old < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET) < 0) {
+		int e = -errno;
+		close(old);
+		return e;
+	}
+	*ret_old = old;
+	return 0;
+}
+
+static void netns_leave(int old)
+{
+	if (old < 0)
+		return;
+	if (setns(old, CLONE_NEWNET) < 0)
+		log_error("cannot return to faultline's network namespace: %s", strerror(errno));
+	close(old);
+}
+
+static int attach_point(const char *s)
+{
+	return strcmp(s, "egress") == 0 ? BPF_TC_EGRESS : BPF_TC_INGRESS;
+}
+
+static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
+{
+	const char *netns = json_string_value(json_object_get(o, "netns"));
+	const char *dev = json_string_value(json_object_get(o, "dev"));
+	const char *pin = json_string_value(json_object_get(o, "pin_dir"));
+	uint32_t handle = (uint32_t)json_integer_value(json_object_get(o, "handle"));
+	uint32_t prio = (uint32_t)json_integer_value(json_object_get(o, "priority"));
+	double percent = json_number_value(json_object_get(o, "percent"));
+	json_t *hooks = json_object_get(o, "hooks"), *excl = json_object_get(o, "exclude"), *h;
+	struct netfault_bpf *skel = NULL;
+	struct nf_config *c;
+	_cleanup_free_ char *mpath = NULL, *opath = NULL;
+	int old = -1, ifindex, r;
+	size_t i;
+
+	if (!dev || !pin || !json_is_array(hooks))
+		return set_reason(&ctx->reason, -EINVAL, "malformed tc-bpf object in the plan");
+	r = ensure_bpffs();
+	if (r < 0)
+		return set_reason(&ctx->reason, r, "cannot mount the BPF filesystem on " BPFFS
+				  ": %s", strerror(-r));
+	libbpf_set_print(libbpf_quiet);
+	skel = netfault_bpf__open();
+	if (!skel)
+		return set_reason(&ctx->reason, -errno, "cannot open the netfault BPF object: %s",
+				  strerror(errno));
+	c = (struct nf_config *)&skel->rodata->cfg;
+	c->expiry_boot_ns = fl_boottime_ns() +
+			    (uint64_t)json_integer_value(json_object_get(o, "for_ns")) +
+			    LEASE_GRACE_NS;
+	c->threshold = percent >= 100 ? (1ULL << 32) : (uint64_t)(percent / 100.0 * 4294967296.0);
+	c->correlation = (uint32_t)json_integer_value(json_object_get(o, "correlation"));
+	c->cgroup_id = (uint64_t)json_integer_value(json_object_get(o, "cgroup_id"));
+	c->proto = (uint8_t)json_integer_value(json_object_get(o, "proto"));
+	c->symmetric = json_is_true(json_object_get(o, "symmetric"));
+	c->sport_lo = (uint16_t)json_integer_value(json_object_get(o, "sport_lo"));
+	c->sport_hi = (uint16_t)json_integer_value(json_object_get(o, "sport_hi"));
+	c->dport_lo = (uint16_t)json_integer_value(json_object_get(o, "dport_lo"));
+	c->dport_hi = (uint16_t)json_integer_value(json_object_get(o, "dport_hi"));
+	json_array_foreach(excl, i, h)
+		if (c->n_exclude < NF_MAX_EXCLUDE)
+			c->exclude[c->n_exclude++] = (uint16_t)json_integer_value(h);
+	if (cidr_from_json(json_object_get(o, "src"), &c->src) < 0 ||
+	    cidr_from_json(json_object_get(o, "dst"), &c->dst) < 0) {
+		r = set_reason(&ctx->reason, -EINVAL, "malformed address in the plan");
+		goto out;
+	}
+	r = netfault_bpf__load(skel);
+	if (r < 0) {
+		r = set_reason(&ctx->reason, r, "the kernel refused the netfault program: %s",
+			       strerror(-r));
+		goto out;
+	}
+	if ((mkdir(PIN_ROOT, 0700) < 0 && errno != EEXIST) || (mkdir(pin, 0700) < 0 && errno != EEXIST)) {
+		r = set_reason(&ctx->reason, -errno, "cannot create '%s': %s", pin, strerror(errno));
+		goto out;
+	}
+	if (asprintf(&mpath, "%s/counters", pin) < 0 || asprintf(&opath, "%s/owns-clsact", pin) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = bpf_map__pin(skel->maps.counters, mpath);
+	if (r < 0) {
+		r = set_reason(&ctx->reason, r, "cannot pin the counters at '%s': %s", mpath,
+			       strerror(-r));
+		goto out;
+	}
+	r = netns_enter(netns, &old);
+	if (r < 0) {
+		r = set_reason(&ctx->reason, r, "cannot enter network namespace '%s': %s", netns,
+			       strerror(-r));
+		goto out;
+	}
+	ifindex = (int)if_nametoindex(dev);
+	if (!ifindex) {
+		r = set_reason(&ctx->reason, -ENODEV, "no device '%s'%s%s", dev,
+			       netns ? " in network namespace " : "", netns ? netns : "");
+		goto out;
+	}
+	{
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+				    .attach_point = BPF_TC_INGRESS);
+		r = bpf_tc_hook_create(&hook);
+		if (r == 0) {
+			/* ours: the marker tells revert (maybe another process) to remove it */
+			bpf_program__pin(skel->progs.netfault_ingress, opath);
+			json_object_set_new(injected, "created_clsact", json_true());
+		} else if (r == -EEXIST) {
+			json_object_set_new(injected, "created_clsact", json_false());
+		} else {
+			r = set_reason(&ctx->reason, r, "cannot add a clsact qdisc to '%s': %s", dev,
+				       strerror(-r));
+			goto out;
+		}
+	}
+	json_array_foreach(hooks, i, h) {
+		int ap = attach_point(json_string_value(h));
+		struct bpf_program *prog = ap == BPF_TC_EGRESS ? skel->progs.netfault_egress :
+								skel->progs.netfault_ingress;
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = ap);
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = prio,
+				    .prog_fd = bpf_program__fd(prog));
+		r = bpf_tc_attach(&hook, &opts);
+		if (r < 0) {
+			r = set_reason(&ctx->reason, r, "cannot attach the %s filter to '%s': %s",
+				       json_string_value(h), dev, strerror(-r));
+			goto out;
+		}
+		json_object_set_new(injected, ap == BPF_TC_EGRESS ? "egress_prog_id" :
+								    "ingress_prog_id",
+				    json_integer(opts.prog_id));
+	}
+	json_object_set_new(injected, "percent", json_real(percent));
+	json_object_set_new(injected, "netns", netns ? json_string(netns) : json_null());
+	json_object_set_new(injected, "dev", json_string(dev));
+	json_object_set_new(injected, "hooks", json_copy(hooks));
+	json_object_set_new(injected, "counters", json_string(mpath));
+	json_object_set_new(injected, "expires_boot_ns", json_integer((json_int_t)c->expiry_boot_ns));
+	r = 0;
+out:
+	netns_leave(old);
+	/* the filters hold the programs, the pin holds the counters: our fds can go */
+	netfault_bpf__destroy(skel);
+	return r;
+}
+
+static int net_apply(const struct fl_fault *f, json_t *objects, struct fl_inject_ctx *ctx,
+		     json_t *injected)
+{
+	json_t *o;
+	size_t i;
+	int r;
+
+	json_array_foreach(objects, i, o) {
+		r = apply_one(o, ctx, injected);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Sum of a per-CPU counter; -1 when unreadable. */
+static long long counter_sum(int fd, uint32_t key)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	unsigned long long sum = 0;
+	uint64_t *v;
+
+	if (ncpu <= 0 || !(v = calloc((size_t)ncpu, sizeof(*v))))
+		return -1;
+	if (bpf_map_lookup_elem(fd, &key, v) < 0) {
+		free(v);
+		return -1;
+	}
+	for (int i = 0; i < ncpu; i++)
+		sum += v[i];
+	free(v);
+	return (long long)sum;
+}
+
+/* Filters left under one clsact hook (any owner), or a negative errno. */
+static int count_filters(int ifindex, uint32_t parent)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_cache *cache = NULL;
+	int r;
+
+	if (!sk)
+		return -ENOMEM;
+	r = nl_connect(sk, NETLINK_ROUTE);
+	if (r == 0)
+		r = rtnl_cls_alloc_cache(sk, ifindex, parent, &cache);
+	if (r == 0) {
+		r = nl_cache_nitems(cache);
+		nl_cache_free(cache);
+	} else {
+		r = -EIO;
+	}
+	nl_socket_free(sk);
+	return r;
+}
+
+/* Is the filter at (handle, prio) one of ours (a netfault program)? */
+static bool ours(int prog_id)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+	_cleanup_close_ int fd = bpf_prog_get_fd_by_id((uint32_t)prog_id);
+
+	if (fd < 0)
+		return false;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return false;
+	return strncmp(info.name, "netfault_", 9) == 0;
+}
+
+static int revert_one(json_t *o, char **ret_reason)
+{
+	const char *netns = json_string_value(json_object_get(o, "netns"));
+	const char *dev = json_string_value(json_object_get(o, "dev"));
+	const char *pin = json_string_value(json_object_get(o, "pin_dir"));
+	uint32_t handle = (uint32_t)json_integer_value(json_object_get(o, "handle"));
+	uint32_t prio = (uint32_t)json_integer_value(json_object_get(o, "priority"));
+	json_t *hooks = json_object_get(o, "hooks"), *h;
+	_cleanup_free_ char *mpath = NULL, *opath = NULL;
+	bool owns = false;
+	int old = -1, ifindex, r = 0, k;
+	size_t i;
+
+	if (!dev || !pin || !json_is_array(hooks))
+		return set_reason(ret_reason, -EINVAL, "malformed tc-bpf object in the journal");
+	if (asprintf(&mpath, "%s/counters", pin) < 0 || asprintf(&opath, "%s/owns-clsact", pin) < 0)
+		return -ENOMEM;
+	{
+		_cleanup_close_ int fd = bpf_obj_get(mpath);
+		if (fd >= 0)
+			log_debug("tc-bpf on '%s': %lld packets seen, %lld matched, %lld dropped", dev,
+				 counter_sum(fd, NF_SEEN), counter_sum(fd, NF_MATCHED),
+				 counter_sum(fd, NF_DROPPED));
+	}
+	owns = access(opath, F_OK) == 0;
+	k = netns_enter(netns, &old);
+	if (k == -ENOENT)
+		goto unpin; /* the namespace is gone, and our filters with it */
+	if (k < 0)
+		return set_reason(ret_reason, k, "cannot enter network namespace '%s': %s", netns,
+				  strerror(-k));
+	ifindex = (int)if_nametoindex(dev);
+	if (!ifindex)
+		goto leave; /* the device is gone, and our filters with it */
+	json_array_foreach(hooks, i, h) {
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+				    .attach_point = attach_point(json_string_value(h)));
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = handle, .priority = prio);
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, d, .handle = handle, .priority = prio);
+
+		k = bpf_tc_query(&hook, &q);
+		if (k == -ENOENT || k == -EINVAL)
+			continue; /* already gone (no filter, or no clsact at all) */
+		if (k < 0 || !ours((int)q.prog_id)) {
+			if (!r)
+				r = set_reason(ret_reason, k < 0 ? k : -EBUSY,
+					       "filter %#x prio %#x on '%s' %s is %s", handle, prio,
+					       dev, json_string_value(h),
+					       k < 0 ? "unreadable" : "not ours: left alone");
+			continue;
+		}
+		k = bpf_tc_detach(&hook, &d);
+		if (k < 0 && k != -ENOENT && !r)
+			r = set_reason(ret_reason, k, "cannot remove our %s filter from '%s': %s",
+				       json_string_value(h), dev, strerror(-k));
+	}
+	if (owns && r == 0) {
+		/* we created the clsact: remove it only if nobody else put a filter there since */
+		int in = count_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS));
+		int eg = count_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS));
+		if (in == 0 && eg == 0) {
+			DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+					    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+			k = bpf_tc_hook_destroy(&hook);
+			if (k < 0 && k != -ENOENT && k != -EINVAL)
+				r = set_reason(ret_reason, k, "cannot remove our clsact from '%s': %s",
+					       dev, strerror(-k));
+		} else if (in > 0 || eg > 0) {
+			log_debug("tc-bpf: leaving the clsact on '%s' we added: it has other filters",
+				 dev);
+		}
+	}
+leave:
+	netns_leave(old);
+unpin:
+	if (r < 0)
+		return r;
+	if ((unlink(mpath) < 0 && errno != ENOENT) || (unlink(opath) < 0 && errno != ENOENT) ||
+	    (rmdir(pin) < 0 && errno != ENOENT))
+		return set_reason(ret_reason, -errno, "cannot remove '%s': %s", pin, strerror(errno));
+	rmdir(PIN_ROOT); /* only when empty */
+	release_bpffs();
+	return 0;
+}
+
+static int net_revert(json_t *objects, char **ret_reason)
+{
+	json_t *o;
+	size_t i;
+	int r = 0, k;
+
+	json_array_foreach(objects, i, o) {
+		k = revert_one(o, ret_reason);
+		if (k < 0 && !r)
+			r = k;
+	}
+	return r;
+}
+
+static void where_str(const struct fl_fault *f, const struct net_params *np, char *buf,
+		      size_t len)
+{
+	if (f->on && !np->on_host)
+		snprintf(buf, len, " at the switch port of %s", f->on);
+	else if (f->on)
+		snprintf(buf, len, " on %s's %s", f->on, np->spec.dev ? np->spec.dev : "eth0");
+	else if (f->target.netns)
+		snprintf(buf, len, " in netns %s", f->target.netns);
+	else
+		buf[0] = '\0';
+}
+
+static int loss_describe(const struct fl_fault *f, char *buf, size_t len)
+{
+	const struct net_params *np = f->priv;
+	char spec[256], where[128], cor[48] = "";
+
+	if (!np)
+		return -EINVAL;
+	fl_netspec_describe(&np->spec, spec, sizeof(spec));
+	where_str(f, np, where, sizeof(where));
+	if (np->correlation)
+		snprintf(cor, sizeof(cor), " (correlation %u%%)", np->correlation);
+	snprintf(buf, len, "%g%% loss%s %s%s", np->percent, cor, spec, where);
+	return 0;
+}
+
+static int partition_describe(const struct fl_fault *f, char *buf, size_t len)
+{
+	const struct net_params *np = f->priv;
+	char spec[256], where[128];
+
+	if (!np)
+		return -EINVAL;
+	fl_netspec_describe(&np->spec, spec, sizeof(spec));
+	where_str(f, np, where, sizeof(where));
+	snprintf(buf, len, "partition: drop all %s%s", spec, where);
+	return 0;
+}
+
+#define NET_KEYS "dev", "direction", "src", "dst", "proto", "sport", "dport", "cgroup", "peer", \
+		 "exclude", "placement"
+
+const struct fl_backend fl_backend_loss_tc = {
+	.kind = "loss",
+	.name = "tc-bpf",
+	.summary = "drop a share of packets with a tc clsact BPF classifier (self-expiring)",
+	.keys = (const char *const[]){ NET_KEYS, "percent", "correlation", NULL },
+	.needs_target = false,
+	.reversible = true,
+	.parse = loss_parse,
+	.free_priv = net_params_free,
+	.probe = tc_probe,
+	.plan = net_plan,
+	.apply = net_apply,
+	.revert = net_revert,
+	.describe = loss_describe,
+};
+
+const struct fl_backend fl_backend_partition_tc = {
+	.kind = "partition",
+	.name = "tc-bpf",
+	.summary = "drop all traffic to/from a peer or addresses with a tc clsact BPF classifier",
+	.keys = (const char *const[]){ NET_KEYS, NULL },
+	.needs_target = false,
+	.reversible = true,
+	.parse = partition_parse,
+	.free_priv = net_params_free,
+	.probe = tc_probe,
+	.plan = net_plan,
+	.apply = net_apply,
+	.revert = net_revert,
+	.describe = partition_describe,
+};

@@ -1,0 +1,323 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# loss and partition (tc-bpf backend): fidelity, filters, ownership, recover and TTL after SIGKILL.
+# Traffic only flows inside namespaces these tests create (a lab, or a veth pair of their own).
+
+load '../lib/common'
+bats_require_minimum_version 1.5.0
+
+setup() {
+	require_root
+	command -v python3 >/dev/null || skip "needs python3"
+	command -v bpftool >/dev/null || skip "needs bpftool"
+	fl_setup
+	NS_A="fltest-a-$$"
+	NS_B="fltest-b-$$"
+	cat >"$BATS_TEST_TMPDIR/udp.py" <<'PY'
+import socket, sys, time
+# recv PORT,PORT SECS OUT | send DST PORT,PORT N INTERVAL_S
+if sys.argv[1] == "first":
+    # first PORT TIMEOUT: print the wall-clock time the first packet arrived
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", int(sys.argv[2]))); s.settimeout(float(sys.argv[3]))
+    s.recv(2048)
+    print(f"{time.time():.3f}")
+elif sys.argv[1] == "recv":
+    ports = [int(p) for p in sys.argv[2].split(",")]
+    socks = []
+    for p in ports:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        s.bind(("0.0.0.0", p)); s.setblocking(False); socks.append(s)
+    counts = dict((p, 0) for p in ports)
+    open(sys.argv[4] + ".ready", "w").close()
+    end = time.time() + float(sys.argv[3])
+    import select
+    while time.time() < end:
+        r, _, _ = select.select(socks, [], [], 0.1)
+        for s in r:
+            while True:
+                try:
+                    s.recv(2048)
+                except BlockingIOError:
+                    break
+                counts[s.getsockname()[1]] += 1
+    with open(sys.argv[4], "w") as f:
+        f.write(" ".join(str(counts[p]) for p in ports) + "\n")
+else:
+    dst, ports, n, iv = sys.argv[2], [int(p) for p in sys.argv[3].split(",")], int(sys.argv[4]), float(sys.argv[5])
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if len(sys.argv) > 6:
+        s.bind(("0.0.0.0", int(sys.argv[6])))
+    t = time.time()
+    for i in range(n):
+        for p in ports:
+            try:
+                s.sendto(b"x" * 64, (dst, p))
+            except OSError:
+                pass
+        t += iv
+        d = t - time.time()
+        if d > 0:
+            time.sleep(d)
+PY
+}
+
+teardown() {
+	fl_teardown
+	ip netns del "$NS_A" 2>/dev/null || true
+	ip netns del "$NS_B" 2>/dev/null || true
+}
+
+udp() { python3 "$BATS_TEST_TMPDIR/udp.py" "$@"; }
+
+# A veth pair between two namespaces of the test's own: A 10.250.0.1 (va) <-> B 10.250.0.2 (vb).
+make_pair() {
+	ip netns add "$NS_A"
+	ip netns add "$NS_B"
+	ip link add "va$$" type veth peer name "vb$$"
+	ip link set "va$$" netns "$NS_A" name va
+	ip link set "vb$$" netns "$NS_B" name vb
+	ip -n "$NS_A" addr add 10.250.0.1/24 dev va
+	ip -n "$NS_B" addr add 10.250.0.2/24 dev vb
+	for n in "$NS_A" "$NS_B"; do ip -n "$n" link set lo up; done
+	ip -n "$NS_A" link set va up
+	ip -n "$NS_B" link set vb up
+}
+
+# Does UDP get from namespace $1 to address $3 in namespace $2? (any of 20 packets arrives)
+udp_ok() {
+	local out="$BATS_TEST_TMPDIR/reach.$RANDOM"
+	ip netns exec "$2" python3 "$BATS_TEST_TMPDIR/udp.py" recv 9999 1.2 "$out" &
+	local rp=$!
+	wait_for "[ -e $out.ready ]" 10
+	ip netns exec "$1" python3 "$BATS_TEST_TMPDIR/udp.py" send "$3" 9999 20 0.02
+	wait "$rp"
+	[ "$(cat "$out")" -gt 0 ]
+}
+
+# Send N packets per port from A to B; prints the counts received per port.
+# Ports are given as "9000,9001".
+send_count() {
+	local ports="$1" n="$2" out="$BATS_TEST_TMPDIR/counts.$RANDOM"
+	ip netns exec "$NS_B" python3 "$BATS_TEST_TMPDIR/udp.py" recv "$ports" \
+		"$(python3 -c "print($n * 0.0005 + 1.5)")" "$out" &
+	local rp=$!
+	wait_for "[ -e $out.ready ]" 10
+	ip netns exec "$NS_A" python3 "$BATS_TEST_TMPDIR/udp.py" send 10.250.0.2 "$ports" "$n" 0.0005
+	wait "$rp"
+	cat "$out"
+}
+
+filters() { ip netns exec "$1" tc filter show dev "$2" "$3" 2>/dev/null; }
+
+no_leftovers() {
+	[ -z "$(filters "$NS_B" vb ingress)" ]
+	[ -z "$(filters "$NS_B" vb egress)" ]
+	! ip netns exec "$NS_B" tc qdisc show dev vb | grep -q clsact
+	[ -z "$(ls /sys/fs/bpf/faultline 2>/dev/null)" ]
+	! bpftool prog show | grep -q netfault_
+}
+
+# The 99% binomial interval for n packets at loss p: received within n(1-p) +- 2.576 sd.
+in_interval() {
+	python3 -c "
+import math, sys
+got, n, p = $1, $2, $3
+sd = math.sqrt(n * p * (1 - p))
+lo, hi = n * (1 - p) - 2.576 * sd, n * (1 - p) + 2.576 * sd
+print(f'received {got} of {n} at {p:.0%} loss, 99% interval [{lo:.0f}, {hi:.0f}]')
+sys.exit(0 if lo <= got <= hi else 1)"
+}
+
+@test "loss: bad parameters name their flag" {
+	run "$FL" inject loss --dev eth0 --percent 150 --for 1s
+	assert_failure 2
+	assert_output --partial "--percent: 'percent' must be more than 0 and at most 100"
+	run "$FL" inject loss --dev eth0 --percent 5 --dport 70000 --proto udp --for 1s
+	assert_failure 2
+	assert_output --partial "--dport: 'dport' must be a port or range"
+	run "$FL" inject partition --dev eth0 --for 1s
+	assert_failure 2
+	assert_output --partial "a 'partition' needs 'peer'"
+}
+
+@test "loss: the CLI path on a namespace of our own, then nothing left" {
+	make_pair
+	run "$FL" inject loss --netns "$NS_B" --dev vb --percent 20 --proto udp --dport 9000 \
+		--direction ingress --for 2s
+	assert_success
+	assert_output --partial "20% loss udp dport 9000 ingress on vb in netns $NS_B"
+	no_leftovers
+}
+
+@test "loss: 50% on a lab host's UDP 9000 at its switch port; 9001 untouched" {
+	cat >lab.yaml <<'Y'
+version: 1
+name: netloss
+lab:
+  hosts:
+    rx: {}
+    tx: {}
+steady_state:
+  baseline: 500ms
+faults:
+  - name: lose
+    kind: loss
+    on: rx
+    percent: 50%
+    proto: udp
+    dport: "9000"
+    at: 0s
+    for: 30s
+Y
+	"$FL" run lab.yaml >run.out 2>&1 &
+	FL_PIDS+=($!)
+	local runpid=$!
+	wait_for '[ -n "$(ls "$FAULTLINE_STATE_DIR/runs" 2>/dev/null)" ]' 10
+	id="$(ls "$FAULTLINE_STATE_DIR/runs" | head -1)"
+	wait_for "ip netns exec fl-$id-sw tc filter show dev h-rx egress 2>/dev/null | grep -q netfault_egres" 15
+	# the host's ingress is its switch port's egress
+	[ -z "$(filters "fl-$id-sw" h-rx ingress)" ]
+	rx="$(awk '$2 == "rx" {print $1}' "$FAULTLINE_STATE_DIR/runs/$id/hosts")"
+	udp_ok "fl-$id-tx" "fl-$id-rx" "$rx"
+	out="$BATS_TEST_TMPDIR/lab.counts"
+	ip netns exec "fl-$id-rx" python3 "$BATS_TEST_TMPDIR/udp.py" recv 9000,9001 3 "$out" &
+	rp=$!
+	wait_for "[ -e $out.ready ]" 10
+	ip netns exec "fl-$id-tx" python3 "$BATS_TEST_TMPDIR/udp.py" send "$rx" 9000,9001 1000 0.001
+	wait "$rp"
+	read -r got9000 got9001 <"$out"
+	in_interval "$got9000" 1000 0.5
+	[ "$got9001" -eq 1000 ]
+	kill -INT "$runpid"
+	wait "$runpid" || true
+	[ -z "$(ls /sys/fs/bpf/faultline 2>/dev/null)" ]
+}
+
+@test "partition: a lab host and its peer cannot talk both ways, a third host can; back after" {
+	cat >lab.yaml <<'Y'
+version: 1
+name: netpart
+lab:
+  hosts:
+    a: {}
+    b: {}
+    c: {}
+steady_state:
+  baseline: 500ms
+  probes:
+    - { name: up, exec: ["true"], every: 200ms }
+faults:
+  - name: split
+    kind: partition
+    on: a
+    peer: b
+    at: 0s
+    for: 8s
+recovery: { within: 5s, healthy_for: 20s }
+Y
+	"$FL" run lab.yaml >run.out 2>&1 &
+	FL_PIDS+=($!)
+	local runpid=$!
+	wait_for '[ -n "$(ls "$FAULTLINE_STATE_DIR/runs" 2>/dev/null)" ]' 10
+	id="$(ls "$FAULTLINE_STATE_DIR/runs" | head -1)"
+	wait_for "ip netns exec fl-$id-sw tc filter show dev h-a ingress 2>/dev/null | grep -q netfault" 15
+	hosts="$FAULTLINE_STATE_DIR/runs/$id/hosts"
+	A="$(awk '$2 == "a" {print $1}' "$hosts")"
+	B="$(awk '$2 == "b" {print $1}' "$hosts")"
+	C="$(awk '$2 == "c" {print $1}' "$hosts")"
+	! udp_ok "fl-$id-b" "fl-$id-a" "$A"
+	! udp_ok "fl-$id-a" "fl-$id-b" "$B"
+	udp_ok "fl-$id-c" "fl-$id-a" "$A"
+	udp_ok "fl-$id-a" "fl-$id-c" "$C"
+	# after the fault (8 s), while the lab is still up
+	wait_for '! ip netns exec fl-$id-sw tc filter show dev h-a ingress | grep -q netfault' 15
+	udp_ok "fl-$id-b" "fl-$id-a" "$A"
+	udp_ok "fl-$id-a" "fl-$id-b" "$B"
+	kill -INT "$runpid"
+	wait "$runpid" || true
+}
+
+@test "SIGKILL during the fault, then recover --all: no qdisc, filter, pin or program left" {
+	make_pair
+	"$FL" inject loss --netns "$NS_B" --dev vb --percent 100 --proto udp --for 60s &
+	FL_PIDS+=($!)
+	local pid=$!
+	wait_for "filters $NS_B vb ingress | grep -q netfault_ingres" 10
+	kill -KILL "$pid"
+	wait "$pid" || true
+	# the filter outlives us (a cls_bpf filter holds the program)
+	filters "$NS_B" vb ingress | grep -q netfault_ingres
+	run "$FL" recover --all
+	assert_success
+	no_leftovers
+}
+
+@test "a clsact with someone else's filter survives the fault and its revert" {
+	make_pair
+	cat >pass.c <<'C'
+#include <linux/bpf.h>
+__attribute__((section("tc"), used)) int theirs(struct __sk_buff *s) { return -1; }
+char _license[] __attribute__((section("license"), used)) = "GPL";
+C
+	clang -O2 -target bpf -I/usr/include/x86_64-linux-gnu -c pass.c -o pass.o
+	ip netns exec "$NS_B" tc qdisc add dev vb clsact
+	ip netns exec "$NS_B" tc filter add dev vb ingress pref 100 bpf da obj pass.o sec tc
+	ip netns exec "$NS_B" tc filter add dev vb egress pref 100 bpf da obj pass.o sec tc
+	before_in="$(filters "$NS_B" vb ingress)"
+	before_eg="$(filters "$NS_B" vb egress)"
+	run "$FL" inject partition --netns "$NS_B" --dev vb --dst 10.250.0.0/24 --for 1s
+	assert_success
+	[ "$(filters "$NS_B" vb ingress)" = "$before_in" ]
+	[ "$(filters "$NS_B" vb egress)" = "$before_eg" ]
+	ip netns exec "$NS_B" tc qdisc show dev vb | grep -q clsact
+	! bpftool prog show | grep -q netfault_
+}
+
+@test "exclude and the SSH connection's ports pass even at 100% loss" {
+	make_pair
+	SSH_CONNECTION="10.9.9.9 9002 10.250.0.2 9003" \
+		"$FL" inject loss --netns "$NS_B" --dev vb --percent 100 --proto udp \
+		--exclude 9001 --for 30s &
+	FL_PIDS+=($!)
+	local pid=$!
+	wait_for "filters $NS_B vb ingress | grep -q netfault_ingres" 10
+	read -r a b c d < <(send_count 9000,9001,9002,9003 200)
+	[ "$a" -eq 0 ]
+	[ "$b" -eq 200 ]
+	[ "$c" -eq 200 ]
+	[ "$d" -eq 200 ]
+	kill -INT "$pid"
+	wait "$pid" || true
+	no_leftovers
+}
+
+@test "TTL: SIGKILL and no recover, traffic is back within for + 30 s + 1 s" {
+	make_pair
+	"$FL" inject loss --netns "$NS_B" --dev vb --percent 100 --proto udp --dport 9000 \
+		--for 1s &
+	FL_PIDS+=($!)
+	local pid=$!
+	wait_for "filters $NS_B vb ingress | grep -q netfault_ingres" 10
+	local t0
+	t0="$(date +%s.%N)"
+	kill -KILL "$pid"
+	wait "$pid" || true
+	read -r got < <(send_count 9000 50)
+	[ "$got" -eq 0 ]
+	# the program steps aside at its expiry (apply + for + 30 s) though nobody reverted it
+	ip netns exec "$NS_B" python3 "$BATS_TEST_TMPDIR/udp.py" first 9000 45 >first.txt &
+	local rp=$!
+	sleep 0.5
+	ip netns exec "$NS_A" python3 "$BATS_TEST_TMPDIR/udp.py" send 10.250.0.2 9000 900 0.05 &
+	local sp=$!
+	wait "$rp"
+	kill "$sp" 2>/dev/null || true
+	python3 -c "
+import sys
+dt = $(cat first.txt) - $t0
+print(f'traffic back {dt:.2f} s after the fault was applied')
+sys.exit(0 if 30 <= dt <= 32 else 1)"
+}
