@@ -304,26 +304,19 @@ static int enter_recovery(struct runner *r)
 
 	r->state = ST_RECOVERY;
 	r->ph.faults_end = rel(r);
-	r->ph.reference = r->ph.faults_end;
-	/* a kill is over once delivered: recovery is measured from the last signal */
+	/*
+	 * Recovery is measured from when the last fault really ended: its revert, or for a kill
+	 * (over once delivered) its last signal, whatever its window says.
+	 */
+	r->ph.reference = 0;
 	for (size_t i = 0; i < r->s->n_faults; i++) {
 		struct fault_rt *fr = &r->faults[i];
-		if (fr->f.backend->reversible && fr->reverted_at)
-			r->ph.reference = fr->reverted_at;
+		uint64_t end = fr->f.backend->reversible ? fr->reverted_at : fr->last_apply;
+		if (end > r->ph.reference)
+			r->ph.reference = end;
 	}
-	{
-		bool all_kills = r->s->n_faults > 0;
-		uint64_t last = 0;
-		for (size_t i = 0; i < r->s->n_faults; i++) {
-			struct fault_rt *fr = &r->faults[i];
-			if (fr->f.backend->reversible)
-				all_kills = false;
-			else if (fr->last_apply > last)
-				last = fr->last_apply;
-		}
-		if (all_kills)
-			r->ph.reference = last;
-	}
+	if (!r->ph.reference)
+		r->ph.reference = r->ph.faults_end;
 	log_info("%.3fs faults over, recovery window %.1fs", fl_sec(r->ph.faults_end),
 		 fl_sec(r->s->recovery_within_ns));
 	if (fl_probes_n(r->probes) == 0 || all_recovered(r)) {

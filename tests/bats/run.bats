@@ -252,3 +252,36 @@ assert e["ok"] is False and e["observed"] > 0.3, e
 assert r["probes"][0]["phases"]["faults"]["latency"]["max"] > 0.3'
 	no_lab_left
 }
+
+@test "recovery is measured from the latest end of any fault (a stop, then a later kill)" {
+	cat > s.yaml <<'Y'
+version: 1
+name: mixed
+lab:
+  hosts:
+    a: { run: [redis-server, --port, "7400", --save, "", --appendonly, "no"], restart: always, restart_delay: 200ms, ready: { tcp: 7400 } }
+steady_state:
+  baseline: 300ms
+  probes:
+    - { name: port, tcp: { host: a, port: 7400 }, every: 50ms, timeout: 200ms }
+faults:
+  - { name: pause, kind: stop, on: a, target: { name: redis-server }, at: 0s, for: 300ms }
+  - { name: kill, kind: kill, on: a, target: { name: redis-server }, at: 600ms, for: 1s }
+recovery: { within: 5s, healthy_for: 300ms }
+Y
+	run "$FL" run --out out s.yaml
+	assert_success
+	python3 -c '
+import json
+r = json.load(open("out/result.json"))
+ph = r["phases"]
+kill = [e for e in r["faults"][1]["events"] if e["event"] == "applied"][0]["t"]
+stop_rev = [e for e in r["faults"][0]["events"] if e["event"] == "reverted"][0]["t"]
+assert stop_rev < kill, (stop_rev, kill)
+# the reference is the kill (the later end), not the stop revert and not the window end
+assert abs(ph["recovery_reference_s"] - kill) < 1e-6, (ph, kill)
+assert ph["faults_end_s"] > kill + 0.9
+p = r["probes"][0]
+assert p["recovered"] and 0.2 <= p["time_to_recover_s"] < 2.0, p["time_to_recover_s"]'
+	no_lab_left
+}
