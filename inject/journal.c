@@ -477,7 +477,7 @@ static int recover_run(const char *runs, const char *id, const char *only_fault,
 int fl_journal_recover(const char *run_or_fault_id, uint64_t grace_ns, json_t **ret_report)
 {
 	_cleanup_free_ char *runs = NULL, *id = NULL;
-	json_t *report = json_array();
+	json_auto_t *report = json_array();
 	const char *fault = NULL;
 	int r = 0;
 
@@ -493,18 +493,14 @@ int fl_journal_recover(const char *run_or_fault_id, uint64_t grace_ns, json_t **
 			*slash = '\0';
 			fault = slash + 1;
 		}
-		if (!*id || strchr(fault ? fault : "", '/') || id[0] == '.') {
-			json_decref(report);
+		if (!*id || strchr(fault ? fault : "", '/') || id[0] == '.')
 			return -EINVAL;
-		}
 		{
 			_cleanup_free_ char *dir = NULL;
 			if (asprintf(&dir, "%s/%s", runs, id) < 0)
 				return -ENOMEM;
-			if (access(dir, F_OK) < 0) {
-				json_decref(report);
+			if (access(dir, F_OK) < 0)
 				return -ENOENT;
-			}
 		}
 		r = recover_run(runs, id, fault, grace_ns, report);
 	} else {
@@ -522,8 +518,6 @@ int fl_journal_recover(const char *run_or_fault_id, uint64_t grace_ns, json_t **
 		}
 	}
 	if (ret_report)
-		*ret_report = report;
-	else
-		json_decref(report);
+		*ret_report = json_incref(report);
 	return r;
 }
