@@ -44,6 +44,11 @@ struct fl_backend {
 	int (*apply)(const struct fl_fault *f, json_t *objects, struct fl_inject_ctx *ctx,
 		     json_t *injected);
 	int (*revert)(json_t *objects, char **ret_reason);
+	/*
+	 * Optional: what the fault actually did, read from the kernel just before revert (packets
+	 * seen, matched, dropped...), into `observed`, for the result's asked-versus-observed.
+	 */
+	int (*observe)(json_t *objects, json_t *observed);
 	/* "SIGKILL to redis-server in cache" */
 	int (*describe)(const struct fl_fault *f, char *buf, size_t len);
 };

@@ -667,6 +667,39 @@ static bool ours(int prog_id)
 	return strncmp(info.name, "netfault_", 9) == 0;
 }
 
+/* Packets seen, matched and dropped by every hook of the fault, from the pinned counters. */
+static int net_observe(json_t *objects, json_t *observed)
+{
+	long long sum[NF_N_COUNTERS] = { 0 };
+	bool any = false;
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(objects, i, o) {
+		const char *pin = json_string_value(json_object_get(o, "pin_dir"));
+		_cleanup_free_ char *mpath = NULL;
+		_cleanup_close_ int fd = -1;
+
+		if (!pin || asprintf(&mpath, "%s/counters", pin) < 0)
+			continue;
+		fd = bpf_obj_get(mpath);
+		if (fd < 0)
+			continue;
+		for (int c = 0; c < NF_N_COUNTERS; c++)
+			sum[c] += counter_sum(fd, (enum nf_counter)c);
+		any = true;
+	}
+	if (!any)
+		return -ENOENT;
+	json_object_set_new(observed, "packets_seen", json_integer(sum[NF_SEEN]));
+	json_object_set_new(observed, "packets_matched", json_integer(sum[NF_MATCHED]));
+	json_object_set_new(observed, "packets_dropped", json_integer(sum[NF_DROPPED]));
+	if (sum[NF_MATCHED])
+		json_object_set_new(observed, "drop_ratio",
+				    json_real((double)sum[NF_DROPPED] / (double)sum[NF_MATCHED]));
+	return 0;
+}
+
 static int revert_one(json_t *o, char **ret_reason)
 {
 	const char *netns = json_string_value(json_object_get(o, "netns"));
@@ -823,6 +856,7 @@ const struct fl_backend fl_backend_loss_tc = {
 	.plan = net_plan,
 	.apply = net_apply,
 	.revert = net_revert,
+	.observe = net_observe,
 	.describe = loss_describe,
 };
 
@@ -839,5 +873,6 @@ const struct fl_backend fl_backend_partition_tc = {
 	.plan = net_plan,
 	.apply = net_apply,
 	.revert = net_revert,
+	.observe = net_observe,
 	.describe = partition_describe,
 };

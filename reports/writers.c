@@ -519,7 +519,10 @@ size_t fl_fault_events(json_t *result, struct fl_event **ret)
 						  .kind = fl_j_str(f, "kind"),
 						  .event = fl_j_str(e, "event"),
 						  .reason = fl_j_str(e, "reason"),
-						  .injected = json_object_get(e, "injected"),
+						  /* what was done: "injected" at apply,
+						   * "observed" (kernel counters) before revert */
+						  .injected = json_object_get(e, "injected")
+								      ?: json_object_get(e, "observed"),
 						  .order = n };
 			n++;
 		}
@@ -584,7 +587,11 @@ size_t fl_timeline(json_t *res, struct fl_trow **ret)
 		_cleanup_free_ char *inj = ev[i].injected ? fl_json_brief(ev[i].injected) : NULL;
 		d = NULL;
 		if (inj || ev[i].reason)
-			if (asprintf(&d, "%s%s%s%s", inj ? "injected: " : "", inj ? inj : "",
+			if (asprintf(&d, "%s%s%s%s",
+				     !inj ? ""
+				     : strcmp(ev[i].event, "observed") == 0 ? "observed: "
+									      : "injected: ",
+				     inj ? inj : "",
 				     inj && ev[i].reason ? "; " : "",
 				     ev[i].reason ? ev[i].reason : "") < 0)
 				d = NULL;

@@ -207,6 +207,14 @@ static int fault_revert(struct runner *r, struct fault_rt *fr)
 
 	if (!fr->active)
 		return 0;
+	if (fr->f.backend->observe) {
+		/* asked versus observed: read what the kernel did before the evidence goes */
+		json_t *obs = json_object();
+		if (fr->f.backend->observe(fr->objects, obs) == 0)
+			event(fr, t, "observed", json_pack("{s:o}", "observed", obs));
+		else
+			json_decref(obs);
+	}
 	k = fr->f.backend->revert(fr->objects, &why);
 	if (k < 0) {
 		log_error("cannot revert fault '%s': %s", fr->f.name, why ? why : strerror(-k));

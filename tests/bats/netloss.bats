@@ -194,6 +194,19 @@ Y
 	kill -INT "$runpid"
 	wait "$runpid" || true
 	[ -z "$(ls /sys/fs/bpf/faultline 2>/dev/null)" ]
+	# asked versus observed: the program's own counters agree with what the receiver missed
+	python3 - "faultline-out/$id/result.json" "$got9000" <<'P'
+import json, sys
+r = json.load(open(sys.argv[1]))
+lost = 1000 - int(sys.argv[2])
+f = r["faults"][0]
+assert f["backend"] == "tc-bpf" and f["asked"]["percent"] == "50%", f
+obs = [e for e in f["events"] if e["event"] == "observed"][0]["observed"]
+assert obs["packets_matched"] >= 1000, obs
+assert lost <= obs["packets_dropped"] <= obs["packets_matched"], (lost, obs)
+assert 0.40 < obs["drop_ratio"] < 0.60, obs
+assert [e["event"] for e in f["events"]][-2:] == ["observed", "reverted"], f["events"]
+P
 }
 
 @test "partition: a lab host and its peer cannot talk both ways, a third host can; back after" {
