@@ -367,6 +367,23 @@ bool fl_valid_name(const char *s, size_t maxlen)
 	return s[n - 1] != '-';
 }
 
+const char *fl_shorten(const char *v, size_t max, char *buf)
+{
+	size_t i;
+
+	for (i = 0; v[i] && i < max; i++)
+		buf[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
+	if (v[i]) {
+		/* do not cut a UTF-8 sequence in half */
+		while (i > 0 && ((unsigned char)v[i] & 0xc0) == 0x80)
+			i--;
+		strcpy(buf + i, "...");
+	} else {
+		buf[i] = '\0';
+	}
+	return buf;
+}
+
 char **fl_strv_free(char **v)
 {
 	if (v)

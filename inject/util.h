@@ -100,6 +100,12 @@ int fl_new_id(char *buf, size_t len);
 
 bool fl_valid_name(const char *s, size_t maxlen); /* [a-z0-9][a-z0-9-]* */
 
+/*
+ * A user value fit for a message: at most max bytes (never cutting a UTF-8 sequence), then
+ * "...", control characters as '?'. buf holds at least max + 4 bytes.
+ */
+const char *fl_shorten(const char *v, size_t max, char *buf);
+
 /* A growable array of strings (NULL-terminated). */
 char **fl_strv_free(char **v);
 size_t fl_strv_len(char *const *v);

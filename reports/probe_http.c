@@ -42,18 +42,7 @@ struct fl_http_rt {
 /* A user value fit for a reason: at most 24 bytes, control characters as '?'. */
 static const char *shorten(const char *v, char buf[32])
 {
-	size_t i;
-
-	for (i = 0; v[i] && i < 24; i++)
-		buf[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
-	if (v[i]) {
-		while (i > 0 && ((unsigned char)v[i] & 0xc0) == 0x80)
-			i--;
-		strcpy(buf + i, "...");
-	} else {
-		buf[i] = '\0';
-	}
-	return buf;
+	return fl_shorten(v, 24, buf);
 }
 
 /* libcurl's message with our capitalization: "Failed to..." -> "failed to...", "SSL" stays. */

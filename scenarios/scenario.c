@@ -27,24 +27,7 @@
 
 /* A user value fit for a message: at most SHOW_MAX bytes, control characters as '?'. */
 #define SHOW_MAX 64
-#define Q(v) show((v), (char[SHOW_MAX + 4]){ 0 })
-
-static const char *show(const char *v, char *buf)
-{
-	size_t i;
-
-	for (i = 0; v[i] && i < SHOW_MAX; i++)
-		buf[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
-	if (v[i]) {
-		/* do not cut a UTF-8 sequence in half */
-		while (i > 0 && ((unsigned char)v[i] & 0xc0) == 0x80)
-			i--;
-		strcpy(buf + i, "...");
-	} else {
-		buf[i] = '\0';
-	}
-	return buf;
-}
+#define Q(v) fl_shorten((v), SHOW_MAX, (char[SHOW_MAX + 4]){ 0 })
 
 static const char *const fault_keys[] = {
 	"name",		 "kind",	 "on",		"at",
