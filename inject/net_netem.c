@@ -34,6 +34,7 @@
 #include "inject/log.h"
 #include "inject/nlack.h"
 #include "inject/net_netem.h"
+#include "inject/netutil.h"
 #include "inject/util.h"
 
 #define NM_DELAY_MAX (60 * NSEC_PER_SEC) /* netem's 32-bit tick fields hold ~274 s */
@@ -441,7 +442,7 @@ PARSE_FN(bandwidth_parse, FL_NM_BANDWIDTH)
 static const char *const dist_dirs[] = { "/usr/lib/x86_64-linux-gnu/tc", "/usr/lib/tc",
 					 "/usr/lib64/tc", "/usr/local/lib/tc", "/lib/tc", NULL };
 
-static int dist_load(enum fl_nm_dist d, int16_t **ret, size_t *ret_n, char **ret_reason)
+int fl_nm_dist_load(enum fl_nm_dist d, int16_t **ret, size_t *ret_n, char **ret_reason)
 {
 	_cleanup_free_ char *text = NULL;
 	_cleanup_free_ int16_t *v = NULL;
@@ -529,7 +530,7 @@ int fl_netem_build_qdisc(const struct fl_netem_params *np, int ifindex, struct r
 		if (np->dist != FL_NM_DIST_NONE) {
 			_cleanup_free_ int16_t *tab = NULL;
 			size_t n = 0;
-			r = dist_load(np->dist, &tab, &n, ret_reason);
+			r = fl_nm_dist_load(np->dist, &tab, &n, ret_reason);
 			if (r == 0 && rtnl_netem_set_delay_distribution_data(q, tab, n) < 0)
 				r = -ENOMEM;
 			if (r < 0) {
@@ -650,36 +651,22 @@ static void nl_cache_freep(struct nl_cache **c)
 static int nl_open_in(const char *netns, const char *dev, struct fl_nl_ack *ack,
 		      struct nl_sock **ret_sk, int *ret_ifindex)
 {
-	_cleanup_close_ int self = -1, target = -1;
 	_cleanup_(fl_nl_socket_freep) struct nl_sock *sk = NULL;
-	char path[PATH_MAX];
 	unsigned idx = 0;
-	int r;
+	int old = -1, r;
 
-	if (netns) {
-		if (!fl_valid_name(netns, NAME_MAX) && strchr(netns, '/'))
-			return -EINVAL;
-		snprintf(path, sizeof(path), "/run/netns/%s", netns);
-		target = open(path, O_RDONLY | O_CLOEXEC);
-		if (target < 0)
-			return -errno;
-		self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (self < 0)
-			return -errno;
-		if (setns(target, CLONE_NEWNET) < 0)
-			return -errno;
-	}
+	if (netns && !fl_valid_name(netns, NAME_MAX) && strchr(netns, '/'))
+		return -EINVAL;
+	r = fl_netns_enter(netns, &old);
+	if (r < 0)
+		return r;
 	r = fl_nl_open(NETLINK_ROUTE, ack, &sk);
 	if (r == 0 && dev) {
 		idx = if_nametoindex(dev);
 		if (idx == 0)
 			r = errno == ENODEV || errno == ENXIO ? -ENODEV : -errno;
 	}
-	if (self >= 0 && setns(self, CLONE_NEWNET) < 0) {
-		/* cannot happen with the fd we opened; never keep running in the wrong netns */
-		log_error("netem: cannot return to our network namespace: %s", strerror(errno));
-		abort();
-	}
+	fl_netns_leave(old);
 	if (r < 0)
 		return r;
 	*ret_sk = TAKE_PTR(sk);
@@ -962,19 +949,7 @@ static int nm_probe(const struct fl_fault *f, const char **ret_reason)
 
 /* --- plan, apply, revert -------------------------------------------------------------------- */
 
-static void set_reason(char **reason, const char *fmt, ...) _printf_(2, 3);
-static void set_reason(char **reason, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!reason)
-		return;
-	free(*reason);
-	va_start(ap, fmt);
-	if (vasprintf(reason, fmt, ap) < 0)
-		*reason = NULL;
-	va_end(ap);
-}
+#define set_reason(reason, ...) ((void)fl_set_reason(reason, 0, __VA_ARGS__))
 
 static const char *where_of(const char *netns, char *buf, size_t len)
 {
@@ -1015,7 +990,7 @@ static int nm_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t *
 	if (np->kind == FL_NM_LATENCY && np->dist != FL_NM_DIST_NONE) {
 		_cleanup_free_ int16_t *tab = NULL;
 		size_t n;
-		r = dist_load(np->dist, &tab, &n, &ctx->reason);
+		r = fl_nm_dist_load(np->dist, &tab, &n, &ctx->reason);
 		if (r < 0)
 			return r;
 	}

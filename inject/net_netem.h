@@ -61,6 +61,10 @@ int fl_nm_parse_percent(const char *s, double *ret);
 int fl_nm_parse_rate(const char *s, uint64_t *ret_bytes_per_s);
 int fl_nm_parse_size(const char *s, uint32_t *ret_bytes);
 
+/* iproute2's distribution table for d (NETEM_DIST_SCALE = 8192 units of sigma per entry),
+ * as tc loads it; -ENOENT with a reason naming the file when iproute2 is missing. */
+int fl_nm_dist_load(enum fl_nm_dist d, int16_t **ret, size_t *ret_n, char **ret_reason);
+
 /* Build (not send) the root qdisc for the parameters on ifindex. 0 or negative errno. */
 int fl_netem_build_qdisc(const struct fl_netem_params *np, int ifindex, struct rtnl_qdisc **ret,
 			 char **ret_reason);

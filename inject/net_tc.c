@@ -26,11 +26,8 @@
 #include "inject/journal.h"
 #include "inject/log.h"
 #include "inject/netspec.h"
+#include "inject/netutil.h"
 
-#define BPFFS "/sys/fs/bpf"
-#define PIN_ROOT BPFFS "/faultline"
-#define TC_PRIORITY 0xfa17 /* one preference for all of ours; each fault has its own handle */
-#define LEASE_GRACE_NS (30 * NSEC_PER_SEC) /* the runner's lease: fault end + 30 s */
 
 struct net_params {
 	struct fl_netspec spec;
@@ -147,21 +144,6 @@ static int partition_parse(struct fl_fault *f, const struct fl_params *p, struct
 	return net_parse(f, p, errs, true);
 }
 
-static int set_reason(char **reason, int r, const char *fmt, ...) _printf_(3, 4);
-static int set_reason(char **reason, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!reason)
-		return r;
-	free(*reason);
-	va_start(ap, fmt);
-	if (vasprintf(reason, fmt, ap) < 0)
-		*reason = NULL;
-	va_end(ap);
-	return r;
-}
-
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_WARN && fl_log_level >= FL_LOG_DEBUG)
@@ -189,160 +171,37 @@ static int tc_probe(const struct fl_fault *f, const char **ret_reason)
 
 /* --- plan: every name and number the fault will own ---------------------------------------- */
 
-/* A lab host's address, from the lab's hosts file (STATE/runs/RUN/hosts). */
-static int lab_host_addr(const char *run_id, const char *host, struct fl_cidr *ret)
-{
-	_cleanup_free_ char *path = NULL, *line = NULL;
-	_cleanup_(fclosep) FILE *fp = NULL;
-	size_t cap = 0;
-
-	if (asprintf(&path, "%s/runs/%s/hosts", fl_state_dir(), run_id) < 0)
-		return -ENOMEM;
-	fp = fopen(path, "re");
-	if (!fp)
-		return -errno;
-	while (getline(&line, &cap, fp) > 0) {
-		char addr[64], name[64];
-		if (line[0] == '#' || sscanf(line, "%63s %63s", addr, name) != 2)
-			continue;
-		if (strcmp(name, host) == 0) {
-			*ret = (struct fl_cidr){ .family = AF_INET, .prefix = 32 };
-			return inet_pton(AF_INET, addr, ret->addr) == 1 ? 0 : -EINVAL;
-		}
-	}
-	return -ENOENT;
-}
-
-/* cgroup v2 id = inode of its directory under the cgroup2 mount (from mountinfo) */
-static int cgroup_id(const char *cg, uint64_t *ret)
-{
-	_cleanup_(fclosep) FILE *fp = fopen("/proc/self/mountinfo", "re");
-	_cleanup_free_ char *line = NULL, *path = NULL;
-	char mnt[512] = "";
-	size_t cap = 0;
-	struct stat st;
-
-	if (!fp)
-		return -errno;
-	while (getline(&line, &cap, fp) > 0) {
-		char m[512], *dash = strstr(line, " - ");
-		if (!dash || strncmp(dash + 3, "cgroup2 ", 8) != 0)
-			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %511s", m) == 1) {
-			snprintf(mnt, sizeof(mnt), "%s", m);
-			break;
-		}
-	}
-	if (!mnt[0])
-		return -ENOENT;
-	if (asprintf(&path, "%s%s", mnt, cg) < 0)
-		return -ENOMEM;
-	if (stat(path, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	*ret = st.st_ino;
-	return 0;
-}
-
-static uint32_t fnv1a(uint32_t h, const char *s)
-{
-	for (; s && *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
-static json_t *cidr_json(const struct fl_cidr *c)
-{
-	char a[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
-
-	if (!c->family)
-		return json_null();
-	inet_ntop(c->family, c->addr, a, sizeof(a));
-	snprintf(buf, sizeof(buf), "%s/%u", a, c->prefix);
-	return json_string(buf);
-}
-
 static int net_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t **ret_objects)
 {
 	const struct net_params *np = f->priv;
 	_cleanup_free_ char *netns = NULL, *dev = NULL, *pin = NULL;
-	struct fl_cidr peer = { 0 };
-	enum fl_direction dir = np->spec.direction;
-	bool at_switch = f->on && !np->on_host;
-	uint64_t cg = 0;
+	enum fl_direction dir;
 	uint32_t handle;
-	char ts[32];
-	json_t *hooks, *excl, *o;
+	json_t *hooks, *o;
 	int r;
 
-	if (at_switch) {
-		if (asprintf(&netns, "fl-%s-sw", ctx->run_id) < 0 ||
-		    asprintf(&dev, "h-%s", f->on) < 0)
-			return -ENOMEM;
-		/* traffic to the host leaves the switch through its port: directions flip */
-		if (dir == FL_DIR_INGRESS)
-			dir = FL_DIR_EGRESS;
-		else if (dir == FL_DIR_EGRESS)
-			dir = FL_DIR_INGRESS;
-	} else {
-		if ((f->target.netns && !(netns = strdup(f->target.netns))) ||
-		    !(dev = strdup(np->spec.dev ? np->spec.dev : "eth0")))
-			return -ENOMEM;
-	}
-	if (np->spec.peer) {
-		r = inet_pton(AF_INET, np->spec.peer, peer.addr) == 1 ? 0 : -EINVAL;
-		if (r == 0)
-			peer.family = AF_INET, peer.prefix = 32;
-		else if (inet_pton(AF_INET6, np->spec.peer, peer.addr) == 1)
-			peer.family = AF_INET6, peer.prefix = 128, r = 0;
-		else if (f->on)
-			r = lab_host_addr(ctx->run_id, np->spec.peer, &peer);
-		if (r < 0)
-			return set_reason(&ctx->reason, r, "cannot resolve peer '%s'%s: %s",
-					  np->spec.peer, f->on ? " in the lab" : " (not a lab run)",
-					  strerror(-r));
-	}
-	if (np->spec.cgroup && (r = cgroup_id(np->spec.cgroup, &cg)) < 0)
-		return set_reason(&ctx->reason, r, "cannot find cgroup '%s' in the cgroup v2 "
-				  "hierarchy: %s", np->spec.cgroup, strerror(-r));
-
-	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)fl_boottime_ns());
-	handle = fnv1a(fnv1a(fnv1a(2166136261u, ctx->run_id), f->name), ts) | 1;
-	if (asprintf(&pin, PIN_ROOT "/%s-%08x", ctx->run_id, handle) < 0)
+	r = fl_net_place(f, &np->spec, np->on_host, ctx->run_id, &netns, &dev, &dir);
+	if (r < 0)
+		return r;
+	handle = fl_net_handle(ctx->run_id, f->name);
+	if (asprintf(&pin, FL_PIN_ROOT "/%s-%08x", ctx->run_id, handle) < 0)
 		return -ENOMEM;
-
 	hooks = json_array();
 	if (dir != FL_DIR_EGRESS)
 		json_array_append_new(hooks, json_string("ingress"));
 	if (dir != FL_DIR_INGRESS)
 		json_array_append_new(hooks, json_string("egress"));
-	excl = json_array();
-	for (size_t i = 0; i < np->spec.n_exclude; i++)
-		json_array_append_new(excl, json_integer(np->spec.exclude[i]));
-	{
-		/* the management plane: the SSH connection this runs over is never touched */
-		const char *ssh = getenv("SSH_CONNECTION");
-		unsigned cport, sport;
-		if (ssh && sscanf(ssh, "%*s %u %*s %u", &cport, &sport) == 2 && cport &&
-		    cport < 65536 && sport && sport < 65536) {
-			json_array_append_new(excl, json_integer(cport));
-			json_array_append_new(excl, json_integer(sport));
-		}
-	}
-	o = json_pack("{s:s, s:s?, s:s, s:o, s:I, s:i, s:s, s:b, s:f, s:i, s:i, s:o, s:o, s:i, "
-		      "s:i, s:i, s:i, s:I, s:o, s:I}",
-		      "type", "tc-bpf", "netns", netns, "dev", dev, "hooks", hooks, "handle",
-		      (json_int_t)handle, "priority", TC_PRIORITY, "pin_dir", pin, "symmetric",
-		      np->partition || np->spec.peer, "percent", np->percent, "correlation",
-		      (int)np->correlation, "proto", (int)np->spec.proto, "src",
-		      cidr_json(np->spec.peer ? &(struct fl_cidr){ 0 } : &np->spec.src), "dst",
-		      cidr_json(np->spec.peer ? &peer : &np->spec.dst), "sport_lo",
-		      (int)np->spec.sport.lo, "sport_hi", (int)np->spec.sport.hi, "dport_lo",
-		      (int)np->spec.dport.lo, "dport_hi", (int)np->spec.dport.hi, "cgroup_id",
-		      (json_int_t)cg, "exclude", excl, "for_ns", (json_int_t)f->for_ns);
+	o = json_pack("{s:s, s:s?, s:s, s:o, s:I, s:i, s:s, s:f, s:i, s:I}", "type", "tc-bpf",
+		      "netns", netns, "dev", dev, "hooks", hooks, "handle", (json_int_t)handle,
+		      "priority", FL_TC_PRIORITY, "pin_dir", pin, "percent", np->percent,
+		      "correlation", (int)np->correlation, "for_ns", (json_int_t)f->for_ns);
 	if (!o)
 		return -ENOMEM;
+	r = fl_netmatch_plan(f, &np->spec, np->partition, ctx, o);
+	if (r < 0) {
+		json_decref(o);
+		return r;
+	}
 	*ret_objects = json_array();
 	if (!*ret_objects || json_array_append_new(*ret_objects, o) < 0) {
 		json_decref(*ret_objects);
@@ -352,119 +211,6 @@ static int net_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t 
 }
 
 /* --- apply / revert ------------------------------------------------------------------------- */
-
-static int cidr_from_json(json_t *j, struct nf_cidr *c)
-{
-	struct fl_cidr fc = { 0 };
-	char buf[INET6_ADDRSTRLEN + 8], *slash;
-
-	memset(c, 0, sizeof(*c));
-	if (!json_is_string(j))
-		return 0;
-	snprintf(buf, sizeof(buf), "%s", json_string_value(j));
-	slash = strchr(buf, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = '\0';
-	if (inet_pton(AF_INET, buf, fc.addr) == 1)
-		c->family = 4;
-	else if (inet_pton(AF_INET6, buf, fc.addr) == 1)
-		c->family = 6;
-	else
-		return -EINVAL;
-	c->prefix = (uint8_t)atoi(slash + 1);
-	memcpy(c->addr, fc.addr, 16);
-	return 0;
-}
-
-/* Written to the state dir when we mounted bpffs, so the last revert (any process) unmounts it. */
-static char *bpffs_marker(void)
-{
-	char *m = NULL;
-
-	if (asprintf(&m, "%s/bpffs-mounted-by-faultline", fl_state_dir()) < 0)
-		return NULL;
-	return m;
-}
-
-static int ensure_bpffs(void)
-{
-	_cleanup_free_ char *marker = bpffs_marker();
-	struct statfs sf;
-
-	if (statfs(BPFFS, &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
-		return 0;
-	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700") < 0)
-		return -errno;
-	if (marker)
-		fl_write_file_atomic(marker, "", 0, 0600);
-	log_info("mounted the BPF filesystem on " BPFFS " (it was not mounted); the last revert "
-		 "unmounts it");
-	return 0;
-}
-
-/*
- * Unmount the bpffs we mounted once nothing of ours is pinned and nothing of anyone else's is
- * either: the kernel's own preload iterators (progs.debug, maps.debug) do not count.
- */
-static void release_bpffs(void)
-{
-	_cleanup_free_ char *marker = bpffs_marker();
-	DIR *d;
-	struct dirent *de;
-	bool others = false;
-
-	if (!marker || access(marker, F_OK) < 0)
-		return; /* not ours: never unmount a bpffs someone else mounted */
-	d = opendir(BPFFS);
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    strcmp(de->d_name, "progs.debug") && strcmp(de->d_name, "maps.debug"))
-			others = true;
-	closedir(d);
-	if (others)
-		return;
-	if (umount2(BPFFS, MNT_DETACH) == 0 || errno == EINVAL)
-		unlink(marker);
-}
-
-/* Enter netns (NULL: stay); *ret_old restores. */
-static int netns_enter(const char *netns, int *ret_old)
-{
-	_cleanup_free_ char *path = NULL;
-	_cleanup_close_ int fd = -1;
-	int old;
-
-	*ret_old = -1;
-	if (!netns)
-		return 0;
-	if (asprintf(&path, "/run/netns/%s", netns) < 0)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	old = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (old < 0)
-		return -errno;
-	if (setns(fd, CLONE_NEWNET) < 0) {
-		int e = -errno;
-		close(old);
-		return e;
-	}
-	*ret_old = old;
-	return 0;
-}
-
-static void netns_leave(int old)
-{
-	if (old < 0)
-		return;
-	if (setns(old, CLONE_NEWNET) < 0)
-		log_error("cannot return to faultline's network namespace: %s", strerror(errno));
-	close(old);
-}
 
 static int attach_point(const char *s)
 {
@@ -479,7 +225,7 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	uint32_t handle = (uint32_t)json_integer_value(json_object_get(o, "handle"));
 	uint32_t prio = (uint32_t)json_integer_value(json_object_get(o, "priority"));
 	double percent = json_number_value(json_object_get(o, "percent"));
-	json_t *hooks = json_object_get(o, "hooks"), *excl = json_object_get(o, "exclude"), *h;
+	json_t *hooks = json_object_get(o, "hooks"), *h;
 	struct netfault_bpf *skel = NULL;
 	struct nf_config *c;
 	_cleanup_free_ char *mpath = NULL, *opath = NULL;
@@ -487,45 +233,34 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	size_t i;
 
 	if (!dev || !pin || !json_is_array(hooks))
-		return set_reason(&ctx->reason, -EINVAL, "malformed tc-bpf object in the plan");
-	r = ensure_bpffs();
+		return fl_set_reason(&ctx->reason, -EINVAL, "malformed tc-bpf object in the plan");
+	r = fl_bpffs_ensure();
 	if (r < 0)
-		return set_reason(&ctx->reason, r, "cannot mount the BPF filesystem on " BPFFS
+		return fl_set_reason(&ctx->reason, r, "cannot mount the BPF filesystem on " FL_BPFFS
 				  ": %s", strerror(-r));
 	libbpf_set_print(libbpf_quiet);
 	skel = netfault_bpf__open();
 	if (!skel)
-		return set_reason(&ctx->reason, -errno, "cannot open the netfault BPF object: %s",
+		return fl_set_reason(&ctx->reason, -errno, "cannot open the netfault BPF object: %s",
 				  strerror(errno));
 	c = (struct nf_config *)&skel->rodata->cfg;
 	c->expiry_boot_ns = fl_boottime_ns() +
 			    (uint64_t)json_integer_value(json_object_get(o, "for_ns")) +
-			    LEASE_GRACE_NS;
+			    FL_LEASE_GRACE_NS;
 	c->threshold = percent >= 100 ? (1ULL << 32) : (uint64_t)(percent / 100.0 * 4294967296.0);
 	c->correlation = (uint32_t)json_integer_value(json_object_get(o, "correlation"));
-	c->cgroup_id = (uint64_t)json_integer_value(json_object_get(o, "cgroup_id"));
-	c->proto = (uint8_t)json_integer_value(json_object_get(o, "proto"));
-	c->symmetric = json_is_true(json_object_get(o, "symmetric"));
-	c->sport_lo = (uint16_t)json_integer_value(json_object_get(o, "sport_lo"));
-	c->sport_hi = (uint16_t)json_integer_value(json_object_get(o, "sport_hi"));
-	c->dport_lo = (uint16_t)json_integer_value(json_object_get(o, "dport_lo"));
-	c->dport_hi = (uint16_t)json_integer_value(json_object_get(o, "dport_hi"));
-	json_array_foreach(excl, i, h)
-		if (c->n_exclude < NF_MAX_EXCLUDE)
-			c->exclude[c->n_exclude++] = (uint16_t)json_integer_value(h);
-	if (cidr_from_json(json_object_get(o, "src"), &c->src) < 0 ||
-	    cidr_from_json(json_object_get(o, "dst"), &c->dst) < 0) {
-		r = set_reason(&ctx->reason, -EINVAL, "malformed address in the plan");
+	if (fl_netmatch_config(o, c) < 0) {
+		r = fl_set_reason(&ctx->reason, -EINVAL, "malformed match in the plan");
 		goto out;
 	}
 	r = netfault_bpf__load(skel);
 	if (r < 0) {
-		r = set_reason(&ctx->reason, r, "the kernel refused the netfault program: %s",
+		r = fl_set_reason(&ctx->reason, r, "the kernel refused the netfault program: %s",
 			       strerror(-r));
 		goto out;
 	}
-	if ((mkdir(PIN_ROOT, 0700) < 0 && errno != EEXIST) || (mkdir(pin, 0700) < 0 && errno != EEXIST)) {
-		r = set_reason(&ctx->reason, -errno, "cannot create '%s': %s", pin, strerror(errno));
+	if ((mkdir(FL_PIN_ROOT, 0700) < 0 && errno != EEXIST) || (mkdir(pin, 0700) < 0 && errno != EEXIST)) {
+		r = fl_set_reason(&ctx->reason, -errno, "cannot create '%s': %s", pin, strerror(errno));
 		goto out;
 	}
 	if (asprintf(&mpath, "%s/counters", pin) < 0 || asprintf(&opath, "%s/owns-clsact", pin) < 0) {
@@ -534,19 +269,19 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	}
 	r = bpf_map__pin(skel->maps.counters, mpath);
 	if (r < 0) {
-		r = set_reason(&ctx->reason, r, "cannot pin the counters at '%s': %s", mpath,
+		r = fl_set_reason(&ctx->reason, r, "cannot pin the counters at '%s': %s", mpath,
 			       strerror(-r));
 		goto out;
 	}
-	r = netns_enter(netns, &old);
+	r = fl_netns_enter(netns, &old);
 	if (r < 0) {
-		r = set_reason(&ctx->reason, r, "cannot enter network namespace '%s': %s", netns,
+		r = fl_set_reason(&ctx->reason, r, "cannot enter network namespace '%s': %s", netns,
 			       strerror(-r));
 		goto out;
 	}
 	ifindex = (int)if_nametoindex(dev);
 	if (!ifindex) {
-		r = set_reason(&ctx->reason, -ENODEV, "no device '%s'%s%s", dev,
+		r = fl_set_reason(&ctx->reason, -ENODEV, "no device '%s'%s%s", dev,
 			       netns ? " in network namespace " : "", netns ? netns : "");
 		goto out;
 	}
@@ -561,7 +296,7 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 		} else if (r == -EEXIST) {
 			json_object_set_new(injected, "created_clsact", json_false());
 		} else {
-			r = set_reason(&ctx->reason, r, "cannot add a clsact qdisc to '%s': %s", dev,
+			r = fl_set_reason(&ctx->reason, r, "cannot add a clsact qdisc to '%s': %s", dev,
 				       strerror(-r));
 			goto out;
 		}
@@ -575,7 +310,7 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 				    .prog_fd = bpf_program__fd(prog));
 		r = bpf_tc_attach(&hook, &opts);
 		if (r < 0) {
-			r = set_reason(&ctx->reason, r, "cannot attach the %s filter to '%s': %s",
+			r = fl_set_reason(&ctx->reason, r, "cannot attach the %s filter to '%s': %s",
 				       json_string_value(h), dev, strerror(-r));
 			goto out;
 		}
@@ -591,7 +326,7 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	json_object_set_new(injected, "expires_boot_ns", json_integer((json_int_t)c->expiry_boot_ns));
 	r = 0;
 out:
-	netns_leave(old);
+	fl_netns_leave(old);
 	/* the filters hold the programs, the pin holds the counters: our fds can go */
 	netfault_bpf__destroy(skel);
 	return r;
@@ -714,7 +449,7 @@ static int revert_one(json_t *o, char **ret_reason)
 	size_t i;
 
 	if (!dev || !pin || !json_is_array(hooks))
-		return set_reason(ret_reason, -EINVAL, "malformed tc-bpf object in the journal");
+		return fl_set_reason(ret_reason, -EINVAL, "malformed tc-bpf object in the journal");
 	if (asprintf(&mpath, "%s/counters", pin) < 0 || asprintf(&opath, "%s/owns-clsact", pin) < 0)
 		return -ENOMEM;
 	{
@@ -725,11 +460,11 @@ static int revert_one(json_t *o, char **ret_reason)
 				 counter_sum(fd, NF_DROPPED));
 	}
 	owns = access(opath, F_OK) == 0;
-	k = netns_enter(netns, &old);
+	k = fl_netns_enter(netns, &old);
 	if (k == -ENOENT)
 		goto unpin; /* the namespace is gone, and our filters with it */
 	if (k < 0)
-		return set_reason(ret_reason, k, "cannot enter network namespace '%s': %s", netns,
+		return fl_set_reason(ret_reason, k, "cannot enter network namespace '%s': %s", netns,
 				  strerror(-k));
 	ifindex = (int)if_nametoindex(dev);
 	if (!ifindex)
@@ -745,7 +480,7 @@ static int revert_one(json_t *o, char **ret_reason)
 			continue; /* already gone (no filter, or no clsact at all) */
 		if (k < 0 || !ours((int)q.prog_id)) {
 			if (!r)
-				r = set_reason(ret_reason, k < 0 ? k : -EBUSY,
+				r = fl_set_reason(ret_reason, k < 0 ? k : -EBUSY,
 					       "filter %#x prio %#x on '%s' %s is %s", handle, prio,
 					       dev, json_string_value(h),
 					       k < 0 ? "unreadable" : "not ours: left alone");
@@ -753,7 +488,7 @@ static int revert_one(json_t *o, char **ret_reason)
 		}
 		k = bpf_tc_detach(&hook, &d);
 		if (k < 0 && k != -ENOENT && !r)
-			r = set_reason(ret_reason, k, "cannot remove our %s filter from '%s': %s",
+			r = fl_set_reason(ret_reason, k, "cannot remove our %s filter from '%s': %s",
 				       json_string_value(h), dev, strerror(-k));
 	}
 	if (owns && r == 0) {
@@ -765,7 +500,7 @@ static int revert_one(json_t *o, char **ret_reason)
 					    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
 			k = bpf_tc_hook_destroy(&hook);
 			if (k < 0 && k != -ENOENT && k != -EINVAL)
-				r = set_reason(ret_reason, k, "cannot remove our clsact from '%s': %s",
+				r = fl_set_reason(ret_reason, k, "cannot remove our clsact from '%s': %s",
 					       dev, strerror(-k));
 		} else if (in > 0 || eg > 0) {
 			log_debug("tc-bpf: leaving the clsact on '%s' we added: it has other filters",
@@ -773,15 +508,15 @@ static int revert_one(json_t *o, char **ret_reason)
 		}
 	}
 leave:
-	netns_leave(old);
+	fl_netns_leave(old);
 unpin:
 	if (r < 0)
 		return r;
 	if ((unlink(mpath) < 0 && errno != ENOENT) || (unlink(opath) < 0 && errno != ENOENT) ||
 	    (rmdir(pin) < 0 && errno != ENOENT))
-		return set_reason(ret_reason, -errno, "cannot remove '%s': %s", pin, strerror(errno));
-	rmdir(PIN_ROOT); /* only when empty */
-	release_bpffs();
+		return fl_set_reason(ret_reason, -errno, "cannot remove '%s': %s", pin, strerror(errno));
+	rmdir(FL_PIN_ROOT); /* only when empty */
+	fl_bpffs_release();
 	return 0;
 }
 
