@@ -1,0 +1,819 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * flperf: the measuring half of `make bench` (bench/run.sh drives it, bench/report.py judges).
+ *
+ *   udp-send  --dst ADDR --port P --count N --pps R [--size B]
+ *             paced UDP datagrams, each stamped with its sequence number and CLOCK_MONOTONIC;
+ *             namespaces of one host share that clock, so the receiver gets one-way delay
+ *   udp-recv  --port P --ready FILE [--idle S] [--timeout S]
+ *             counts datagrams (unique, duplicates) and their one-way delay percentiles; ends
+ *             S seconds after the last one (or at the timeout)
+ *   tcp-recv  --port P --ready FILE [--timeout S]      one connection, bytes until EOF
+ *   tcp-send  --dst ADDR --port P --seconds S          bulk writes for S seconds
+ *   bpfstats  --prog-id ID --out FILE -- CMD...
+ *             BPF run-time stats (bpf_enable_stats: fd-scoped, the sysctl stays untouched)
+ *             of one program around a command: run_cnt, run_time_ns, ns per run
+ *   applyrevert --netns NS --dev IF --n N --obj BPF_OBJECT
+ *             faultline's network backends in-process (plan, apply, revert, N times; the BPF
+ *             load alone), then the same change by running tc and iptables, N times each
+ *
+ * Every subcommand prints one JSON object on stdout (bpfstats: into --out).
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/types.h>
+
+#include "bpf/netfault.h" /* before the skeleton, which uses its types */
+#include "bpf/netfault.skel.h"
+#include "inject/injector.h"
+#include "inject/journal.h"
+#include "inject/log.h"
+#include "inject/netutil.h"
+#include "inject/util.h"
+#include "scenarios/diag.h"
+#include "scenarios/scenario.h"
+
+extern char **environ;
+
+#define STAMP_MAGIC 0xf1be4c11u
+#define MAX_DELAYS (4u << 20)
+
+struct stamp {
+	uint32_t magic;
+	uint32_t seq;
+	uint64_t mono_ns;
+};
+
+struct opts {
+	const char *dst, *ready, *out, *netns, *dev, *obj;
+	unsigned port, count, size, n, prog_id;
+	double pps, seconds, idle, timeout;
+	char **cmd; /* after "--" */
+};
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "flperf: %s: %s\n", what, strerror(errno));
+	return 1;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static void print_json(json_t *j)
+{
+	json_dumpf(j, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	putchar('\n');
+	fflush(stdout);
+	json_decref(j);
+}
+
+static int touch(const char *path)
+{
+	int fd;
+
+	if (!path)
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fail(path);
+	close(fd);
+	return 0;
+}
+
+/* ADDR (v4 or v6) and PORT into a sockaddr; returns its length, 0 when ADDR is not one. */
+static socklen_t make_addr(const char *addr, unsigned port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, addr, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		return sizeof(*in);
+	}
+	if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		return sizeof(*in6);
+	}
+	return 0;
+}
+
+/* A socket bound to [::]:PORT that takes IPv4 too. */
+static int bound_socket(int type, unsigned port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
+				  .sin6_addr = IN6ADDR_ANY_INIT };
+	int fd = socket(AF_INET6, type | SOCK_CLOEXEC, 0), zero = 0, one = 1, big = 16 << 20;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* FORCE: past rmem_max, so the receiver is never the one that drops */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* The receivers' socket on --port: the fd, or minus the exit status after saying why. */
+static int listen_on(const struct opts *o, int type)
+{
+	int fd;
+
+	if (!o->port) {
+		fprintf(stderr, "flperf: needs --port P\n");
+		return -2;
+	}
+	fd = bound_socket(type, o->port);
+	if (fd < 0) {
+		errno = -fd;
+		return -fail("bind");
+	}
+	if (type == SOCK_STREAM && listen(fd, 1) < 0) {
+		close(fd);
+		return -fail("listen");
+	}
+	return fd;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted v[0..n). */
+static double pct(const int64_t *v, size_t n, double p)
+{
+	size_t k;
+
+	if (!n)
+		return 0;
+	k = (size_t)(p / 100.0 * (double)n + 0.999999);
+	if (k < 1)
+		k = 1;
+	if (k > n)
+		k = n;
+	return (double)v[k - 1];
+}
+
+/* Samples in ns -> {n, min, p50, p90, p99, max, mean}, each divided by div (1e3: us, 1e6: ms) */
+static json_t *dist_json(int64_t *v, size_t n, double div)
+{
+	double sum = 0;
+
+	qsort(v, n, sizeof(*v), cmp_i64);
+	for (size_t i = 0; i < n; i++)
+		sum += (double)v[i];
+	return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "n", (json_int_t)n, "min",
+			 n ? (double)v[0] / div : 0.0, "p50", pct(v, n, 50) / div, "p90",
+			 pct(v, n, 90) / div, "p99", pct(v, n, 99) / div, "max",
+			 n ? (double)v[n - 1] / div : 0.0, "mean", n ? sum / (double)n / div : 0.0);
+}
+
+/* --- UDP --------------------------------------------------------------------------------- */
+
+static int udp_send(const struct opts *o)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = o->dst ? make_addr(o->dst, o->port, &ss) : 0;
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ uint8_t *buf = NULL;
+	uint64_t period, start, errors = 0, sent = 0;
+	size_t size = o->size ? o->size : 64;
+
+	if (!sl || !o->port || !o->count || o->pps <= 0) {
+		fprintf(stderr, "flperf udp-send: needs --dst ADDR --port P --count N --pps R\n");
+		return 2;
+	}
+	if (size < sizeof(struct stamp) || size > 65000 || !(buf = calloc(1, size))) {
+		fprintf(stderr, "flperf udp-send: --size must be %zu..65000\n", sizeof(struct stamp));
+		return 2;
+	}
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail("socket");
+	prctl(PR_SET_TIMERSLACK, 1UL); /* pacing at 10k pps needs wake-ups to the microsecond */
+	period = (uint64_t)(1e9 / o->pps);
+	start = mono_ns();
+	for (uint32_t i = 0; i < o->count; i++) {
+		uint64_t due = start + i * period;
+		struct timespec ts = { .tv_sec = (time_t)(due / NSEC_PER_SEC),
+				       .tv_nsec = (long)(due % NSEC_PER_SEC) };
+		struct stamp s = { .magic = STAMP_MAGIC, .seq = i };
+
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		s.mono_ns = mono_ns();
+		memcpy(buf, &s, sizeof(s));
+		if (sendto(fd, buf, size, 0, (struct sockaddr *)&ss, sl) < 0)
+			errors++;
+		else
+			sent++;
+	}
+	print_json(json_pack("{s:I, s:I, s:f, s:f}", "sent", (json_int_t)sent, "errors",
+			     (json_int_t)errors, "seconds", (double)(mono_ns() - start) / 1e9,
+			     "pps_asked", o->pps));
+	return 0;
+}
+
+static int udp_recv(const struct opts *o)
+{
+	enum { BATCH = 64 };
+	static uint8_t bufs[BATCH][2048];
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ int64_t *delays = NULL;
+	_cleanup_free_ uint8_t *seen = NULL;
+	size_t n_delays = 0, seen_len = 0;
+	uint64_t received = 0, unique = 0, dups = 0, foreign = 0, max_seq = 0;
+	uint64_t start, last = 0, idle = (uint64_t)((o->idle > 0 ? o->idle : 0.5) * 1e9);
+	uint64_t timeout = (uint64_t)((o->timeout > 0 ? o->timeout : 60) * 1e9);
+
+	fd = listen_on(o, SOCK_DGRAM);
+	if (fd < 0)
+		return -fd;
+	delays = calloc(MAX_DELAYS, sizeof(*delays));
+	if (!delays || touch(o->ready))
+		return 1;
+	start = mono_ns();
+	for (;;) {
+		uint64_t now = mono_ns();
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int n;
+
+		if (now - start > timeout || (last && now - last > idle))
+			break;
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		for (int i = 0; i < BATCH; i++) {
+			iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = sizeof(bufs[i]) };
+			msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+		}
+		n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			continue;
+		now = mono_ns();
+		last = now;
+		for (int i = 0; i < n; i++) {
+			struct stamp s;
+
+			if (msgs[i].msg_len < sizeof(s)) {
+				foreign++;
+				continue;
+			}
+			memcpy(&s, bufs[i], sizeof(s));
+			if (s.magic != STAMP_MAGIC || s.mono_ns > now) {
+				foreign++;
+				continue;
+			}
+			received++;
+			if (s.seq / 8 >= seen_len) {
+				size_t nl = (s.seq / 8 + 1) * 2;
+				uint8_t *ns = realloc(seen, nl);
+				if (!ns)
+					return fail("realloc");
+				memset(ns + seen_len, 0, nl - seen_len);
+				seen = ns;
+				seen_len = nl;
+			}
+			if (seen[s.seq / 8] & (1u << (s.seq % 8))) {
+				dups++;
+				continue;
+			}
+			seen[s.seq / 8] |= (uint8_t)(1u << (s.seq % 8));
+			unique++;
+			if (s.seq > max_seq)
+				max_seq = s.seq;
+			if (n_delays < MAX_DELAYS)
+				delays[n_delays++] = (int64_t)(now - s.mono_ns);
+		}
+	}
+	print_json(json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "received", (json_int_t)received,
+			     "unique", (json_int_t)unique, "duplicates", (json_int_t)dups,
+			     "foreign", (json_int_t)foreign, "max_seq", (json_int_t)max_seq,
+			     "delay_us", dist_json(delays, n_delays, 1e3)));
+	return 0;
+}
+
+/* --- TCP --------------------------------------------------------------------------------- */
+
+static int tcp_recv(const struct opts *o)
+{
+	static char buf[1 << 18];
+	_cleanup_close_ int lfd = -1, fd = -1;
+	uint64_t bytes = 0, t0 = 0, t1;
+	struct pollfd p;
+	ssize_t n;
+
+	lfd = listen_on(o, SOCK_STREAM);
+	if (lfd < 0)
+		return -lfd;
+	if (touch(o->ready))
+		return 1;
+	p = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	if (poll(&p, 1, (int)((o->timeout > 0 ? o->timeout : 30) * 1000)) <= 0) {
+		fprintf(stderr, "flperf tcp-recv: no connection\n");
+		return 1;
+	}
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return fail("accept");
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (!t0)
+			t0 = mono_ns();
+		bytes += (uint64_t)n;
+	}
+	if (n < 0)
+		return fail("read");
+	t1 = mono_ns();
+	print_json(json_pack("{s:I, s:f, s:f}", "bytes", (json_int_t)bytes, "seconds",
+			     t0 ? (double)(t1 - t0) / 1e9 : 0.0, "mbit_s",
+			     t0 && t1 > t0 ? (double)bytes * 8 / ((double)(t1 - t0) / 1e9) / 1e6 :
+					     0.0));
+	return 0;
+}
+
+static int tcp_send(const struct opts *o)
+{
+	static char buf[1 << 17];
+	struct sockaddr_storage ss;
+	socklen_t sl = o->dst ? make_addr(o->dst, o->port, &ss) : 0;
+	_cleanup_close_ int fd = -1;
+	uint64_t bytes = 0, start, end;
+	ssize_t n;
+
+	if (!sl || !o->port || o->seconds <= 0) {
+		fprintf(stderr, "flperf tcp-send: needs --dst ADDR --port P --seconds S\n");
+		return 2;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail("socket");
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0)
+		return fail("connect");
+	start = mono_ns();
+	end = start + (uint64_t)(o->seconds * 1e9);
+	while (mono_ns() < end) {
+		n = write(fd, buf, sizeof(buf));
+		if (n < 0)
+			return fail("write");
+		bytes += (uint64_t)n;
+	}
+	shutdown(fd, SHUT_WR);
+	/* wait for the receiver to close, so its count is complete when we report */
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	print_json(json_pack("{s:I, s:f}", "bytes", (json_int_t)bytes, "seconds",
+			     (double)(mono_ns() - start) / 1e9));
+	return 0;
+}
+
+/* --- BPF run-time stats -------------------------------------------------------------------- */
+
+static int prog_stats(int fd, struct bpf_prog_info *info)
+{
+	uint32_t len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len);
+}
+
+static int run_cmd(char **argv, uint64_t *ret_ns)
+{
+	uint64_t t0 = mono_ns();
+	pid_t pid;
+	int st, r;
+
+	r = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+	if (r) {
+		fprintf(stderr, "flperf: cannot run %s: %s\n", argv[0], strerror(r));
+		return -r;
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (ret_ns)
+		*ret_ns = mono_ns() - t0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "flperf: '%s ...' failed (status %#x)\n", argv[0], (unsigned)st);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int bpfstats(const struct opts *o)
+{
+	_cleanup_close_ int sfd = -1, pfd = -1;
+	struct bpf_prog_info a, b;
+	uint64_t cnt, ns;
+	int r;
+	json_t *j;
+
+	if (!o->prog_id || !o->out || !o->cmd || !o->cmd[0]) {
+		fprintf(stderr, "flperf bpfstats: needs --prog-id ID --out FILE -- CMD...\n");
+		return 2;
+	}
+	pfd = bpf_prog_get_fd_by_id(o->prog_id);
+	if (pfd < 0)
+		return fail("bpf_prog_get_fd_by_id");
+	/* held for this measurement only: closing the fd turns the stats off again */
+	sfd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (sfd < 0)
+		return fail("bpf_enable_stats(BPF_STATS_RUN_TIME)");
+	if (prog_stats(pfd, &a) < 0)
+		return fail("bpf_obj_get_info_by_fd");
+	r = run_cmd(o->cmd, NULL);
+	if (prog_stats(pfd, &b) < 0)
+		return fail("bpf_obj_get_info_by_fd");
+	cnt = b.run_cnt - a.run_cnt;
+	ns = b.run_time_ns - a.run_time_ns;
+	j = json_pack("{s:I, s:s, s:I, s:I, s:f, s:i}", "prog_id", (json_int_t)o->prog_id, "name",
+		      b.name, "run_cnt", (json_int_t)cnt, "run_time_ns", (json_int_t)ns,
+		      "ns_per_run", cnt ? (double)ns / (double)cnt : 0.0, "cmd_status", r);
+	if (!j || json_dump_file(j, o->out, JSON_COMPACT) < 0) {
+		json_decref(j);
+		fprintf(stderr, "flperf bpfstats: cannot write %s\n", o->out);
+		return 1;
+	}
+	json_decref(j);
+	return r < 0 ? 1 : 0;
+}
+
+/* --- apply + revert --------------------------------------------------------------------------- */
+
+/* Per-round samples in ns -> dist_json in milliseconds */
+static json_t *ms_json(int64_t *v, size_t n)
+{
+	return dist_json(v, n, 1e6);
+}
+
+struct bk_case {
+	const char *kind, *backend;
+	bool bpf_load; /* its apply loads bpf/netfault: time that load alone in each round too */
+	const char *params[8][2]; /* key, value; besides kind, backend, for, netns, dev */
+};
+
+static const struct bk_case cases[] = {
+	{ "loss", "tc-bpf", true,
+	  { { "percent", "10" }, { "proto", "udp" }, { "dport", "9000" },
+	    { "direction", "ingress" } } },
+	{ "partition", "tc-bpf", true, { { "src", "10.250.0.1" }, { "direction", "ingress" } } },
+	{ "latency", "nfqueue", false,
+	  { { "delay", "10ms" }, { "proto", "udp" }, { "dport", "9000" },
+	    { "direction", "ingress" } } },
+};
+
+static int add_param(struct fl_params *p, const char *k, const char *v)
+{
+	struct fl_where w = { .flag = "flperf" };
+
+	return fl_params_add(p, k, v, &w);
+}
+
+/* N rounds of plan, apply, revert of one backend, in this process: what the runner does minus
+ * the journal's fsync. */
+static json_t *bench_backend(const struct bk_case *c, const struct opts *o)
+{
+	_cleanup_free_ int64_t *t_apply = calloc(o->n, sizeof(int64_t)),
+			       *t_revert = calloc(o->n, sizeof(int64_t)),
+			       *t_total = calloc(o->n, sizeof(int64_t)),
+			       *t_plan = calloc(o->n, sizeof(int64_t)),
+			       *t_load = calloc(o->n, sizeof(int64_t)),
+			       *t_rest = calloc(o->n, sizeof(int64_t));
+	struct fl_params p = { .where = { .flag = "flperf" } };
+	struct fl_errors errs = { 0 };
+	struct fl_fault f = { 0 };
+	char run_id[16];
+	uint64_t rng = 42;
+	const char *why = NULL;
+	json_t *res = json_object();
+	int r;
+
+	json_object_set_new(res, "kind", json_string(c->kind));
+	json_object_set_new(res, "backend", json_string(c->backend));
+	if (!t_apply || !t_revert || !t_total || !t_plan || !t_load || !t_rest || fl_new_id(run_id, sizeof(run_id)) < 0)
+		goto err;
+	add_param(&p, "kind", c->kind);
+	add_param(&p, "backend", c->backend);
+	add_param(&p, "for", "60s");
+	add_param(&p, "target.netns", o->netns);
+	add_param(&p, "dev", o->dev);
+	for (size_t i = 0; i < ARRAY_SIZE(c->params) && c->params[i][0]; i++)
+		add_param(&p, c->params[i][0], c->params[i][1]);
+	if (fl_fault_from_params(&p, NULL, &f, &errs) < 0 || !f.backend) {
+		/* a backend this build does not have is "n/a", not a failure */
+		json_object_set_new(res, "na", json_string(errs.n ? errs.v[0].text :
+								    "no such backend"));
+		goto out;
+	}
+	if (f.backend->probe && f.backend->probe(&f, &why) < 0) {
+		json_object_set_new(res, "na", json_string(why ? why : "probe failed"));
+		goto out;
+	}
+	for (unsigned i = 0; i < o->n + 2; i++) { /* two warm-up rounds */
+		struct fl_inject_ctx ctx = { .run_id = run_id, .fault_id = f.name, .rng = &rng };
+		json_t *objs = NULL, *inj = json_object();
+		uint64_t t0, t1, t2, t3, load = 0;
+		char *reason = NULL;
+
+		if (c->bpf_load) {
+			/* in the same round as the apply it is part of: the same CPU weather */
+			struct netfault_bpf *skel;
+
+			t0 = mono_ns();
+			skel = netfault_bpf__open_and_load();
+			load = mono_ns() - t0;
+			if (!skel) {
+				json_object_set_new(res, "error", json_sprintf("BPF load: %s",
+									       strerror(errno)));
+				json_decref(inj);
+				goto out;
+			}
+			netfault_bpf__destroy(skel);
+		}
+		t0 = mono_ns();
+		r = f.backend->plan(&f, &ctx, &objs);
+		t1 = mono_ns();
+		if (r == 0)
+			r = f.backend->apply(&f, objs, &ctx, inj);
+		t2 = mono_ns();
+		/* revert after a failed apply too: that is the runner's contract */
+		if (objs && f.backend->revert(objs, &reason) < 0 && r == 0)
+			r = -EIO;
+		t3 = mono_ns();
+		json_decref(objs);
+		json_decref(inj);
+		if (r < 0) {
+			json_object_set_new(res, "error",
+					    json_sprintf("%s", ctx.reason ? ctx.reason :
+							reason ? reason : strerror(-r)));
+			free(ctx.reason);
+			free(reason);
+			goto out;
+		}
+		free(ctx.reason);
+		free(reason);
+		if (i < 2)
+			continue;
+		t_plan[i - 2] = (int64_t)(t1 - t0);
+		t_apply[i - 2] = (int64_t)(t2 - t1);
+		t_revert[i - 2] = (int64_t)(t3 - t2);
+		t_total[i - 2] = (int64_t)(t3 - t1);
+		t_load[i - 2] = (int64_t)load;
+		t_rest[i - 2] = (int64_t)(t3 - t1 - load);
+	}
+	json_object_set_new(res, "plan", ms_json(t_plan, o->n));
+	json_object_set_new(res, "apply", ms_json(t_apply, o->n));
+	json_object_set_new(res, "revert", ms_json(t_revert, o->n));
+	json_object_set_new(res, "apply_revert", ms_json(t_total, o->n));
+	if (c->bpf_load) {
+		json_object_set_new(res, "bpf_load", ms_json(t_load, o->n));
+		/* per round: apply + revert minus that round's load */
+		json_object_set_new(res, "without_load", ms_json(t_rest, o->n));
+	}
+	goto out;
+err:
+	json_object_set_new(res, "error", json_string("out of memory"));
+out:
+	fl_fault_clear(&f);
+	fl_params_clear(&p);
+	fl_errors_clear(&errs);
+	return res;
+}
+
+static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+/* The same change by commands, as chaosd and ChaosBlade make it: wall time of each sequence. */
+static json_t *bench_cmds(const struct opts *o, char **const *apply, char **const *revert,
+			  const char *what)
+{
+	_cleanup_free_ int64_t *ta = calloc(o->n, sizeof(int64_t)),
+			       *tr = calloc(o->n, sizeof(int64_t)),
+			       *tt = calloc(o->n, sizeof(int64_t));
+	json_t *res = json_object();
+
+	json_object_set_new(res, "tool", json_string(what));
+	if (!ta || !tr || !tt)
+		goto oom;
+	for (unsigned i = 0; i < o->n + 2; i++) {
+		uint64_t a = 0, rv = 0, ns;
+		int r = 0;
+
+		for (char **const *c = apply; *c && r == 0; c++, a += ns)
+			r = run_cmd(*c, &ns);
+		for (char **const *c = revert; *c && r == 0; c++, rv += ns)
+			r = run_cmd(*c, &ns);
+		if (r < 0) {
+			json_object_set_new(res, "error",
+					    json_sprintf("'%s' failed", (*apply)[0]));
+			/* leave nothing: the revert commands once more, errors ignored */
+			for (char **const *c = revert; *c; c++)
+				run_cmd(*c, NULL);
+			return res;
+		}
+		if (i < 2)
+			continue;
+		ta[i - 2] = (int64_t)a;
+		tr[i - 2] = (int64_t)rv;
+		tt[i - 2] = (int64_t)(a + rv);
+	}
+	json_object_set_new(res, "apply", ms_json(ta, o->n));
+	json_object_set_new(res, "revert", ms_json(tr, o->n));
+	json_object_set_new(res, "apply_revert", ms_json(tt, o->n));
+	return res;
+oom:
+	json_object_set_new(res, "error", json_string("out of memory"));
+	return res;
+}
+
+static json_t *cmd_list(char **const *cmds)
+{
+	json_t *a = json_array();
+
+	for (char **const *c = cmds; *c; c++) {
+		_cleanup_free_ char *s = fl_strv_join(*c, " ");
+		json_array_append_new(a, s ? json_string(s) : json_null());
+	}
+	return a;
+}
+
+static int applyrevert(const struct opts *o)
+{
+	char *tc_add[] = { "tc", "qdisc", "add", "dev", (char *)o->dev, "clsact", NULL };
+	char *tc_filter[] = { "tc", "filter", "add", "dev", (char *)o->dev, "ingress", "bpf", "da",
+			      "obj", (char *)o->obj, "sec", "tc", NULL };
+	char *tc_fdel[] = { "tc", "filter", "del", "dev", (char *)o->dev, "ingress", NULL };
+	char *tc_del[] = { "tc", "qdisc", "del", "dev", (char *)o->dev, "clsact", NULL };
+#define IPT_RULE "INPUT", "-p", "udp", "--dport", "9000", "-m", "statistic", "--mode", "random", \
+		 "--probability", "0.1", "-j", "DROP"
+	char *ipt_add[] = { "iptables", "-w", "-A", IPT_RULE, NULL };
+	char *ipt_del[] = { "iptables", "-w", "-D", IPT_RULE, NULL };
+#undef IPT_RULE
+	char **const tc_apply[] = { tc_add, tc_filter, NULL }, **const tc_revert[] = { tc_fdel,
+										 tc_del, NULL };
+	char **const qd_apply[] = { tc_add, NULL }, **const qd_revert[] = { tc_del, NULL };
+	char **const ipt_apply[] = { ipt_add, NULL }, **const ipt_revert[] = { ipt_del, NULL };
+	json_t *out = json_object(), *backends = json_array(), *tools = json_array(), *t;
+	const char *bpffs;
+	struct statfs sfs;
+	int old = -1, r;
+
+	if (!o->netns || !o->dev || !o->obj || !o->n) {
+		fprintf(stderr, "flperf applyrevert: needs --netns NS --dev IF --n N --obj FILE\n");
+		return 2;
+	}
+	/*
+	 * A mount namespace of our own: `tc ... bpf obj` mounts bpffs (and leaves tc/, ip, xdp in
+	 * it), faultline mounts and unmounts it when nothing is; both stay private to this process
+	 * and vanish with it. Mounts the host already has are seen here as they are.
+	 */
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return fail("a private mount namespace");
+	/* as systemd has it on stock distributions: so neither side mounts bpffs in each round */
+	if (statfs(FL_BPFFS, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC) {
+		bpffs = "the host's";
+	} else {
+		if (mount("bpf", FL_BPFFS, "bpf", 0, "mode=0700") < 0)
+			return fail("mount bpffs (private)");
+		bpffs = "mounted by flperf in its private mount namespace";
+	}
+	json_object_set_new(out, "bpffs", json_string(bpffs));
+	fl_log_level = FL_LOG_WARN;
+	libbpf_set_print(quiet_libbpf);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		json_array_append_new(backends, bench_backend(&cases[i], o));
+	json_object_set_new(out, "faultline", backends);
+	r = fl_netns_enter(o->netns, &old);
+	if (r < 0) {
+		errno = -r;
+		return fail(o->netns);
+	}
+	t = bench_cmds(o, tc_apply, tc_revert, "tc");
+	json_object_set_new(t, "commands", json_pack("{s:o, s:o}", "apply", cmd_list(tc_apply),
+						     "revert", cmd_list(tc_revert)));
+	json_array_append_new(tools, t);
+	/* the cost of two tc runs without a BPF load: what a netem or tbf change by tc costs */
+	t = bench_cmds(o, qd_apply, qd_revert, "tc-qdisc");
+	json_object_set_new(t, "commands", json_pack("{s:o, s:o}", "apply", cmd_list(qd_apply),
+						     "revert", cmd_list(qd_revert)));
+	json_array_append_new(tools, t);
+	t = bench_cmds(o, ipt_apply, ipt_revert, "iptables");
+	json_object_set_new(t, "commands", json_pack("{s:o, s:o}", "apply", cmd_list(ipt_apply),
+						     "revert", cmd_list(ipt_revert)));
+	json_array_append_new(tools, t);
+	fl_netns_leave(old);
+	json_object_set_new(out, "tools", tools);
+	json_object_set_new(out, "iterations", json_integer(o->n));
+	print_json(out);
+	return 0;
+}
+
+/* --- main ------------------------------------------------------------------------------------- */
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "dst", required_argument, NULL, 'd' },     { "port", required_argument, NULL, 'p' },
+		{ "count", required_argument, NULL, 'c' },   { "pps", required_argument, NULL, 'r' },
+		{ "size", required_argument, NULL, 's' },    { "seconds", required_argument, NULL, 'S' },
+		{ "ready", required_argument, NULL, 'R' },   { "idle", required_argument, NULL, 'i' },
+		{ "timeout", required_argument, NULL, 't' }, { "prog-id", required_argument, NULL, 'P' },
+		{ "out", required_argument, NULL, 'o' },     { "netns", required_argument, NULL, 'N' },
+		{ "dev", required_argument, NULL, 'D' },     { "n", required_argument, NULL, 'n' },
+		{ "obj", required_argument, NULL, 'O' },     {}
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->dst = optarg; break;
+		case 'p': o->port = (unsigned)atoi(optarg); break;
+		case 'c': o->count = (unsigned)atoi(optarg); break;
+		case 'r': o->pps = atof(optarg); break;
+		case 's': o->size = (unsigned)atoi(optarg); break;
+		case 'S': o->seconds = atof(optarg); break;
+		case 'R': o->ready = optarg; break;
+		case 'i': o->idle = atof(optarg); break;
+		case 't': o->timeout = atof(optarg); break;
+		case 'P': o->prog_id = (unsigned)atoi(optarg); break;
+		case 'o': o->out = optarg; break;
+		case 'N': o->netns = optarg; break;
+		case 'D': o->dev = optarg; break;
+		case 'n': o->n = (unsigned)atoi(optarg); break;
+		case 'O': o->obj = optarg; break;
+		default: return -EINVAL;
+		}
+	}
+	if (optind < argc)
+		o->cmd = argv + optind;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(const struct opts *o);
+	} subs[] = {
+		{ "udp-send", udp_send }, { "udp-recv", udp_recv },	{ "tcp-send", tcp_send },
+		{ "tcp-recv", tcp_recv }, { "bpfstats", bpfstats },	{ "applyrevert", applyrevert },
+	};
+	struct opts o = { 0 };
+
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2)
+		goto usage;
+	for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {
+		if (strcmp(argv[1], subs[i].name))
+			continue;
+		if (parse_opts(argc - 1, argv + 1, &o) < 0)
+			goto usage;
+		return subs[i].fn(&o);
+	}
+usage:
+	fprintf(stderr, "usage: flperf udp-send|udp-recv|tcp-send|tcp-recv|bpfstats|applyrevert "
+			"[options] (see bench/flperf.c)\n");
+	return 2;
+}
