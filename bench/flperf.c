@@ -37,8 +37,6 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/vfs.h>
-#include <linux/magic.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -696,8 +694,6 @@ static int applyrevert(const struct opts *o)
 	char **const qd_apply[] = { tc_add, NULL }, **const qd_revert[] = { tc_del, NULL };
 	char **const ipt_apply[] = { ipt_add, NULL }, **const ipt_revert[] = { ipt_del, NULL };
 	json_t *out = json_object(), *backends = json_array(), *tools = json_array(), *t;
-	const char *bpffs;
-	struct statfs sfs;
 	int old = -1, r;
 
 	if (!o->netns || !o->dev || !o->obj || !o->n) {
@@ -705,21 +701,18 @@ static int applyrevert(const struct opts *o)
 		return 2;
 	}
 	/*
-	 * A mount namespace of our own: `tc ... bpf obj` mounts bpffs (and leaves tc/, ip, xdp in
-	 * it), faultline mounts and unmounts it when nothing is; both stay private to this process
-	 * and vanish with it. Mounts the host already has are seen here as they are.
+	 * A mount namespace and a bpffs instance of our own on /sys/fs/bpf: `tc ... bpf obj`
+	 * leaves tc/, ip and xdp in whatever bpffs it finds, faultline pins there; none of it may
+	 * reach the host's bpffs (a new mount is a new instance), and all of it vanishes with us.
+	 * It is mounted for the whole measurement, as systemd has it on stock distributions, so
+	 * neither side mounts one in each round.
 	 */
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return fail("a private mount namespace");
-	/* as systemd has it on stock distributions: so neither side mounts bpffs in each round */
-	if (statfs(FL_BPFFS, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC) {
-		bpffs = "the host's";
-	} else {
-		if (mount("bpf", FL_BPFFS, "bpf", 0, "mode=0700") < 0)
-			return fail("mount bpffs (private)");
-		bpffs = "mounted by flperf in its private mount namespace";
-	}
-	json_object_set_new(out, "bpffs", json_string(bpffs));
+	if (mount("bpf", FL_BPFFS, "bpf", 0, "mode=0700") < 0)
+		return fail("mount bpffs (private)");
+	json_object_set_new(out, "bpffs", json_string("mounted for the whole run (a private "
+						      "instance)"));
 	fl_log_level = FL_LOG_WARN;
 	libbpf_set_print(quiet_libbpf);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)

@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Judge one bench run: raw records (JSON lines from bench/run.sh) -> results.json, RESULTS.md.
 
+Usage: report.py RAW.jsonl|results.json RESULTS_JSON RESULTS_MD (a results.json re-renders).
+
 Bounds (issue 5):
   loss      the packets received lie in the exact 99% binomial interval for n sent at the
             asked loss (0.5% and 99.5% quantiles of Binomial(n, 1 - p)).
@@ -60,7 +62,11 @@ def ratio(a, b):
 
 
 def main(raw_path, json_path, md_path):
-    recs = [json.loads(line) for line in open(raw_path) if line.strip()]
+    text = open(raw_path).read()
+    try:  # a results.json of an earlier run: render its raw records again
+        recs = json.loads(text)["raw"]
+    except (ValueError, KeyError, TypeError):
+        recs = [json.loads(line) for line in text.splitlines() if line.strip()]
     machine = next((r for r in recs if r.get("bench") == "machine"), {})
     out = {"schema": "faultline.bench/1", "machine": machine}
     md = []
@@ -225,7 +231,10 @@ def main(raw_path, json_path, md_path):
            ""]
     if ar:
         tools = {t["tool"]: t for t in ar["tools"]}
-        judged = ("tc", "iptables")  # the brief's comparators; tc-qdisc is context
+        # the same change by commands, per backend: tc-bpf loss is a tc bpf filter or an
+        # iptables statistic rule; a latency fault by tc is a netem root (add, del: the two tc
+        # runs of tc-qdisc, netem itself is not built here); the rest is context
+        judged = {"tc-bpf": ("tc", "iptables"), "nfqueue": ("tc-qdisc",)}
         rows = []
         md += [f"{ar['iterations']} rounds each; times in ms (mean / p50); bpffs: "
                f"{ar.get('bpffs', '?')}. For tc-bpf the BPF load is timed in each round just "
@@ -249,7 +258,7 @@ def main(raw_path, json_path, md_path):
             tot = b["apply_revert"]
             rest = b.get("without_load") or tot
             md.append(f"| {name} | {mp(b['apply'])} | {mp(b['revert'])} | {mp(tot)} | "
-                      f"{mp(b.get('bpf_load'))} | {mp(rest)} |")
+                      f"{mp(b.get('bpf_load'))} | {mp(b.get('without_load'))} |")
             row = {"kind": b["kind"], "backend": b["backend"], "apply_revert": tot,
                    "bpf_load": b.get("bpf_load"), "without_load": rest}
             for tn, t in tools.items():
@@ -270,8 +279,10 @@ def main(raw_path, json_path, md_path):
                       + ("(inside `tc filter add`)" if tn == "tc" else "-") + " | - |")
         md += ["",
                "Ratios, faultline's apply + revert (means) over the command line's; target <= "
-               f"{APPLY_TARGET}. `tc-qdisc` (two tc runs that load nothing, what a netem or "
-               "tbf change by tc costs) is context, not judged.",
+               f"{APPLY_TARGET}. Judged against the same change by commands: tc-bpf against "
+               "`tc` (the same BPF object) and `iptables` (a statistic rule), nfqueue against "
+               "`tc-qdisc` (two tc runs that load nothing: what `tc qdisc add/del ... netem "
+               "delay` costs, netem itself is not built here); the other pairs are context.",
                "",
                "| faultline | vs | with the BPF load | verdict | load once per run | verdict |",
                "|---|---|---|---|---|---|"]
@@ -281,14 +292,16 @@ def main(raw_path, json_path, md_path):
                 if k not in row:
                     continue
                 a, b = row[k], row[k + "_without_load"]
-                if tn in judged:
+                if tn in judged.get(row["backend"], ()):
                     row[f"pass_vs_{tn}"] = a <= APPLY_TARGET
                     row[f"pass_vs_{tn}_without_load"] = b <= APPLY_TARGET
                     va, vb = verdict(a <= APPLY_TARGET), verdict(b <= APPLY_TARGET)
                 else:
                     va = vb = "(context)"
+                if not row.get("bpf_load"):
+                    b, vb = None, "-"  # nothing to load once
                 md.append(f"| {row['kind']} ({row['backend']}) | {tn} | {a:.3f} | {va} | "
-                          f"{b:.3f} | {vb} |")
+                          f"{fmt(b, 3)} | {vb} |")
         out["apply_revert"] = {"raw": ar, "rows": rows}
         md.append("")
 
@@ -328,6 +341,27 @@ def main(raw_path, json_path, md_path):
                       f"{state}: {row.get('na') or row.get('error')} | - |")
     md.append("")
 
+    def tally(rows, key="pass"):
+        t = {"PASS": 0, "FAIL": 0, "n/a": 0}
+        for r in rows:
+            t["n/a" if r.get(key) is None else verdict(r[key])] += 1
+        return ", ".join(f"{v} {k}" for k, v in t.items() if v)
+
+    ar_rows = out.get("apply_revert", {}).get("rows", [])
+    ar_judged = [{"pass": r.get(k)} for r in ar_rows for k in r if k.startswith("pass_vs_")]
+    summary = ["## Summary",
+               "",
+               f"- loss fidelity: {tally(out['loss'])}",
+               f"- latency fidelity: {tally(out['latency']['rows'])}",
+               f"- TCP through 20 ms: {tally(out['tcp_latency'])}",
+               "- overhead on untargeted traffic: TCP throughput with the fault "
+               f"{fmt(out['overhead']['ratio_faultline'], 3)} of without (iptables "
+               f"{fmt(out['overhead']['ratio_iptables'], 3)}); BPF run time "
+               + ", ".join(f"{v['ns_per_run']:.0f} ns per "
+                           + {"tcp": "TCP skb (GRO/GSO)", "udp64": "64-byte UDP packet"}.get(k, k)
+                           for k, v in out["overhead"]["bpf_run_time"].items()),
+               f"- apply + revert, ratios judged against the target: {tally(ar_judged)}",
+               ""]
     head = ["# faultline benchmarks",
             "",
             "Generated by `make bench` (bench/run.sh, bench/flperf.c, bench/report.py): every "
@@ -345,7 +379,7 @@ def main(raw_path, json_path, md_path):
         json.dump(out, f, indent=1)
         f.write("\n")
     with open(md_path, "w") as f:
-        f.write("\n".join(head + md))
+        f.write("\n".join(head + summary + md))
 
 
 if __name__ == "__main__":

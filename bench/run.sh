@@ -5,9 +5,10 @@
 # and regenerates bench/RESULTS.md (bench/report.py judges each row against the issue's bounds).
 #
 # Everything happens between two network namespaces of the bench's own (flbench-a-PID,
-# flbench-b-PID, a veth pair: A 10.250.77.1 va <-> B 10.250.77.2 vb) and under a state
-# directory of its own, so `faultline recover --all` at exit touches only the bench's runs.
-# The trap removes all of it on every exit path (end, error, Ctrl-C, SIGTERM).
+# flbench-b-PID, a veth pair: A 10.250.77.1 va <-> B 10.250.77.2 vb), in a mount namespace of
+# its own (below), and under a state directory of its own, so `faultline recover --all` at
+# exit touches only the bench's runs. The trap removes all of it on every exit path (end,
+# error, Ctrl-C, SIGTERM).
 #
 # Environment: FAULTLINE, FLPERF, NETFAULT_OBJ (set by the Makefile), BENCH_RUNS (apply/revert
 # iterations, default 30), BENCH_OUT (directory for results.json and RESULTS.md, default bench/).
@@ -24,7 +25,15 @@ OUT="${BENCH_OUT:-$HERE}"
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (namespaces, tc, BPF)"
 for t in "$FL" "$FLPERF" "$OBJ"; do [ -e "$t" ] || die "missing $t (run 'make bench')"; done
-for c in ip tc iptables jq python3; do command -v "$c" >/dev/null || die "needs $c"; done
+for c in ip tc iptables jq python3 unshare; do command -v "$c" >/dev/null || die "needs $c"; done
+
+# A mount namespace of the bench's own, with a bpffs instance of its own on /sys/fs/bpf:
+# faultline's pins, what `tc ... bpf obj` leaves there, and the /run/netns entries of the
+# bench's namespaces stay out of the host's mounts and vanish with the bench, even on SIGKILL.
+if [ -z "${FLBENCH_PRIVATE:-}" ]; then
+	FLBENCH_PRIVATE=1 exec unshare --mount --propagation private "$0" "$@"
+fi
+mount -t bpf -o mode=0700 bpf /sys/fs/bpf
 
 TMP="$(mktemp -d /tmp/flbench.XXXXXX)"
 export FAULTLINE_STATE_DIR="$TMP/state"
@@ -267,7 +276,7 @@ netem_row '{"bench":"tcp_latency","tool":"tc-netem","delay_ms":20}' "tcp_run $TC
 record "$(jq -cn --arg k "$(uname -r)" --arg cpu "$(awk -F': ' '/model name/ {print $2; exit}' \
 	/proc/cpuinfo)" --argjson n "$(nproc)" --arg d "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 	--arg v "$("$FL" version 2>/dev/null | head -1)" \
-	--arg g "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+	--arg g "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
 	'{bench: "machine", kernel: $k, cpu: $cpu, cpus: $n, date: $d, faultline: $v, commit: $g}')"
 python3 "$HERE/report.py" "$RAW" "$OUT/results.json" "$OUT/RESULTS.md"
 echo "bench: wrote $OUT/results.json and $OUT/RESULTS.md" >&2
