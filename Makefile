@@ -125,12 +125,14 @@ test-vm: faultline
 
 # Benchmarks (figures in bench/RESULTS.md), not part of `make test`, as root. flperf links the
 # tool's objects like the unit tests do, with the same -Werror flags; built by `make bench` only.
+# --wrap: flperf times the BPF load inside a backend's apply (bench/flperf.c).
 BENCH_RUNS  ?=
 
 $(BUILD)/bench/flperf: bench/flperf.c $(LIBOBJS) | $(BUILD)/.dirs
 	@mkdir -p $(dir $@)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--wrap=bpf_object__load_skeleton -o $@ $< $(LIBOBJS) \
+		$(LDLIBS)
 
 .PHONY: bench
 bench: faultline $(BUILD)/bench/flperf $(BPF_OBJS)

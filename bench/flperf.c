@@ -14,8 +14,9 @@
  *             BPF run-time stats (bpf_enable_stats: fd-scoped, the sysctl stays untouched)
  *             of one program around a command: run_cnt, run_time_ns, ns per run
  *   applyrevert --netns NS --dev IF --n N --obj BPF_OBJECT
- *             faultline's network backends in-process (plan, apply, revert, N times; the BPF
- *             load alone), then the same change by running tc and iptables, N times each
+ *             faultline's network backends in-process (plan, apply with its BPF load timed
+ *             apart, revert) and the same change by running tc and iptables, N rounds of each,
+ *             interleaved
  *
  * Every subcommand prints one JSON object on stdout (bpfstats: into --out).
  */
@@ -478,15 +479,48 @@ static int bpfstats(const struct opts *o)
 
 /* --- apply + revert --------------------------------------------------------------------------- */
 
-/* Per-round samples in ns -> dist_json in milliseconds */
-static json_t *ms_json(int64_t *v, size_t n)
+/*
+ * Every contestant runs one round in turn (faultline's backends, then each command sequence),
+ * N rounds after two warm-up ones, so all of them see the same weather on a shared machine.
+ */
+enum { S_PLAN, S_APPLY, S_REVERT, S_TOTAL, S_LOAD, S_REST, N_SERIES };
+static const char *const series_names[N_SERIES] = { "plan",	"apply",    "revert",
+						    "apply_revert", "bpf_load", "without_load" };
+
+struct series {
+	int64_t *v[N_SERIES]; /* ns per round */
+	size_t n;
+};
+
+static int series_init(struct series *s, unsigned n)
 {
-	return dist_json(v, n, 1e6);
+	for (int k = 0; k < N_SERIES; k++)
+		if (!(s->v[k] = calloc(n, sizeof(int64_t))))
+			return -ENOMEM;
+	return 0;
+}
+
+static void series_put(struct series *s, const int64_t x[N_SERIES])
+{
+	for (int k = 0; k < N_SERIES; k++)
+		s->v[k][s->n] = x[k];
+	s->n++;
+}
+
+/* The series in mask, each as {n, min, p50, p90, p99, max, mean} in ms; frees them all. */
+static void series_out(struct series *s, unsigned mask, json_t *into)
+{
+	for (int k = 0; k < N_SERIES; k++) {
+		if (s->v[k] && (mask & (1u << k)))
+			json_object_set_new(into, series_names[k], dist_json(s->v[k], s->n, 1e6));
+		free(s->v[k]);
+		s->v[k] = NULL;
+	}
 }
 
 struct bk_case {
 	const char *kind, *backend;
-	bool bpf_load; /* its apply loads bpf/netfault: time that load alone in each round too */
+	bool bpf_load; /* its apply loads a BPF object: report that part and the rest */
 	const char *params[8][2]; /* key, value; besides kind, backend, for, netns, dev */
 };
 
@@ -500,6 +534,19 @@ static const struct bk_case cases[] = {
 	    { "direction", "ingress" } } },
 };
 
+/* One of faultline's backends, called in-process as the runner does (minus the journal). */
+struct bk_run {
+	const struct bk_case *c;
+	struct fl_params p;
+	struct fl_errors errs;
+	struct fl_fault f;
+	char run_id[16];
+	uint64_t rng;
+	struct series s;
+	json_t *res; /* kind, backend, and "na" or "error" once it cannot run */
+	bool live;
+};
+
 static int add_param(struct fl_params *p, const char *k, const char *v)
 {
 	struct fl_where w = { .flag = "flperf" };
@@ -507,164 +554,117 @@ static int add_param(struct fl_params *p, const char *k, const char *v)
 	return fl_params_add(p, k, v, &w);
 }
 
-/* N rounds of plan, apply, revert of one backend, in this process: what the runner does minus
- * the journal's fsync. */
-static json_t *bench_backend(const struct bk_case *c, const struct opts *o)
+static void bk_setup(struct bk_run *b, const struct bk_case *c, const struct opts *o)
 {
-	_cleanup_free_ int64_t *t_apply = calloc(o->n, sizeof(int64_t)),
-			       *t_revert = calloc(o->n, sizeof(int64_t)),
-			       *t_total = calloc(o->n, sizeof(int64_t)),
-			       *t_plan = calloc(o->n, sizeof(int64_t)),
-			       *t_load = calloc(o->n, sizeof(int64_t)),
-			       *t_rest = calloc(o->n, sizeof(int64_t));
-	struct fl_params p = { .where = { .flag = "flperf" } };
-	struct fl_errors errs = { 0 };
-	struct fl_fault f = { 0 };
-	char run_id[16];
-	uint64_t rng = 42;
 	const char *why = NULL;
-	json_t *res = json_object();
+
+	b->c = c;
+	b->rng = 42;
+	b->p.where.flag = "flperf";
+	b->res = json_pack("{s:s, s:s}", "kind", c->kind, "backend", c->backend);
+	if (series_init(&b->s, o->n) < 0 || fl_new_id(b->run_id, sizeof(b->run_id)) < 0) {
+		json_object_set_new(b->res, "error", json_string("out of memory"));
+		return;
+	}
+	add_param(&b->p, "kind", c->kind);
+	add_param(&b->p, "backend", c->backend);
+	add_param(&b->p, "for", "60s");
+	add_param(&b->p, "target.netns", o->netns);
+	add_param(&b->p, "dev", o->dev);
+	for (size_t i = 0; i < ARRAY_SIZE(c->params) && c->params[i][0]; i++)
+		add_param(&b->p, c->params[i][0], c->params[i][1]);
+	if (fl_fault_from_params(&b->p, NULL, &b->f, &b->errs) < 0 || !b->f.backend) {
+		/* a backend this build does not have is "n/a", not a failure */
+		json_object_set_new(b->res, "na", json_string(b->errs.n ? b->errs.v[0].text :
+									 "no such backend"));
+		return;
+	}
+	if (b->f.backend->probe && b->f.backend->probe(&b->f, &why) < 0) {
+		json_object_set_new(b->res, "na", json_string(why ? why : "probe failed"));
+		return;
+	}
+	b->live = true;
+}
+
+/*
+ * Which part of an apply is the BPF load: flperf is linked with
+ * -Wl,--wrap=bpf_object__load_skeleton, so the backend's netfault_bpf__load() comes through
+ * here (maps created, relocations, the verifier, the programs loaded) and is timed inside the
+ * very apply it belongs to.
+ */
+int __real_bpf_object__load_skeleton(struct bpf_object_skeleton *s);
+int __wrap_bpf_object__load_skeleton(struct bpf_object_skeleton *s);
+static uint64_t load_ns; /* summed over the calls since the last reset */
+
+int __wrap_bpf_object__load_skeleton(struct bpf_object_skeleton *s)
+{
+	uint64_t t0 = mono_ns();
+	int r = __real_bpf_object__load_skeleton(s);
+
+	load_ns += mono_ns() - t0;
+	return r;
+}
+
+/* One round: plan, apply (and the BPF load inside it), revert. */
+static void bk_round(struct bk_run *b, bool keep)
+{
+	struct fl_inject_ctx ctx = { .run_id = b->run_id, .fault_id = b->f.name, .rng = &b->rng };
+	json_t *objs = NULL, *inj = json_object();
+	uint64_t t0, t1, t2, t3, load;
+	char *reason = NULL;
 	int r;
 
-	json_object_set_new(res, "kind", json_string(c->kind));
-	json_object_set_new(res, "backend", json_string(c->backend));
-	if (!t_apply || !t_revert || !t_total || !t_plan || !t_load || !t_rest || fl_new_id(run_id, sizeof(run_id)) < 0)
-		goto err;
-	add_param(&p, "kind", c->kind);
-	add_param(&p, "backend", c->backend);
-	add_param(&p, "for", "60s");
-	add_param(&p, "target.netns", o->netns);
-	add_param(&p, "dev", o->dev);
-	for (size_t i = 0; i < ARRAY_SIZE(c->params) && c->params[i][0]; i++)
-		add_param(&p, c->params[i][0], c->params[i][1]);
-	if (fl_fault_from_params(&p, NULL, &f, &errs) < 0 || !f.backend) {
-		/* a backend this build does not have is "n/a", not a failure */
-		json_object_set_new(res, "na", json_string(errs.n ? errs.v[0].text :
-								    "no such backend"));
-		goto out;
+	t0 = mono_ns();
+	r = b->f.backend->plan(&b->f, &ctx, &objs);
+	t1 = mono_ns();
+	load_ns = 0;
+	if (r == 0)
+		r = b->f.backend->apply(&b->f, objs, &ctx, inj);
+	t2 = mono_ns();
+	load = load_ns;
+	/* revert after a failed apply too: that is the runner's contract */
+	if (objs && b->f.backend->revert(objs, &reason) < 0 && r == 0)
+		r = -EIO;
+	t3 = mono_ns();
+	json_decref(objs);
+	json_decref(inj);
+	if (r < 0 && !json_object_get(b->res, "error"))
+		json_object_set_new(b->res, "error",
+				    json_string(ctx.reason ? ctx.reason :
+						reason ? reason : strerror(-r)));
+	free(ctx.reason);
+	free(reason);
+	if (r < 0) {
+		b->live = false;
+		return;
 	}
-	if (f.backend->probe && f.backend->probe(&f, &why) < 0) {
-		json_object_set_new(res, "na", json_string(why ? why : "probe failed"));
-		goto out;
-	}
-	for (unsigned i = 0; i < o->n + 2; i++) { /* two warm-up rounds */
-		struct fl_inject_ctx ctx = { .run_id = run_id, .fault_id = f.name, .rng = &rng };
-		json_t *objs = NULL, *inj = json_object();
-		uint64_t t0, t1, t2, t3, load = 0;
-		char *reason = NULL;
-
-		if (c->bpf_load) {
-			/* in the same round as the apply it is part of: the same CPU weather */
-			struct netfault_bpf *skel;
-
-			t0 = mono_ns();
-			skel = netfault_bpf__open_and_load();
-			load = mono_ns() - t0;
-			if (!skel) {
-				json_object_set_new(res, "error", json_sprintf("BPF load: %s",
-									       strerror(errno)));
-				json_decref(inj);
-				goto out;
-			}
-			netfault_bpf__destroy(skel);
-		}
-		t0 = mono_ns();
-		r = f.backend->plan(&f, &ctx, &objs);
-		t1 = mono_ns();
-		if (r == 0)
-			r = f.backend->apply(&f, objs, &ctx, inj);
-		t2 = mono_ns();
-		/* revert after a failed apply too: that is the runner's contract */
-		if (objs && f.backend->revert(objs, &reason) < 0 && r == 0)
-			r = -EIO;
-		t3 = mono_ns();
-		json_decref(objs);
-		json_decref(inj);
-		if (r < 0) {
-			json_object_set_new(res, "error",
-					    json_sprintf("%s", ctx.reason ? ctx.reason :
-							reason ? reason : strerror(-r)));
-			free(ctx.reason);
-			free(reason);
-			goto out;
-		}
-		free(ctx.reason);
-		free(reason);
-		if (i < 2)
-			continue;
-		t_plan[i - 2] = (int64_t)(t1 - t0);
-		t_apply[i - 2] = (int64_t)(t2 - t1);
-		t_revert[i - 2] = (int64_t)(t3 - t2);
-		t_total[i - 2] = (int64_t)(t3 - t1);
-		t_load[i - 2] = (int64_t)load;
-		t_rest[i - 2] = (int64_t)(t3 - t1 - load);
-	}
-	json_object_set_new(res, "plan", ms_json(t_plan, o->n));
-	json_object_set_new(res, "apply", ms_json(t_apply, o->n));
-	json_object_set_new(res, "revert", ms_json(t_revert, o->n));
-	json_object_set_new(res, "apply_revert", ms_json(t_total, o->n));
-	if (c->bpf_load) {
-		json_object_set_new(res, "bpf_load", ms_json(t_load, o->n));
-		/* per round: apply + revert minus that round's load */
-		json_object_set_new(res, "without_load", ms_json(t_rest, o->n));
-	}
-	goto out;
-err:
-	json_object_set_new(res, "error", json_string("out of memory"));
-out:
-	fl_fault_clear(&f);
-	fl_params_clear(&p);
-	fl_errors_clear(&errs);
-	return res;
+	if (keep)
+		series_put(&b->s, (int64_t[N_SERIES]){ (int64_t)(t1 - t0), (int64_t)(t2 - t1),
+						      (int64_t)(t3 - t2), (int64_t)(t3 - t1),
+						      (int64_t)load, (int64_t)(t3 - t1 - load) });
 }
 
-static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+static json_t *bk_finish(struct bk_run *b)
 {
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+	unsigned mask = (1u << S_PLAN) | (1u << S_APPLY) | (1u << S_REVERT) | (1u << S_TOTAL);
+
+	if (b->c->bpf_load)
+		mask |= (1u << S_LOAD) | (1u << S_REST); /* per round: total minus its load */
+	series_out(&b->s, json_object_get(b->res, "error") || !b->live ? 0 : mask, b->res);
+	fl_fault_clear(&b->f);
+	fl_params_clear(&b->p);
+	fl_errors_clear(&b->errs);
+	return b->res;
 }
 
-/* The same change by commands, as chaosd and ChaosBlade make it: wall time of each sequence. */
-static json_t *bench_cmds(const struct opts *o, char **const *apply, char **const *revert,
-			  const char *what)
-{
-	_cleanup_free_ int64_t *ta = calloc(o->n, sizeof(int64_t)),
-			       *tr = calloc(o->n, sizeof(int64_t)),
-			       *tt = calloc(o->n, sizeof(int64_t));
-	json_t *res = json_object();
-
-	json_object_set_new(res, "tool", json_string(what));
-	if (!ta || !tr || !tt)
-		goto oom;
-	for (unsigned i = 0; i < o->n + 2; i++) {
-		uint64_t a = 0, rv = 0, ns;
-		int r = 0;
-
-		for (char **const *c = apply; *c && r == 0; c++, a += ns)
-			r = run_cmd(*c, &ns);
-		for (char **const *c = revert; *c && r == 0; c++, rv += ns)
-			r = run_cmd(*c, &ns);
-		if (r < 0) {
-			json_object_set_new(res, "error",
-					    json_sprintf("'%s' failed", (*apply)[0]));
-			/* leave nothing: the revert commands once more, errors ignored */
-			for (char **const *c = revert; *c; c++)
-				run_cmd(*c, NULL);
-			return res;
-		}
-		if (i < 2)
-			continue;
-		ta[i - 2] = (int64_t)a;
-		tr[i - 2] = (int64_t)rv;
-		tt[i - 2] = (int64_t)(a + rv);
-	}
-	json_object_set_new(res, "apply", ms_json(ta, o->n));
-	json_object_set_new(res, "revert", ms_json(tr, o->n));
-	json_object_set_new(res, "apply_revert", ms_json(tt, o->n));
-	return res;
-oom:
-	json_object_set_new(res, "error", json_string("out of memory"));
-	return res;
-}
+/* The same change by running commands, as chaosd and ChaosBlade make it. */
+struct tool_run {
+	const char *name;
+	char **const *apply, **const *revert;
+	struct series s;
+	json_t *res;
+	bool live;
+};
 
 static json_t *cmd_list(char **const *cmds)
 {
@@ -675,6 +675,43 @@ static json_t *cmd_list(char **const *cmds)
 		json_array_append_new(a, s ? json_string(s) : json_null());
 	}
 	return a;
+}
+
+static void tool_setup(struct tool_run *t, const struct opts *o)
+{
+	t->res = json_pack("{s:s, s:{s:o, s:o}}", "tool", t->name, "commands", "apply",
+			   cmd_list(t->apply), "revert", cmd_list(t->revert));
+	t->live = series_init(&t->s, o->n) == 0;
+	if (!t->live)
+		json_object_set_new(t->res, "error", json_string("out of memory"));
+}
+
+/* One round: the apply commands, then the revert commands, wall time of each sequence. */
+static void tool_round(struct tool_run *t, bool keep)
+{
+	uint64_t a = 0, rv = 0, ns = 0;
+	int r = 0;
+
+	for (char **const *c = t->apply; *c && r == 0; c++, a += ns)
+		r = run_cmd(*c, &ns);
+	for (char **const *c = t->revert; *c && r == 0; c++, rv += ns)
+		r = run_cmd(*c, &ns);
+	if (r < 0) {
+		json_object_set_new(t->res, "error", json_sprintf("'%s' failed", (*t->apply)[0]));
+		/* leave nothing: the revert commands once more, errors ignored */
+		for (char **const *c = t->revert; *c; c++)
+			run_cmd(*c, NULL);
+		t->live = false;
+		return;
+	}
+	if (keep)
+		series_put(&t->s, (int64_t[N_SERIES]){ 0, (int64_t)a, (int64_t)rv,
+						      (int64_t)(a + rv), 0, 0 });
+}
+
+static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
 }
 
 static int applyrevert(const struct opts *o)
@@ -689,11 +726,17 @@ static int applyrevert(const struct opts *o)
 	char *ipt_add[] = { "iptables", "-w", "-A", IPT_RULE, NULL };
 	char *ipt_del[] = { "iptables", "-w", "-D", IPT_RULE, NULL };
 #undef IPT_RULE
-	char **const tc_apply[] = { tc_add, tc_filter, NULL }, **const tc_revert[] = { tc_fdel,
-										 tc_del, NULL };
-	char **const qd_apply[] = { tc_add, NULL }, **const qd_revert[] = { tc_del, NULL };
-	char **const ipt_apply[] = { ipt_add, NULL }, **const ipt_revert[] = { ipt_del, NULL };
-	json_t *out = json_object(), *backends = json_array(), *tools = json_array(), *t;
+	/* tc-qdisc: two tc runs that load nothing, what a netem or tbf change by tc costs */
+	struct tool_run tools[] = {
+		{ .name = "tc", .apply = (char **const[]){ tc_add, tc_filter, NULL },
+		  .revert = (char **const[]){ tc_fdel, tc_del, NULL } },
+		{ .name = "tc-qdisc", .apply = (char **const[]){ tc_add, NULL },
+		  .revert = (char **const[]){ tc_del, NULL } },
+		{ .name = "iptables", .apply = (char **const[]){ ipt_add, NULL },
+		  .revert = (char **const[]){ ipt_del, NULL } },
+	};
+	struct bk_run bks[ARRAY_SIZE(cases)] = { 0 };
+	json_t *out = json_object(), *jb = json_array(), *jt = json_array();
 	int old = -1, r;
 
 	if (!o->netns || !o->dev || !o->obj || !o->n) {
@@ -711,34 +754,41 @@ static int applyrevert(const struct opts *o)
 		return fail("a private mount namespace");
 	if (mount("bpf", FL_BPFFS, "bpf", 0, "mode=0700") < 0)
 		return fail("mount bpffs (private)");
-	json_object_set_new(out, "bpffs", json_string("mounted for the whole run (a private "
-						      "instance)"));
 	fl_log_level = FL_LOG_WARN;
 	libbpf_set_print(quiet_libbpf);
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
-		json_array_append_new(backends, bench_backend(&cases[i], o));
-	json_object_set_new(out, "faultline", backends);
+	/* the commands run in the namespace; faultline's backends enter it themselves */
 	r = fl_netns_enter(o->netns, &old);
 	if (r < 0) {
 		errno = -r;
 		return fail(o->netns);
 	}
-	t = bench_cmds(o, tc_apply, tc_revert, "tc");
-	json_object_set_new(t, "commands", json_pack("{s:o, s:o}", "apply", cmd_list(tc_apply),
-						     "revert", cmd_list(tc_revert)));
-	json_array_append_new(tools, t);
-	/* the cost of two tc runs without a BPF load: what a netem or tbf change by tc costs */
-	t = bench_cmds(o, qd_apply, qd_revert, "tc-qdisc");
-	json_object_set_new(t, "commands", json_pack("{s:o, s:o}", "apply", cmd_list(qd_apply),
-						     "revert", cmd_list(qd_revert)));
-	json_array_append_new(tools, t);
-	t = bench_cmds(o, ipt_apply, ipt_revert, "iptables");
-	json_object_set_new(t, "commands", json_pack("{s:o, s:o}", "apply", cmd_list(ipt_apply),
-						     "revert", cmd_list(ipt_revert)));
-	json_array_append_new(tools, t);
+	for (size_t k = 0; k < ARRAY_SIZE(cases); k++)
+		bk_setup(&bks[k], &cases[k], o);
+	for (size_t k = 0; k < ARRAY_SIZE(tools); k++)
+		tool_setup(&tools[k], o);
+	for (unsigned i = 0; i < o->n + 2; i++) { /* two warm-up rounds */
+		for (size_t k = 0; k < ARRAY_SIZE(bks); k++)
+			if (bks[k].live)
+				bk_round(&bks[k], i >= 2);
+		for (size_t k = 0; k < ARRAY_SIZE(tools); k++)
+			if (tools[k].live)
+				tool_round(&tools[k], i >= 2);
+	}
 	fl_netns_leave(old);
-	json_object_set_new(out, "tools", tools);
+	for (size_t k = 0; k < ARRAY_SIZE(bks); k++)
+		json_array_append_new(jb, bk_finish(&bks[k]));
+	for (size_t k = 0; k < ARRAY_SIZE(tools); k++) {
+		series_out(&tools[k].s,
+			   tools[k].live ? (1u << S_APPLY) | (1u << S_REVERT) | (1u << S_TOTAL) : 0,
+			   tools[k].res);
+		json_array_append_new(jt, tools[k].res);
+	}
+	json_object_set_new(out, "faultline", jb);
+	json_object_set_new(out, "tools", jt);
 	json_object_set_new(out, "iterations", json_integer(o->n));
+	json_object_set_new(out, "interleaved", json_true());
+	json_object_set_new(out, "bpffs", json_string("mounted for the whole run (a private "
+						      "instance)"));
 	print_json(out);
 	return 0;
 }
