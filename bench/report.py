@@ -147,7 +147,9 @@ def main(raw_path, json_path, md_path):
     md += ["## Latency fidelity",
            "",
            "UDP at 1000 pps, 2000 datagrams per row, stamped with CLOCK_MONOTONIC by the sender "
-           "(one clock for both namespaces): the added delay is the one-way delay minus the "
+           "(one clock for both namespaces; sender and receiver run SCHED_FIFO so their own "
+           "wake-ups on a shared machine do not pass for added delay, the fault's daemon runs "
+           "as faultline starts it): the added delay is the one-way delay minus the "
            "no-fault baseline's p50"
            + (f" ({base_p50:.0f} us; p99 {base['recv']['delay_us']['p99']:.0f} us)" if base
               else "")
