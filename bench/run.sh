@@ -227,7 +227,7 @@ done
 
 # --- 3. overhead on traffic the fault does not target ----------------------------------------
 # The fault: 50% loss of UDP to port 9 at B's ingress; the traffic: TCP to 9100, UDP to 9000.
-REPS=5
+REPS=7
 TCP_S=2
 for ((i = 1; i <= REPS; i++)); do
 	log overhead "TCP ${TCP_S}s, round $i/$REPS: no fault, faultline, iptables"
@@ -279,4 +279,5 @@ record "$(jq -cn --arg k "$(uname -r)" --arg cpu "$(awk -F': ' '/model name/ {pr
 	--arg g "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
 	'{bench: "machine", kernel: $k, cpu: $cpu, cpus: $n, date: $d, faultline: $v, commit: $g}')"
 python3 "$HERE/report.py" "$RAW" "$OUT/results.json" "$OUT/RESULTS.md"
+sed -n '/^## Summary/,/^## Loss/{/^- /p}' "$OUT/RESULTS.md" >&2
 echo "bench: wrote $OUT/results.json and $OUT/RESULTS.md" >&2
