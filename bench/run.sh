@@ -273,10 +273,14 @@ netem_row '{"bench":"tcp_latency","tool":"tc-netem","delay_ms":20}' "tcp_run $TC
 	delay 20ms
 
 # --- the machine, then the verdicts ------------------------------------------------------------
+# the commit measured; "-dirty" when the tree differs from it (the bench's own output aside)
+commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+[ -z "$(git -C "$ROOT" status --porcelain -- . ':!bench/results.json' ':!bench/RESULTS.md' \
+	2>/dev/null)" ] || commit="$commit-dirty"
 record "$(jq -cn --arg k "$(uname -r)" --arg cpu "$(awk -F': ' '/model name/ {print $2; exit}' \
 	/proc/cpuinfo)" --argjson n "$(nproc)" --arg d "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 	--arg v "$("$FL" version 2>/dev/null | head -1)" \
-	--arg g "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
+	--arg g "$commit" \
 	'{bench: "machine", kernel: $k, cpu: $cpu, cpus: $n, date: $d, faultline: $v, commit: $g}')"
 python3 "$HERE/report.py" "$RAW" "$OUT/results.json" "$OUT/RESULTS.md"
 sed -n '/^## Summary/,/^## Loss/{/^- /p}' "$OUT/RESULTS.md" >&2
