@@ -28,14 +28,13 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -43,12 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/types.h>
-
-#include "bpf/netfault.h" /* before the skeleton, which uses its types */
-#include "bpf/netfault.skel.h"
 #include "inject/injector.h"
-#include "inject/journal.h"
 #include "inject/log.h"
 #include "inject/netutil.h"
 #include "inject/util.h"
@@ -131,7 +125,8 @@ static socklen_t make_addr(const char *addr, unsigned port, struct sockaddr_stor
 /* A socket bound to [::]:PORT that takes IPv4 too. */
 static int bound_socket(int type, unsigned port)
 {
-	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+				  .sin6_port = htons((uint16_t)port),
 				  .sin6_addr = IN6ADDR_ANY_INIT };
 	int fd = socket(AF_INET6, type | SOCK_CLOEXEC, 0), zero = 0, one = 1, big = 16 << 20;
 
@@ -237,7 +232,8 @@ static int udp_send(const struct opts *o)
 		return 2;
 	}
 	if (size < sizeof(struct stamp) || size > 65000 || !(buf = calloc(1, size))) {
-		fprintf(stderr, "flperf udp-send: --size must be %zu..65000\n", sizeof(struct stamp));
+		fprintf(stderr, "flperf udp-send: --size must be %zu..65000\n",
+			sizeof(struct stamp));
 		return 2;
 	}
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -301,7 +297,8 @@ static int udp_recv(const struct opts *o)
 			continue;
 		for (int i = 0; i < BATCH; i++) {
 			iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = sizeof(bufs[i]) };
-			msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+			msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i],
+								 .msg_iovlen = 1 } };
 		}
 		n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
@@ -382,8 +379,8 @@ static int tcp_recv(const struct opts *o)
 	t1 = mono_ns();
 	print_json(json_pack("{s:I, s:f, s:f}", "bytes", (json_int_t)bytes, "seconds",
 			     t0 ? (double)(t1 - t0) / 1e9 : 0.0, "mbit_s",
-			     t0 && t1 > t0 ? (double)bytes * 8 / ((double)(t1 - t0) / 1e9) / 1e6 :
-					     0.0));
+			     t0 && t1 > t0 ? (double)bytes * 8 / ((double)(t1 - t0) / 1e9) / 1e6
+					   : 0.0));
 	return 0;
 }
 
@@ -500,7 +497,7 @@ static int bpfstats(const struct opts *o)
  * N rounds after two warm-up ones, so all of them see the same weather on a shared machine.
  */
 enum { S_PLAN, S_APPLY, S_REVERT, S_TOTAL, S_LOAD, S_REST, N_SERIES };
-static const char *const series_names[N_SERIES] = { "plan",	"apply",    "revert",
+static const char *const series_names[N_SERIES] = { "plan",	    "apply",	"revert",
 						    "apply_revert", "bpf_load", "without_load" };
 
 struct series {
@@ -536,17 +533,25 @@ static void series_out(struct series *s, unsigned mask, json_t *into)
 
 struct bk_case {
 	const char *kind, *backend;
-	bool bpf_load; /* its apply loads a BPF object: report that part and the rest */
+	bool bpf_load;		  /* its apply loads a BPF object: report that part and the rest */
 	const char *params[8][2]; /* key, value; besides kind, backend, for, netns, dev */
 };
 
 static const struct bk_case cases[] = {
-	{ "loss", "tc-bpf", true,
-	  { { "percent", "10" }, { "proto", "udp" }, { "dport", "9000" },
+	{ "loss",
+	  "tc-bpf",
+	  true,
+	  { { "percent", "10" },
+	    { "proto", "udp" },
+	    { "dport", "9000" },
 	    { "direction", "ingress" } } },
 	{ "partition", "tc-bpf", true, { { "src", "10.250.0.1" }, { "direction", "ingress" } } },
-	{ "latency", "nfqueue", false,
-	  { { "delay", "10ms" }, { "proto", "udp" }, { "dport", "9000" },
+	{ "latency",
+	  "nfqueue",
+	  false,
+	  { { "delay", "10ms" },
+	    { "proto", "udp" },
+	    { "dport", "9000" },
 	    { "direction", "ingress" } } },
 };
 
@@ -591,8 +596,8 @@ static void bk_setup(struct bk_run *b, const struct bk_case *c, const struct opt
 		add_param(&b->p, c->params[i][0], c->params[i][1]);
 	if (fl_fault_from_params(&b->p, NULL, &b->f, &b->errs) < 0 || !b->f.backend) {
 		/* a backend this build does not have is "n/a", not a failure */
-		json_object_set_new(b->res, "na", json_string(b->errs.n ? b->errs.v[0].text :
-									 "no such backend"));
+		json_object_set_new(b->res, "na",
+				    json_string(b->errs.n ? b->errs.v[0].text : "no such backend"));
 		return;
 	}
 	if (b->f.backend->probe && b->f.backend->probe(&b->f, &why) < 0) {
@@ -646,8 +651,9 @@ static void bk_round(struct bk_run *b, bool keep)
 	json_decref(inj);
 	if (r < 0 && !json_object_get(b->res, "error"))
 		json_object_set_new(b->res, "error",
-				    json_string(ctx.reason ? ctx.reason :
-						reason ? reason : strerror(-r)));
+				    json_string(ctx.reason ? ctx.reason
+						: reason   ? reason
+							   : strerror(-r)));
 	free(ctx.reason);
 	free(reason);
 	if (r < 0) {
@@ -656,8 +662,8 @@ static void bk_round(struct bk_run *b, bool keep)
 	}
 	if (keep)
 		series_put(&b->s, (int64_t[N_SERIES]){ (int64_t)(t1 - t0), (int64_t)(t2 - t1),
-						      (int64_t)(t3 - t2), (int64_t)(t3 - t1),
-						      (int64_t)load, (int64_t)(t3 - t1 - load) });
+						       (int64_t)(t3 - t2), (int64_t)(t3 - t1),
+						       (int64_t)load, (int64_t)(t3 - t1 - load) });
 }
 
 static json_t *bk_finish(struct bk_run *b)
@@ -722,7 +728,7 @@ static void tool_round(struct tool_run *t, bool keep)
 	}
 	if (keep)
 		series_put(&t->s, (int64_t[N_SERIES]){ 0, (int64_t)a, (int64_t)rv,
-						      (int64_t)(a + rv), 0, 0 });
+						       (int64_t)(a + rv), 0, 0 });
 }
 
 static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -733,22 +739,27 @@ static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 static int applyrevert(const struct opts *o)
 {
 	char *tc_add[] = { "tc", "qdisc", "add", "dev", (char *)o->dev, "clsact", NULL };
-	char *tc_filter[] = { "tc", "filter", "add", "dev", (char *)o->dev, "ingress", "bpf", "da",
-			      "obj", (char *)o->obj, "sec", "tc", NULL };
+	char *tc_filter[] = { "tc",	 "filter", "add", "dev", (char *)o->dev,
+			      "ingress", "bpf",	   "da",  "obj", (char *)o->obj,
+			      "sec",	 "tc",	   NULL };
 	char *tc_fdel[] = { "tc", "filter", "del", "dev", (char *)o->dev, "ingress", NULL };
 	char *tc_del[] = { "tc", "qdisc", "del", "dev", (char *)o->dev, "clsact", NULL };
-#define IPT_RULE "INPUT", "-p", "udp", "--dport", "9000", "-m", "statistic", "--mode", "random", \
-		 "--probability", "0.1", "-j", "DROP"
+#define IPT_RULE                                                                        \
+	"INPUT", "-p", "udp", "--dport", "9000", "-m", "statistic", "--mode", "random", \
+		"--probability", "0.1", "-j", "DROP"
 	char *ipt_add[] = { "iptables", "-w", "-A", IPT_RULE, NULL };
 	char *ipt_del[] = { "iptables", "-w", "-D", IPT_RULE, NULL };
 #undef IPT_RULE
 	/* tc-qdisc: two tc runs that load nothing, what a netem or tbf change by tc costs */
 	struct tool_run tools[] = {
-		{ .name = "tc", .apply = (char **const[]){ tc_add, tc_filter, NULL },
+		{ .name = "tc",
+		  .apply = (char **const[]){ tc_add, tc_filter, NULL },
 		  .revert = (char **const[]){ tc_fdel, tc_del, NULL } },
-		{ .name = "tc-qdisc", .apply = (char **const[]){ tc_add, NULL },
+		{ .name = "tc-qdisc",
+		  .apply = (char **const[]){ tc_add, NULL },
 		  .revert = (char **const[]){ tc_del, NULL } },
-		{ .name = "iptables", .apply = (char **const[]){ ipt_add, NULL },
+		{ .name = "iptables",
+		  .apply = (char **const[]){ ipt_add, NULL },
 		  .revert = (char **const[]){ ipt_del, NULL } },
 	};
 	struct bk_run bks[ARRAY_SIZE(cases)] = { 0 };
@@ -803,8 +814,9 @@ static int applyrevert(const struct opts *o)
 	json_object_set_new(out, "tools", jt);
 	json_object_set_new(out, "iterations", json_integer(o->n));
 	json_object_set_new(out, "interleaved", json_true());
-	json_object_set_new(out, "bpffs", json_string("mounted for the whole run (a private "
-						      "instance)"));
+	json_object_set_new(out, "bpffs",
+			    json_string("mounted for the whole run (a private "
+					"instance)"));
 	print_json(out);
 	return 0;
 }
@@ -813,36 +825,73 @@ static int applyrevert(const struct opts *o)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {
-		{ "dst", required_argument, NULL, 'd' },     { "port", required_argument, NULL, 'p' },
-		{ "count", required_argument, NULL, 'c' },   { "pps", required_argument, NULL, 'r' },
-		{ "size", required_argument, NULL, 's' },    { "seconds", required_argument, NULL, 'S' },
-		{ "ready", required_argument, NULL, 'R' },   { "idle", required_argument, NULL, 'i' },
-		{ "timeout", required_argument, NULL, 't' }, { "prog-id", required_argument, NULL, 'P' },
-		{ "out", required_argument, NULL, 'o' },     { "netns", required_argument, NULL, 'N' },
-		{ "dev", required_argument, NULL, 'D' },     { "n", required_argument, NULL, 'n' },
-		{ "obj", required_argument, NULL, 'O' },     {}
-	};
+	static const struct option lo[] = { { "dst", required_argument, NULL, 'd' },
+					    { "port", required_argument, NULL, 'p' },
+					    { "count", required_argument, NULL, 'c' },
+					    { "pps", required_argument, NULL, 'r' },
+					    { "size", required_argument, NULL, 's' },
+					    { "seconds", required_argument, NULL, 'S' },
+					    { "ready", required_argument, NULL, 'R' },
+					    { "idle", required_argument, NULL, 'i' },
+					    { "timeout", required_argument, NULL, 't' },
+					    { "prog-id", required_argument, NULL, 'P' },
+					    { "out", required_argument, NULL, 'o' },
+					    { "netns", required_argument, NULL, 'N' },
+					    { "dev", required_argument, NULL, 'D' },
+					    { "n", required_argument, NULL, 'n' },
+					    { "obj", required_argument, NULL, 'O' },
+					    {} };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
 		switch (c) {
-		case 'd': o->dst = optarg; break;
-		case 'p': o->port = (unsigned)atoi(optarg); break;
-		case 'c': o->count = (unsigned)atoi(optarg); break;
-		case 'r': o->pps = atof(optarg); break;
-		case 's': o->size = (unsigned)atoi(optarg); break;
-		case 'S': o->seconds = atof(optarg); break;
-		case 'R': o->ready = optarg; break;
-		case 'i': o->idle = atof(optarg); break;
-		case 't': o->timeout = atof(optarg); break;
-		case 'P': o->prog_id = (unsigned)atoi(optarg); break;
-		case 'o': o->out = optarg; break;
-		case 'N': o->netns = optarg; break;
-		case 'D': o->dev = optarg; break;
-		case 'n': o->n = (unsigned)atoi(optarg); break;
-		case 'O': o->obj = optarg; break;
-		default: return -EINVAL;
+		case 'd':
+			o->dst = optarg;
+			break;
+		case 'p':
+			o->port = (unsigned)atoi(optarg);
+			break;
+		case 'c':
+			o->count = (unsigned)atoi(optarg);
+			break;
+		case 'r':
+			o->pps = atof(optarg);
+			break;
+		case 's':
+			o->size = (unsigned)atoi(optarg);
+			break;
+		case 'S':
+			o->seconds = atof(optarg);
+			break;
+		case 'R':
+			o->ready = optarg;
+			break;
+		case 'i':
+			o->idle = atof(optarg);
+			break;
+		case 't':
+			o->timeout = atof(optarg);
+			break;
+		case 'P':
+			o->prog_id = (unsigned)atoi(optarg);
+			break;
+		case 'o':
+			o->out = optarg;
+			break;
+		case 'N':
+			o->netns = optarg;
+			break;
+		case 'D':
+			o->dev = optarg;
+			break;
+		case 'n':
+			o->n = (unsigned)atoi(optarg);
+			break;
+		case 'O':
+			o->obj = optarg;
+			break;
+		default:
+			return -EINVAL;
 		}
 	}
 	if (optind < argc)
@@ -856,8 +905,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(const struct opts *o);
 	} subs[] = {
-		{ "udp-send", udp_send }, { "udp-recv", udp_recv },	{ "tcp-send", tcp_send },
-		{ "tcp-recv", tcp_recv }, { "bpfstats", bpfstats },	{ "applyrevert", applyrevert },
+		{ "udp-send", udp_send }, { "udp-recv", udp_recv }, { "tcp-send", tcp_send },
+		{ "tcp-recv", tcp_recv }, { "bpfstats", bpfstats }, { "applyrevert", applyrevert },
 	};
 	struct opts o = { 0 };
 
