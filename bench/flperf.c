@@ -25,13 +25,13 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -823,79 +823,62 @@ static int applyrevert(const struct opts *o)
 
 /* --- main ------------------------------------------------------------------------------------- */
 
+/* --name VALUE options, into struct opts by type and offset */
+static const struct opt_spec {
+	const char *name;
+	enum { O_STR, O_UINT, O_DBL } type;
+	size_t off;
+} opt_specs[] = {
+	{ "dst", O_STR, offsetof(struct opts, dst) },
+	{ "ready", O_STR, offsetof(struct opts, ready) },
+	{ "out", O_STR, offsetof(struct opts, out) },
+	{ "netns", O_STR, offsetof(struct opts, netns) },
+	{ "dev", O_STR, offsetof(struct opts, dev) },
+	{ "obj", O_STR, offsetof(struct opts, obj) },
+	{ "port", O_UINT, offsetof(struct opts, port) },
+	{ "count", O_UINT, offsetof(struct opts, count) },
+	{ "size", O_UINT, offsetof(struct opts, size) },
+	{ "n", O_UINT, offsetof(struct opts, n) },
+	{ "prog-id", O_UINT, offsetof(struct opts, prog_id) },
+	{ "pps", O_DBL, offsetof(struct opts, pps) },
+	{ "seconds", O_DBL, offsetof(struct opts, seconds) },
+	{ "idle", O_DBL, offsetof(struct opts, idle) },
+	{ "timeout", O_DBL, offsetof(struct opts, timeout) },
+};
+
+/* argv[0] is the subcommand; options until "--", the command after it */
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = { { "dst", required_argument, NULL, 'd' },
-					    { "port", required_argument, NULL, 'p' },
-					    { "count", required_argument, NULL, 'c' },
-					    { "pps", required_argument, NULL, 'r' },
-					    { "size", required_argument, NULL, 's' },
-					    { "seconds", required_argument, NULL, 'S' },
-					    { "ready", required_argument, NULL, 'R' },
-					    { "idle", required_argument, NULL, 'i' },
-					    { "timeout", required_argument, NULL, 't' },
-					    { "prog-id", required_argument, NULL, 'P' },
-					    { "out", required_argument, NULL, 'o' },
-					    { "netns", required_argument, NULL, 'N' },
-					    { "dev", required_argument, NULL, 'D' },
-					    { "n", required_argument, NULL, 'n' },
-					    { "obj", required_argument, NULL, 'O' },
-					    {} };
-	int c;
+	int i;
 
-	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			o->dst = optarg;
-			break;
-		case 'p':
-			o->port = (unsigned)atoi(optarg);
-			break;
-		case 'c':
-			o->count = (unsigned)atoi(optarg);
-			break;
-		case 'r':
-			o->pps = atof(optarg);
-			break;
-		case 's':
-			o->size = (unsigned)atoi(optarg);
-			break;
-		case 'S':
-			o->seconds = atof(optarg);
-			break;
-		case 'R':
-			o->ready = optarg;
-			break;
-		case 'i':
-			o->idle = atof(optarg);
-			break;
-		case 't':
-			o->timeout = atof(optarg);
-			break;
-		case 'P':
-			o->prog_id = (unsigned)atoi(optarg);
-			break;
-		case 'o':
-			o->out = optarg;
-			break;
-		case 'N':
-			o->netns = optarg;
-			break;
-		case 'D':
-			o->dev = optarg;
-			break;
-		case 'n':
-			o->n = (unsigned)atoi(optarg);
-			break;
-		case 'O':
-			o->obj = optarg;
-			break;
-		default:
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		const struct opt_spec *sp = NULL;
+		char *end = NULL, *field;
+
+		for (size_t k = 0; k < ARRAY_SIZE(opt_specs); k++)
+			if (!strncmp(argv[i], "--", 2) && !strcmp(argv[i] + 2, opt_specs[k].name))
+				sp = &opt_specs[k];
+		if (!sp || i + 1 >= argc) {
+			fprintf(stderr, "flperf %s: unknown option or missing value: %s\n", argv[0],
+				argv[i]);
+			return -EINVAL;
+		}
+		field = (char *)o + sp->off;
+		errno = 0;
+		if (sp->type == O_STR)
+			*(const char **)field = argv[++i];
+		else if (sp->type == O_UINT)
+			*(unsigned *)field = (unsigned)strtoul(argv[++i], &end, 10);
+		else
+			*(double *)field = strtod(argv[++i], &end);
+		if (end && (errno || end == argv[i] || *end)) {
+			fprintf(stderr, "flperf %s: --%s: not a number: '%s'\n", argv[0], sp->name,
+				argv[i]);
 			return -EINVAL;
 		}
 	}
-	if (optind < argc)
-		o->cmd = argv + optind;
+	if (i + 1 < argc)
+		o->cmd = argv + i + 1;
 	return 0;
 }
 
