@@ -593,6 +593,18 @@ static int stop_daemon(const char *pidfile, char **ret_reason)
 	return 0;
 }
 
+/* Does any rule of ours (any run, any fault) remain in the namespace's mangle tables? */
+static bool others_in(const char *netns)
+{
+	for (int v6 = 0; v6 < 2; v6++) {
+		char *argv[] = { v6 ? "ip6tables-save" : "iptables-save", "-t", "mangle", NULL };
+		_cleanup_free_ char *out = NULL;
+		if (run_in_netns(netns, argv, NULL, &out) == 0 && out && strstr(out, "faultline:"))
+			return true;
+	}
+	return false;
+}
+
 static int revert_one(json_t *o, char **ret_reason)
 {
 	const char *netns = json_string_value(json_object_get(o, "netns"));
@@ -616,7 +628,13 @@ static int revert_one(json_t *o, char **ret_reason)
 	k = stop_daemon(pidfile, ret_reason);
 	if (k < 0 && !r)
 		r = k;
-	/* the switch's bridge-nf-call-ip(6)tables as they were (set to 1 at apply) */
+	/* the switch's bridge-nf-call-ip(6)tables as they were (set to 1 at apply), once no other
+	 * fault of ours needs them there */
+	if (json_object_size(sys) && others_in(netns)) {
+		log_debug("nfqueue: other faults' rules remain in '%s': bridge sysctls left on",
+			  netns);
+		sys = NULL;
+	}
 	json_object_foreach(sys, key, val) {
 		const char *old = json_string_value(val);
 		char cur[32];
