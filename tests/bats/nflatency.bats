@@ -135,6 +135,16 @@ between() {
 
 ours() { ip netns exec "$1" iptables-save -t mangle 2>/dev/null | grep -c 'faultline:' || true; }
 daemons() { pgrep -x faultline-nfqd -a | grep -c . || true; }
+# start_run FILE: `faultline run FILE` in the background; sets runpid, id and sw (the switch)
+start_run() {
+	"$FL" run "$1" >run.out 2>&1 &
+	runpid=$!
+	FL_PIDS+=("$runpid")
+	wait_for '[ -n "$(ls "$FAULTLINE_STATE_DIR/runs" 2>/dev/null)" ]' 10
+	id="$(ls "$FAULTLINE_STATE_DIR/runs" | head -1)"
+	sw="fl-$id-sw"
+}
+
 # dead PID: exited (a zombie until init reaps it counts)
 dead() { local s; s="$(proc_state "$1")"; [ "$s" = gone ] || [ "$s" = Z ]; }
 daemon_of() { awk '{print $1}' "$FAULTLINE_STATE_DIR"/nfq/*.pid 2>/dev/null | head -1; }
@@ -216,12 +226,7 @@ recovery:
   within: 5s
   healthy_for: 10s
 Y
-	"$FL" run lab.yaml >run.out 2>&1 &
-	FL_PIDS+=($!)
-	local runpid=$!
-	wait_for '[ -n "$(ls "$FAULTLINE_STATE_DIR/runs" 2>/dev/null)" ]' 10
-	id="$(ls "$FAULTLINE_STATE_DIR/runs" | head -1)"
-	sw="fl-$id-sw"
+	start_run lab.yaml
 	wait_for "ip netns exec $sw true 2>/dev/null" 10
 	# the switch namespace starts with bridge-nf-call-iptables=1: set 0 to see it restored
 	ip netns exec "$sw" sysctl -qw net.bridge.bridge-nf-call-iptables=0
@@ -282,12 +287,7 @@ faults:
     at: 2s
     for: 60s
 Y
-	"$FL" run lab.yaml >run.out 2>&1 &
-	FL_PIDS+=($!)
-	local runpid=$!
-	wait_for '[ -n "$(ls "$FAULTLINE_STATE_DIR/runs" 2>/dev/null)" ]' 10
-	id="$(ls "$FAULTLINE_STATE_DIR/runs" | head -1)"
-	sw="fl-$id-sw"
+	start_run lab.yaml
 	wait_for "[ \$(ours $sw) -gt 0 ]" 15
 	dpid="$(daemon_of)"
 	kill -KILL "$runpid"
