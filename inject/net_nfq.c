@@ -82,7 +82,7 @@ static void take_duration(const struct fl_params *p, const char *key, const char
 static int nfq_parse(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs)
 {
 	struct nfq_params *np = calloc(1, sizeof(*np));
-	struct fl_param *v, *delay;
+	struct fl_param *v, *delay, *dist = NULL;
 	size_t n0 = errs->n;
 	int r;
 
@@ -108,14 +108,14 @@ static int nfq_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 		fl_errors_add(errs, &p->where, "a latency fault needs 'delay', such as '50ms'");
 	take_duration(p, "delay", "50ms", &np->delay_ns, errs);
 	take_duration(p, "jitter", "5ms", &np->jitter_ns, errs);
-	if ((v = fl_params_take(p, "correlation")) &&
-	    (fl_nm_parse_percent(v->value, &np->corr) < 0 || np->corr >= 100))
+	if ((v = fl_params_take(p, "correlation")) && fl_nm_parse_percent(v->value, &np->corr) < 0)
 		fl_errors_add(errs, &v->where,
-			      "'correlation' must be a percentage from 0 to less than 100 such as "
-			      "'25%%', got '%s'",
+			      "'correlation' must be a percentage from 0 to 100 such as '20%%', got "
+			      "'%s'",
 			      v->value);
 	if ((v = fl_params_take(p, "distribution"))) {
 		size_t i;
+		dist = v;
 		for (i = 0; i < ARRAY_SIZE(dist_names); i++)
 			if (!strcmp(v->value, dist_names[i]))
 				break;
@@ -126,6 +126,14 @@ static int nfq_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 		else
 			np->dist = (enum fl_nm_dist)i;
 	}
+	/* as netem: both shape the jitter, which they need */
+	if (dist && np->dist != FL_NM_DIST_NONE && !np->jitter_ns)
+		fl_errors_add(errs, &dist->where,
+			      "'distribution' shapes the jitter: it needs 'jitter', such as '5ms'");
+	if (np->corr > 0 && !np->jitter_ns)
+		fl_errors_add(errs, &p->where,
+			      "'correlation' of a latency fault correlates the jitter: it needs "
+			      "'jitter'");
 	if (np->spec.cgroup) {
 		/* -m cgroup sees the socket of locally generated packets only */
 		bool at_switch = f->on && !np->on_host;
