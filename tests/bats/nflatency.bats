@@ -26,9 +26,11 @@ mode = sys.argv[1]
 if mode == "server":
     socks = []
     for p in sys.argv[2].split(","):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # dual stack: IPv4 arrives as ::ffff:a.b.c.d
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-        s.bind(("0.0.0.0", int(p))); s.setblocking(False); socks.append(s)
+        s.bind(("::", int(p))); s.setblocking(False); socks.append(s)
     open(sys.argv[4], "w").close()
     end = time.time() + float(sys.argv[3])
     while time.time() < end:
@@ -42,11 +44,11 @@ if mode == "server":
                 s.sendto(d, a)
 elif mode in ("probe", "until"):
     dst, port = sys.argv[2], int(sys.argv[3])
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
     if mode == "probe" and len(sys.argv) > 6:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("0.0.0.0", int(sys.argv[6])))
+        s.bind(("::" if ":" in dst else "0.0.0.0", int(sys.argv[6])))
     s.setblocking(False)
     if mode == "probe":
         n, iv, deadline = int(sys.argv[4]), float(sys.argv[5]), None
@@ -300,6 +302,31 @@ Y
 	wait_for "dead $dpid" 5
 	! ip netns list | grep -q "^$sw"
 	[ -z "$(ls "$FAULTLINE_STATE_DIR/nfq" 2>/dev/null)" ]
+}
+
+@test "IPv6: a v6 destination gets ip6tables rules only; IPv4 to the same port is not delayed" {
+	make_pair
+	ip -n "$NS_A" addr add fd00:fa17::1/64 dev va nodad
+	ip -n "$NS_B" addr add fd00:fa17::2/64 dev vb nodad
+	wait_for "ip netns exec $NS_A python3 $BATS_TEST_TMPDIR/echo.py probe fd00:fa17::2 9000 3 0.01 |
+		grep -q '^3 '" 10
+	"$FL" inject latency --netns "$NS_B" --dev vb --delay 30ms --dst fd00:fa17::/64 \
+		--proto udp --dport 9000 --for 60s 2>err.txt &
+	FL_PIDS+=($!)
+	local pid=$!
+	wait_for "ip netns exec $NS_B ip6tables-save -t mangle | grep -q faultline:" 10
+	! ip netns exec "$NS_B" iptables-save -t mangle | grep -q faultline:
+	read -r n p50 _ < <(ip netns exec "$NS_A" python3 "$BATS_TEST_TMPDIR/echo.py" \
+		probe fd00:fa17::2 9000 200 0.005)
+	echo "IPv6: $n echoes p50 $p50 ms"
+	[ "$n" -eq 200 ]
+	between 29.5 "$p50" 34
+	read -r n p50 _ < <(probe 9000 200 0.005)
+	echo "IPv4: $n echoes p50 $p50 ms"
+	between 0 "$p50" 5
+	kill -INT "$pid"
+	wait "$pid" || true
+	! ip netns exec "$NS_B" ip6tables-save -t mangle | grep -q faultline:
 }
 
 @test "SIGKILL on the CLI path, then recover --all: no rule, no daemon" {
