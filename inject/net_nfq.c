@@ -73,10 +73,11 @@ static void take_duration(const struct fl_params *p, const char *key, const char
 		return;
 	k = fl_parse_duration(v->value, ret);
 	if (k == -EINVAL)
-		fl_errors_add(errs, &v->where, "'%s' must be a duration such as '%s', got '%s'", key,
-			      example, v->value);
+		fl_errors_add(errs, &v->where, "'%s' must be a duration such as '%s', got '%s'",
+			      key, example, v->value);
 	else if (k < 0 || *ret > NFQ_DELAY_MAX)
-		fl_errors_add(errs, &v->where, "'%s' must be from 0 to 60s, got '%s'", key, v->value);
+		fl_errors_add(errs, &v->where, "'%s' must be from 0 to 60s, got '%s'", key,
+			      v->value);
 }
 
 static int nfq_parse(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs)
@@ -98,10 +99,11 @@ static int nfq_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 		if (!strcmp(v->value, "host"))
 			np->on_host = true;
 		else if (strcmp(v->value, "switch"))
-			fl_errors_add(errs, &v->where,
-				      "'placement' must be 'switch' (the lab host's port) or 'host' "
-				      "(its eth0), got '%s'",
-				      v->value);
+			fl_errors_add(
+				errs, &v->where,
+				"'placement' must be 'switch' (the lab host's port) or 'host' "
+				"(its eth0), got '%s'",
+				v->value);
 	}
 	delay = fl_params_take(p, "delay");
 	if (!delay)
@@ -109,10 +111,11 @@ static int nfq_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 	take_duration(p, "delay", "50ms", &np->delay_ns, errs);
 	take_duration(p, "jitter", "5ms", &np->jitter_ns, errs);
 	if ((v = fl_params_take(p, "correlation")) && fl_nm_parse_percent(v->value, &np->corr) < 0)
-		fl_errors_add(errs, &v->where,
-			      "'correlation' must be a percentage from 0 to 100 such as '20%%', got "
-			      "'%s'",
-			      v->value);
+		fl_errors_add(
+			errs, &v->where,
+			"'correlation' must be a percentage from 0 to 100 such as '20%%', got "
+			"'%s'",
+			v->value);
 	if ((v = fl_params_take(p, "distribution"))) {
 		size_t i;
 		dist = v;
@@ -138,10 +141,11 @@ static int nfq_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 		/* -m cgroup sees the socket of locally generated packets only */
 		bool at_switch = f->on && !np->on_host;
 		if (at_switch || np->spec.direction != FL_DIR_EGRESS)
-			fl_errors_add(errs, &p->where,
-				      "'cgroup' matches locally generated traffic only: the nfqueue "
-				      "latency needs 'direction: egress'%s with it",
-				      at_switch ? " and 'placement: host'" : "");
+			fl_errors_add(
+				errs, &p->where,
+				"'cgroup' matches locally generated traffic only: the nfqueue "
+				"latency needs 'direction: egress'%s with it",
+				at_switch ? " and 'placement: host'" : "");
 	}
 	if (!f->on && !np->spec.dev && r == 0)
 		fl_errors_add(errs, &p->where,
@@ -193,7 +197,8 @@ static int nfq_probe(const struct fl_fault *f, const char **ret_reason)
 			why = "NFQUEUE rules and queues need root (CAP_NET_ADMIN)";
 		} else if (!in_path("iptables-restore") || !in_path("iptables")) {
 			state = -ENOENT;
-			why = "no iptables (iptables-restore) in PATH: install the iptables package";
+			why = "no iptables (iptables-restore) in PATH: install the iptables "
+			      "package";
 		} else if (!nfqueue_target_known()) {
 			state = -EOPNOTSUPP;
 			why = "the kernel has no NFQUEUE target (xt_NFQUEUE, nfnetlink_queue)";
@@ -353,25 +358,34 @@ static int family_rules(json_t *o, const struct nfq_params *np, bool ipv6, const
 		return -EINVAL;
 	/* a family the filter cannot match gets no rules */
 	if ((src.family && (src.family == AF_INET6) != ipv6) ||
-	    (dst.family && (dst.family == AF_INET6) != ipv6) ||
-	    (proto == IPPROTO_ICMP && ipv6) || (proto == IPPROTO_ICMPV6 && !ipv6))
+	    (dst.family && (dst.family == AF_INET6) != ipv6) || (proto == IPPROTO_ICMP && ipv6) ||
+	    (proto == IPPROTO_ICMPV6 && !ipv6))
 		return 0;
 	if (src.family)
 		s = strdup(json_string_value(json_object_get(o, "src")));
 	if (dst.family)
 		d = strdup(json_string_value(json_object_get(o, "dst")));
-	json_array_foreach(excl, i, x)
+	json_array_foreach (excl, i, x)
 		if (n_ex < ARRAY_SIZE(ex))
 			ex[n_ex++] = (uint16_t)json_integer_value(x);
 	spec = (struct nfq_rule_spec){
-		.ipv6 = ipv6, .chain = chain, .parent = { parents[0], parents[1] },
-		.iface_opt = { opts[0], opts[1] }, .iface = dev, .proto = proto, .src = s, .dst = d,
+		.ipv6 = ipv6,
+		.chain = chain,
+		.parent = { parents[0], parents[1] },
+		.iface_opt = { opts[0], opts[1] },
+		.iface = dev,
+		.proto = proto,
+		.src = s,
+		.dst = d,
 		.sport_lo = (uint16_t)json_integer_value(json_object_get(o, "sport_lo")),
 		.sport_hi = (uint16_t)json_integer_value(json_object_get(o, "sport_hi")),
 		.dport_lo = (uint16_t)json_integer_value(json_object_get(o, "dport_lo")),
 		.dport_hi = (uint16_t)json_integer_value(json_object_get(o, "dport_hi")),
 		.symmetric = json_is_true(json_object_get(o, "symmetric")),
-		.cgroup = np->spec.cgroup, .exclude = ex, .n_exclude = n_ex, .queue = queue,
+		.cgroup = np->spec.cgroup,
+		.exclude = ex,
+		.n_exclude = n_ex,
+		.queue = queue,
 		.comment = comment,
 	};
 	r = nfq_rule_lines(&spec, &lines);
@@ -427,11 +441,12 @@ static int nfq_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t 
 			r = sysctl_rw(netns, bridge_sysctls[i], NULL, old, sizeof(old));
 			if (r < 0) {
 				json_decref(sysctl);
-				return fl_set_reason(&ctx->reason, r,
-						     "cannot read %s in network namespace '%s' (the "
-						     "nfqueue latency at a switch port needs "
-						     "br_netfilter): %s",
-						     bridge_sysctls[i], netns, strerror(-r));
+				return fl_set_reason(
+					&ctx->reason, r,
+					"cannot read %s in network namespace '%s' (the "
+					"nfqueue latency at a switch port needs "
+					"br_netfilter): %s",
+					bridge_sysctls[i], netns, strerror(-r));
 			}
 			json_object_set_new(sysctl, bridge_sysctls[i], json_string(old));
 		}
@@ -440,7 +455,9 @@ static int nfq_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t 
 	o = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:o, s:I, s:I, "
 		      "s:f, s:s, s:I, s:I, s:o}",
 		      "type", "nfqueue", "netns", netns, "dev", dev, "direction",
-		      d == FL_DIR_INGRESS ? "ingress" : d == FL_DIR_EGRESS ? "egress" : "both",
+		      d == FL_DIR_INGRESS  ? "ingress"
+		      : d == FL_DIR_EGRESS ? "egress"
+					   : "both",
 		      "table", "mangle", "chain", chain, "comment", comment, "handle",
 		      (json_int_t)handle, "queue", (int)queue, "pidfile", pidfile, "statsfile",
 		      statsfile, "sysctl_old", sysctl, "delay_ns", (json_int_t)np->delay_ns,
@@ -479,7 +496,7 @@ static char **rules_of(json_t *fam)
 	char **v = NULL;
 	size_t i;
 
-	json_array_foreach(rules, i, l)
+	json_array_foreach (rules, i, l)
 		if (!json_is_string(l) || fl_strv_push(&v, json_string_value(l)) < 0) {
 			fl_strv_free(v);
 			return NULL;
@@ -537,7 +554,7 @@ static int undo_by_save(const char *netns, bool ipv6, const char *chain, const c
 		r = all ? restore(netns, ipv6, all, ret_out) : 0;
 		fl_strv_free(all);
 		goto out;
-oom:
+	oom:
 		fl_strv_free(all);
 		r = -ENOMEM;
 	}
@@ -573,7 +590,9 @@ static int undo_family(const char *netns, json_t *fam, const char *chain, const 
 	return fl_set_reason(ret_reason, r < 0 ? r : -EIO,
 			     "cannot remove the %s rules %s (chain %s): %s",
 			     ipv6 ? "ip6tables" : "iptables", comment, chain,
-			     out2 && *out2 ? out2 : out && *out ? out : "iptables-restore failed");
+			     out2 && *out2 ? out2
+			     : out && *out ? out
+					   : "iptables-restore failed");
 }
 
 /* SIGTERM the daemon (verified by its start time), wait, SIGKILL if it does not go. */
@@ -586,8 +605,9 @@ static int stop_daemon(const char *pidfile, char **ret_reason)
 	if (fd == -ESRCH || fd == -ENOENT)
 		return 0; /* gone already (its lease, or never started) */
 	if (fd < 0)
-		return fl_set_reason(ret_reason, fd, "cannot read the NFQUEUE daemon's pidfile %s: %s",
-				     pidfile, strerror(-fd));
+		return fl_set_reason(ret_reason, fd,
+				     "cannot read the NFQUEUE daemon's pidfile %s: %s", pidfile,
+				     strerror(-fd));
 	if (pidfd_send_signal(fd, SIGTERM, NULL, 0) < 0 && errno != ESRCH)
 		return fl_set_reason(ret_reason, -errno, "cannot stop the NFQUEUE daemon %d: %s",
 				     (int)pid, strerror(errno));
@@ -620,15 +640,17 @@ static int revert_one(json_t *o, char **ret_reason)
 	const char *comment = json_string_value(json_object_get(o, "comment"));
 	const char *pidfile = json_string_value(json_object_get(o, "pidfile"));
 	const char *statsfile = json_string_value(json_object_get(o, "statsfile"));
-	json_t *fams = json_object_get(o, "families"), *fam, *sys = json_object_get(o, "sysctl_old");
+	json_t *fams = json_object_get(o, "families"), *fam,
+	       *sys = json_object_get(o, "sysctl_old");
 	const char *key;
 	json_t *val;
 	int r = 0, k;
 	size_t i;
 
 	if (!chain || !comment || !pidfile || !statsfile || !json_is_array(fams))
-		return fl_set_reason(ret_reason, -EINVAL, "malformed nfqueue object in the journal");
-	json_array_foreach(fams, i, fam) {
+		return fl_set_reason(ret_reason, -EINVAL,
+				     "malformed nfqueue object in the journal");
+	json_array_foreach (fams, i, fam) {
 		k = undo_family(netns, fam, chain, comment, ret_reason);
 		if (k < 0 && !r)
 			r = k;
@@ -643,7 +665,7 @@ static int revert_one(json_t *o, char **ret_reason)
 			  netns);
 		sys = NULL;
 	}
-	json_object_foreach(sys, key, val) {
+	json_object_foreach (sys, key, val) {
 		const char *old = json_string_value(val);
 		char cur[32];
 		if (!old || sysctl_rw(netns, key, NULL, cur, sizeof(cur)) < 0)
@@ -665,7 +687,7 @@ static int nfq_revert(json_t *objects, char **ret_reason)
 	size_t i;
 	int r = 0, k;
 
-	json_array_foreach(objects, i, o) {
+	json_array_foreach (objects, i, o) {
 		k = revert_one(o, ret_reason);
 		if (k < 0 && !r)
 			r = k;
@@ -681,7 +703,8 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	const char *dev = json_string_value(json_object_get(o, "dev"));
 	const char *dist = json_string_value(json_object_get(o, "distribution"));
 	const char *dir = json_string_value(json_object_get(o, "direction"));
-	json_t *fams = json_object_get(o, "families"), *fam, *sys = json_object_get(o, "sysctl_old");
+	json_t *fams = json_object_get(o, "families"), *fam,
+	       *sys = json_object_get(o, "sysctl_old");
 	_cleanup_free_ int16_t *table = NULL;
 	_cleanup_free_ char *dirpath = NULL;
 	struct nfqd_config c = {
@@ -720,14 +743,15 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	r = nfqd_spawn(&c, &pid, &ctx->reason);
 	if (r < 0)
 		return r;
-	json_object_foreach(sys, key, val) {
+	json_object_foreach (sys, key, val) {
 		const char *old = json_string_value(val);
 		if (old && strcmp(old, "1") != 0 && (r = sysctl_rw(netns, key, "1", NULL, 0)) < 0)
 			return fl_set_reason(&ctx->reason, r, "cannot set %s=1 in '%s': %s", key,
 					     netns, strerror(-r));
 	}
-	json_array_foreach(fams, i, fam) {
-		bool ipv6 = !strcmp(json_string_value(json_object_get(fam, "family")) ?: "", "ipv6");
+	json_array_foreach (fams, i, fam) {
+		bool ipv6 =
+			!strcmp(json_string_value(json_object_get(fam, "family")) ?: "", "ipv6");
 		char **lines = rules_of(fam);
 		_cleanup_free_ char *out = NULL;
 
@@ -740,8 +764,9 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 					     "%s-restore refused the NFQUEUE rules%s%s: %s",
 					     ipv6 ? "ip6tables" : "iptables", netns ? " in " : "",
 					     netns ? netns : "",
-					     r == 126 ? "cannot enter the network namespace"
-					     : out && *out ? out : "no reason given");
+					     r == 126	   ? "cannot enter the network namespace"
+					     : out && *out ? out
+							   : "no reason given");
 	}
 	if (dir && strcmp(dir, "ingress") != 0 && !json_is_object(sys))
 		log_warn("latency on the egress of '%s' (POSTROUTING): TCP throughput through a "
@@ -768,7 +793,7 @@ static int nfq_apply(const struct fl_fault *f, json_t *objects, struct fl_inject
 	size_t i;
 	int r;
 
-	json_array_foreach(objects, i, o) {
+	json_array_foreach (objects, i, o) {
 		r = apply_one(o, ctx, injected);
 		if (r < 0) {
 			nfq_revert(objects, NULL); /* nothing half-done stays behind */
@@ -778,7 +803,8 @@ static int nfq_apply(const struct fl_fault *f, json_t *objects, struct fl_inject
 	return 0;
 }
 
-/* --- observe: the delay the daemon applied ------------------------------------------------------ */
+/* --- observe: the delay the daemon applied ------------------------------------------------------
+ */
 
 static json_t *read_stats(const char *path)
 {
@@ -822,8 +848,10 @@ static int nfq_observe(json_t *objects, json_t *observed)
 	json_object_set_new(observed, "delay_mean_us", json_copy(json_object_get(st, "mean_us")));
 	json_object_set_new(observed, "queue_dropped",
 			    json_copy(json_object_get(st, "queue_dropped")));
-	json_object_set_new(observed, "user_dropped", json_copy(json_object_get(st, "user_dropped")));
-	json_object_set_new(observed, "socket_overflows", json_copy(json_object_get(st, "enobufs")));
+	json_object_set_new(observed, "user_dropped",
+			    json_copy(json_object_get(st, "user_dropped")));
+	json_object_set_new(observed, "socket_overflows",
+			    json_copy(json_object_get(st, "enobufs")));
 	json_decref(st);
 	return 0;
 }
@@ -848,7 +876,8 @@ static int nfq_describe(const struct fl_fault *f, char *buf, size_t len)
 	n = snprintf(buf, len, "nfqueue delay %s", fl_format_duration(np->delay_ns, a, sizeof(a)));
 	if (np->jitter_ns && n >= 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n, " jitter %s (%s)",
-			      fl_format_duration(np->jitter_ns, b, sizeof(b)), dist_names[np->dist]);
+			      fl_format_duration(np->jitter_ns, b, sizeof(b)),
+			      dist_names[np->dist]);
 	if (np->corr > 0 && n >= 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n, " correlation %g%%", np->corr);
 	if (n >= 0 && (size_t)n < len)

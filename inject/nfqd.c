@@ -40,8 +40,8 @@
 #include "inject/target.h"
 #include "inject/util.h"
 
-#define NFQD_MAXLEN 65536		/* packets the kernel may hold for us */
-#define NFQD_RCVBUF (16 * 1024 * 1024)	/* meta-only messages are ~150 bytes */
+#define NFQD_MAXLEN 65536	       /* packets the kernel may hold for us */
+#define NFQD_RCVBUF (16 * 1024 * 1024) /* meta-only messages are ~150 bytes */
 #define NFQD_READY_TIMEOUT_MS 5000
 
 /* --- heap ------------------------------------------------------------------------------------ */
@@ -200,9 +200,9 @@ json_t *nfqd_stats_json(const struct nfqd_hist *h, uint64_t seq, uint64_t held,
 			uint64_t verdict_errors)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I}", "seq",
-			 (json_int_t)seq, "packets", (json_int_t)h->count, "held",
-			 (json_int_t)held, "p50_us", (json_int_t)nfqd_hist_quantile(h, 0.50),
-			 "p90_us", (json_int_t)nfqd_hist_quantile(h, 0.90), "p99_us",
+			 (json_int_t)seq, "packets", (json_int_t)h->count, "held", (json_int_t)held,
+			 "p50_us", (json_int_t)nfqd_hist_quantile(h, 0.50), "p90_us",
+			 (json_int_t)nfqd_hist_quantile(h, 0.90), "p99_us",
 			 (json_int_t)nfqd_hist_quantile(h, 0.99), "max_us", (json_int_t)h->max_us,
 			 "mean_us", h->count ? (double)h->sum_us / (double)h->count : 0.0,
 			 "queue_dropped", (json_int_t)queue_dropped, "user_dropped",
@@ -281,8 +281,8 @@ static void queue_counters(uint16_t queue, long long *qd, long long *ud)
 	long long x, y;
 
 	*qd = *ud = -1;
-	while (fp && fscanf(fp, "%u %u %u %u %u %lld %lld %*u %*u", &num, &a, &b, &c, &d, &x, &y) ==
-			     7) {
+	while (fp &&
+	       fscanf(fp, "%u %u %u %u %u %lld %lld %*u %*u", &num, &a, &b, &c, &d, &x, &y) == 7) {
 		if (num == queue) {
 			*qd = x;
 			*ud = y;
@@ -454,9 +454,12 @@ static _Noreturn void daemon_main(const struct nfqd_config *c, int ready)
 	struct itimerspec lease = { 0 };
 
 	d.sampler = (struct nfqd_sampler){
-		.delay_ns = c->delay_ns, .jitter_ns = c->jitter_ns,
+		.delay_ns = c->delay_ns,
+		.jitter_ns = c->jitter_ns,
 		.corr = (uint32_t)(c->corr_pct / 100.0 * (double)UINT32_MAX),
-		.table = c->table, .n_table = c->n_table, .rng = c->seed,
+		.table = c->table,
+		.n_table = c->n_table,
+		.rng = c->seed,
 	};
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -469,7 +472,8 @@ static _Noreturn void daemon_main(const struct nfqd_config *c, int ready)
 	d.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	lfd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (sfd < 0 || d.tfd < 0 || lfd < 0) {
-		snprintf(msg, sizeof(msg), "!cannot create the daemon's fds: %s\n", strerror(errno));
+		snprintf(msg, sizeof(msg), "!cannot create the daemon's fds: %s\n",
+			 strerror(errno));
 		report(ready, msg);
 		_exit(1);
 	}
@@ -542,7 +546,8 @@ int nfqd_spawn(const struct nfqd_config *c, pid_t *ret_pid, char **ret_reason)
 	pid_t pid;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return fl_set_reason(ret_reason, -errno, "cannot create a pipe: %s", strerror(errno));
+		return fl_set_reason(ret_reason, -errno, "cannot create a pipe: %s",
+				     strerror(errno));
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
@@ -674,11 +679,12 @@ static int queue_rule(char ***v, const struct nfq_rule_spec *s, const char *prot
 		 rev ? s->sport_hi : s->dport_hi);
 	if (s->cgroup)
 		snprintf(cg, sizeof(cg), " -m cgroup --path %s", s->cgroup);
-	return nfq_strv_pushf(v, "-A %s%s%s%s%s%s%s%s%s%s -m comment --comment %s -j NFQUEUE --queue-num %u"
-			   " --queue-bypass",
-			s->chain, src ? " -s " : "", src ? src : "", dst ? " -d " : "",
-			dst ? dst : "", proto ? " -p " : "", proto ? proto : "", sp, dp, cg,
-			s->comment, s->queue);
+	return nfq_strv_pushf(
+		v,
+		"-A %s%s%s%s%s%s%s%s%s%s -m comment --comment %s -j NFQUEUE --queue-num %u"
+		" --queue-bypass",
+		s->chain, src ? " -s " : "", src ? src : "", dst ? " -d " : "", dst ? dst : "",
+		proto ? " -p " : "", proto ? proto : "", sp, dp, cg, s->comment, s->queue);
 }
 
 int nfq_rule_lines(const struct nfq_rule_spec *s, char ***ret)
@@ -704,12 +710,14 @@ int nfq_rule_lines(const struct nfq_rule_spec *s, char ***ret)
 		char list[15 * 6 + 1] = "";
 		size_t off = 0;
 		for (size_t k = i; k < s->n_exclude && k < i + 15; k++)
-			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%u", k > i ? "," : "",
-					       s->exclude[k]);
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%u",
+						k > i ? "," : "", s->exclude[k]);
 		for (const char *p = "tcp"; r == 0 && p; p = strcmp(p, "tcp") == 0 ? "udp" : NULL)
-			r = nfq_strv_pushf(&v, "-A %s -p %s -m multiport --ports %s -m comment --comment %s "
-					 "-j RETURN",
-				     s->chain, p, list, s->comment);
+			r = nfq_strv_pushf(
+				&v,
+				"-A %s -p %s -m multiport --ports %s -m comment --comment %s "
+				"-j RETURN",
+				s->chain, p, list, s->comment);
 	}
 	for (size_t i = 0; r == 0 && i < np; i++) {
 		r = queue_rule(&v, s, protos[i], false);
@@ -718,9 +726,9 @@ int nfq_rule_lines(const struct nfq_rule_spec *s, char ***ret)
 	}
 	for (size_t i = 0; r == 0 && i < 2 && s->parent[i]; i++) {
 		bool phys = strncmp(s->iface_opt[i], "--physdev", 9) == 0;
-		r = nfq_strv_pushf(&v, "-I %s 1%s %s %s -m comment --comment %s -j %s", s->parent[i],
-				   phys ? " -m physdev" : "", s->iface_opt[i], s->iface, s->comment,
-				   s->chain);
+		r = nfq_strv_pushf(&v, "-I %s 1%s %s %s -m comment --comment %s -j %s",
+				   s->parent[i], phys ? " -m physdev" : "", s->iface_opt[i],
+				   s->iface, s->comment, s->chain);
 	}
 	if (r < 0) {
 		fl_strv_free(v);
@@ -750,7 +758,8 @@ int nfq_rule_undo_lines(char *const *apply, char ***ret)
 			if (!sp || strncmp(sp, " 1 ", 3) != 0)
 				r = -EINVAL;
 			else
-				r = nfq_strv_pushf(&v, "-D %.*s %s", (int)(sp - parent), parent, sp + 3);
+				r = nfq_strv_pushf(&v, "-D %.*s %s", (int)(sp - parent), parent,
+						   sp + 3);
 		}
 	}
 	for (size_t i = 0; r == 0 && i < n; i++)

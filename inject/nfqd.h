@@ -40,8 +40,8 @@ struct nfqd_sampler {
 	uint32_t corr;	      /* correlation, netem's u32 scale (UINT32_MAX = 100%) */
 	const int16_t *table; /* iproute2 distribution (normal, pareto), NULL: uniform */
 	size_t n_table;
-	uint64_t rng;	      /* splitmix64 state */
-	uint32_t last;	      /* the previous random value, for the correlation */
+	uint64_t rng;  /* splitmix64 state */
+	uint32_t last; /* the previous random value, for the correlation */
 };
 
 /*
@@ -87,7 +87,7 @@ int nfqd_build_config(uint16_t queue, uint32_t maxlen, struct nl_msg **ret);
 /* --- the daemon ---------------------------------------------------------------------------- */
 
 struct nfqd_config {
-	const char *netns;   /* /run/netns/NAME, NULL: ours */
+	const char *netns; /* /run/netns/NAME, NULL: ours */
 	uint16_t queue;
 	uint64_t delay_ns, jitter_ns;
 	double corr_pct;
@@ -112,21 +112,21 @@ int nfqd_pidfd(const char *pidfile, pid_t *ret_pid);
 
 struct nfq_rule_spec {
 	bool ipv6;
-	const char *chain;	/* our own chain: "FL-xxxxxxxx" */
+	const char *chain; /* our own chain: "FL-xxxxxxxx" */
 	/* up to two jumps (direction both): PREROUTING, POSTROUTING, FORWARD, each with its
 	 * device match "-i", "-o", "--physdev-in", "--physdev-out"; NULL: none */
 	const char *parent[2];
 	const char *iface_opt[2];
 	const char *iface;
-	uint8_t proto;		/* IPPROTO_*, 0: any */
-	const char *src, *dst;	/* "addr/prefix" of this family, or NULL */
+	uint8_t proto;	       /* IPPROTO_*, 0: any */
+	const char *src, *dst; /* "addr/prefix" of this family, or NULL */
 	uint16_t sport_lo, sport_hi, dport_lo, dport_hi;
-	bool symmetric;		/* also the reverse direction (a peer) */
-	const char *cgroup;	/* a cgroup v2 path (egress only) */
+	bool symmetric;		 /* also the reverse direction (a peer) */
+	const char *cgroup;	 /* a cgroup v2 path (egress only) */
 	const uint16_t *exclude; /* ports that never enter the queue */
 	size_t n_exclude;
 	uint16_t queue;
-	const char *comment;	/* "faultline:RUN:HANDLE" */
+	const char *comment; /* "faultline:RUN:HANDLE" */
 };
 
 /*

@@ -23,9 +23,18 @@
 #define MS 1000000ULL
 
 /* no libm in the unit tests' link: what they need of it */
-static double dabs(double x) { return x < 0 ? -x : x; }
-static double dmin(double a, double b) { return a < b ? a : b; }
-static double dmax(double a, double b) { return a > b ? a : b; }
+static double dabs(double x)
+{
+	return x < 0 ? -x : x;
+}
+static double dmin(double a, double b)
+{
+	return a < b ? a : b;
+}
+static double dmax(double a, double b)
+{
+	return a > b ? a : b;
+}
 static double dsqrt(double x)
 {
 	double r = x > 1 ? x : 1;
@@ -153,8 +162,11 @@ static void sampler_tables(void **state)
 		skip();
 	}
 	{
-		struct nfqd_sampler s = { .delay_ns = 50 * MS, .jitter_ns = 5 * MS, .rng = 5,
-					  .table = normal, .n_table = nn };
+		struct nfqd_sampler s = { .delay_ns = 50 * MS,
+					  .jitter_ns = 5 * MS,
+					  .rng = 5,
+					  .table = normal,
+					  .n_table = nn };
 		m = sample_n(&s, 200000);
 		/* normal(50, 5) ms */
 		assert_true(dabs(m.mean - 50.0) < 0.05);
@@ -163,8 +175,11 @@ static void sampler_tables(void **state)
 		assert_true(m.min < 35.0 && m.max > 65.0);
 	}
 	{
-		struct nfqd_sampler s = { .delay_ns = 50 * MS, .jitter_ns = 5 * MS, .rng = 6,
-					  .table = pareto, .n_table = np };
+		struct nfqd_sampler s = { .delay_ns = 50 * MS,
+					  .jitter_ns = 5 * MS,
+					  .rng = 6,
+					  .table = pareto,
+					  .n_table = np };
 		m = sample_n(&s, 200000);
 		/* iproute2's pareto table spans -0.667..+4 sigma, mean -0.033, median -0.32:
 		 * skewed to the right */
@@ -176,8 +191,11 @@ static void sampler_tables(void **state)
 	}
 	{
 		/* never negative: 1 ms +- a 5 ms sigma clips at zero */
-		struct nfqd_sampler s = { .delay_ns = 1 * MS, .jitter_ns = 5 * MS, .rng = 7,
-					  .table = normal, .n_table = nn };
+		struct nfqd_sampler s = { .delay_ns = 1 * MS,
+					  .jitter_ns = 5 * MS,
+					  .rng = 7,
+					  .table = normal,
+					  .n_table = nn };
 		m = sample_n(&s, 100000);
 		assert_true(m.min == 0.0);
 		assert_true(m.zeros > 30000 && m.zeros < 50000);
@@ -270,63 +288,91 @@ static void rule_lines(void **state)
 {
 	uint16_t ex[] = { 22, 9001 };
 	struct nfq_rule_spec s = {
-		.chain = "FL-0000abcd", .parent = { "PREROUTING" }, .iface_opt = { "-i" },
-		.iface = "vb", .proto = IPPROTO_UDP, .dport_lo = 9000, .dport_hi = 9000,
-		.exclude = ex, .n_exclude = 2, .queue = 64001, .comment = "faultline:r1:0000abcd",
+		.chain = "FL-0000abcd",
+		.parent = { "PREROUTING" },
+		.iface_opt = { "-i" },
+		.iface = "vb",
+		.proto = IPPROTO_UDP,
+		.dport_lo = 9000,
+		.dport_hi = 9000,
+		.exclude = ex,
+		.n_exclude = 2,
+		.queue = 64001,
+		.comment = "faultline:r1:0000abcd",
 	};
 	char **v = NULL, **u = NULL;
 
 	assert_int_equal(nfq_rule_lines(&s, &v), 0);
-	expect_lines(v, (const char *const[]){
-		":FL-0000abcd - [0:0]",
-		"-A FL-0000abcd -p tcp -m multiport --ports 22,9001 " C " -j RETURN",
-		"-A FL-0000abcd -p udp -m multiport --ports 22,9001 " C " -j RETURN",
-		"-A FL-0000abcd -p udp --dport 9000 " C " -j NFQUEUE --queue-num 64001 --queue-bypass",
-		"-I PREROUTING 1 -i vb " C " -j FL-0000abcd", NULL });
+	expect_lines(v,
+		     (const char *const[]){
+			     ":FL-0000abcd - [0:0]",
+			     "-A FL-0000abcd -p tcp -m multiport --ports 22,9001 " C " -j RETURN",
+			     "-A FL-0000abcd -p udp -m multiport --ports 22,9001 " C " -j RETURN",
+			     "-A FL-0000abcd -p udp --dport 9000 " C
+			     " -j NFQUEUE --queue-num 64001 --queue-bypass",
+			     "-I PREROUTING 1 -i vb " C " -j FL-0000abcd", NULL });
 	assert_int_equal(nfq_rule_undo_lines(v, &u), 0);
-	expect_lines(u, (const char *const[]){
-		"-D PREROUTING -i vb " C " -j FL-0000abcd",
-		"-D FL-0000abcd -p tcp -m multiport --ports 22,9001 " C " -j RETURN",
-		"-D FL-0000abcd -p udp -m multiport --ports 22,9001 " C " -j RETURN",
-		"-D FL-0000abcd -p udp --dport 9000 " C " -j NFQUEUE --queue-num 64001 --queue-bypass",
-		"-X FL-0000abcd", NULL });
+	expect_lines(u,
+		     (const char *const[]){
+			     "-D PREROUTING -i vb " C " -j FL-0000abcd",
+			     "-D FL-0000abcd -p tcp -m multiport --ports 22,9001 " C " -j RETURN",
+			     "-D FL-0000abcd -p udp -m multiport --ports 22,9001 " C " -j RETURN",
+			     "-D FL-0000abcd -p udp --dport 9000 " C
+			     " -j NFQUEUE --queue-num 64001 --queue-bypass",
+			     "-X FL-0000abcd", NULL });
 	fl_strv_free(v);
 	fl_strv_free(u);
 
 	/* a peer at a switch port, both directions, ports without a protocol: tcp and udp */
 	s = (struct nfq_rule_spec){
-		.chain = "FL-0000abcd", .parent = { "FORWARD", "FORWARD" },
-		.iface_opt = { "--physdev-in", "--physdev-out" }, .iface = "h-rx",
-		.dst = "10.0.0.2/32", .symmetric = true, .sport_lo = 1000, .sport_hi = 2000,
-		.queue = 7, .comment = "faultline:r1:0000abcd",
+		.chain = "FL-0000abcd",
+		.parent = { "FORWARD", "FORWARD" },
+		.iface_opt = { "--physdev-in", "--physdev-out" },
+		.iface = "h-rx",
+		.dst = "10.0.0.2/32",
+		.symmetric = true,
+		.sport_lo = 1000,
+		.sport_hi = 2000,
+		.queue = 7,
+		.comment = "faultline:r1:0000abcd",
 	};
 	assert_int_equal(nfq_rule_lines(&s, &v), 0);
 	expect_lines(v, (const char *const[]){
-		":FL-0000abcd - [0:0]",
-		"-A FL-0000abcd -d 10.0.0.2/32 -p tcp --sport 1000:2000 " C
-		" -j NFQUEUE --queue-num 7 --queue-bypass",
-		"-A FL-0000abcd -s 10.0.0.2/32 -p tcp --dport 1000:2000 " C
-		" -j NFQUEUE --queue-num 7 --queue-bypass",
-		"-A FL-0000abcd -d 10.0.0.2/32 -p udp --sport 1000:2000 " C
-		" -j NFQUEUE --queue-num 7 --queue-bypass",
-		"-A FL-0000abcd -s 10.0.0.2/32 -p udp --dport 1000:2000 " C
-		" -j NFQUEUE --queue-num 7 --queue-bypass",
-		"-I FORWARD 1 -m physdev --physdev-in h-rx " C " -j FL-0000abcd",
-		"-I FORWARD 1 -m physdev --physdev-out h-rx " C " -j FL-0000abcd", NULL });
+				":FL-0000abcd - [0:0]",
+				"-A FL-0000abcd -d 10.0.0.2/32 -p tcp --sport 1000:2000 " C
+				" -j NFQUEUE --queue-num 7 --queue-bypass",
+				"-A FL-0000abcd -s 10.0.0.2/32 -p tcp --dport 1000:2000 " C
+				" -j NFQUEUE --queue-num 7 --queue-bypass",
+				"-A FL-0000abcd -d 10.0.0.2/32 -p udp --sport 1000:2000 " C
+				" -j NFQUEUE --queue-num 7 --queue-bypass",
+				"-A FL-0000abcd -s 10.0.0.2/32 -p udp --dport 1000:2000 " C
+				" -j NFQUEUE --queue-num 7 --queue-bypass",
+				"-I FORWARD 1 -m physdev --physdev-in h-rx " C " -j FL-0000abcd",
+				"-I FORWARD 1 -m physdev --physdev-out h-rx " C " -j FL-0000abcd",
+				NULL });
 	fl_strv_free(v);
 
 	/* egress of one cgroup's traffic, IPv6 ICMP */
 	s = (struct nfq_rule_spec){
-		.ipv6 = true, .chain = "FL-1", .parent = { "POSTROUTING" }, .iface_opt = { "-o" },
-		.iface = "eth0", .proto = IPPROTO_ICMPV6, .cgroup = "/svc", .queue = 1,
+		.ipv6 = true,
+		.chain = "FL-1",
+		.parent = { "POSTROUTING" },
+		.iface_opt = { "-o" },
+		.iface = "eth0",
+		.proto = IPPROTO_ICMPV6,
+		.cgroup = "/svc",
+		.queue = 1,
 		.comment = "faultline:r:1",
 	};
 	assert_int_equal(nfq_rule_lines(&s, &v), 0);
-	expect_lines(v, (const char *const[]){
-		":FL-1 - [0:0]",
-		"-A FL-1 -p ipv6-icmp -m cgroup --path /svc -m comment --comment faultline:r:1 -j "
-		"NFQUEUE --queue-num 1 --queue-bypass",
-		"-I POSTROUTING 1 -o eth0 -m comment --comment faultline:r:1 -j FL-1", NULL });
+	expect_lines(v,
+		     (const char *const[]){
+			     ":FL-1 - [0:0]",
+			     "-A FL-1 -p ipv6-icmp -m cgroup --path /svc -m comment --comment "
+			     "faultline:r:1 -j "
+			     "NFQUEUE --queue-num 1 --queue-bypass",
+			     "-I POSTROUTING 1 -o eth0 -m comment --comment faultline:r:1 -j FL-1",
+			     NULL });
 	fl_strv_free(v);
 	s.proto = 132; /* sctp: not offered */
 	assert_int_equal(nfq_rule_lines(&s, &v), -EPROTONOSUPPORT);
@@ -345,10 +391,10 @@ static void registered(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(heap_order),	    cmocka_unit_test(sampler_fixed_and_uniform),
+		cmocka_unit_test(heap_order),	       cmocka_unit_test(sampler_fixed_and_uniform),
 		cmocka_unit_test(sampler_correlation), cmocka_unit_test(sampler_tables),
-		cmocka_unit_test(histogram),	    cmocka_unit_test(config_request),
-		cmocka_unit_test(rule_lines),	    cmocka_unit_test(registered),
+		cmocka_unit_test(histogram),	       cmocka_unit_test(config_request),
+		cmocka_unit_test(rule_lines),	       cmocka_unit_test(registered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
