@@ -14,7 +14,7 @@ static const struct fl_kind_info kinds[] = {
 	{ "stop", "pause target processes (SIGSTOP) for the fault's duration", PLANNED("pidfd"),
 	  BUILT(&fl_backend_stop) },
 	{ "latency", "delay packets", PLANNED("netem", "nfqueue", "seccomp-notify"),
-	  BUILT(&fl_backend_latency_netem) },
+	  BUILT(&fl_backend_latency_netem, &fl_backend_latency_nfq) },
 	{ "loss", "drop a share of packets", PLANNED("tc-bpf", "netem"),
 	  BUILT(&fl_backend_loss_tc, &fl_backend_loss_netem) },
 	{ "corrupt", "corrupt a share of packets", PLANNED("netem"),

@@ -31,7 +31,7 @@ have_qdisc() {
 @test "latency without sch_netem exits 3 naming the missing module, and changes nothing" {
 	have_qdisc netem delay 1ms && skip "this kernel has netem: covered by the guest tier"
 	before="$(tc -n "$NS" qdisc show)"
-	run "$FL" inject latency --netns "$NS" --dev veth0 --delay 50ms --for 1s
+	run "$FL" inject latency --backend netem --netns "$NS" --dev veth0 --delay 50ms --for 1s
 	assert_failure 3
 	assert_output --partial "backend latency/netem cannot run here: the kernel has no sch_netem (module not available): use a kernel with netem, or the tc-bpf/nfqueue backends"
 	assert_equal "$(tc -n "$NS" qdisc show)" "$before"
@@ -40,8 +40,8 @@ have_qdisc() {
 }
 
 @test "netem faults reject ingress and filters with a reason, before touching anything" {
-	run "$FL" inject latency --netns "$NS" --dev veth0 --delay 5ms --direction ingress \
-		--sport 22 --for 1s
+	run "$FL" inject latency --backend netem --netns "$NS" --dev veth0 --delay 5ms \
+		--direction ingress --sport 22 --for 1s
 	assert_failure 2
 	assert_output --partial "--direction: 'direction' 'ingress': netem shapes a device's egress only (ingress needs an ifb device)"
 	assert_output --partial "--sport: 'sport': netem applies to all traffic of the device"

@@ -95,8 +95,8 @@ static void validation_messages(void **state)
 			 "as '20%', got '120%'",
 			 "--distribution: 'distribution' must be uniform, normal or pareto, got "
 			 "'gauss'"));
-	expect_errors(KV("kind", "latency", "for", "1s", "dev", "veth0", "delay", "10ms",
-			 "direction", "ingress", "dport", "80"),
+	expect_errors(KV("kind", "latency", "backend", "netem", "for", "1s", "dev", "veth0",
+			 "delay", "10ms", "direction", "ingress", "dport", "80"),
 		      KV("--direction: 'direction' 'ingress': netem shapes a device's egress only "
 			 "(ingress needs an ifb device): put the fault on the peer's device, or "
 			 "use the tc-bpf backend",
