@@ -29,6 +29,21 @@ struct {
 	__type(value, __u64);
 } last_rnd SEC(".maps");
 
+/*
+ * The Gilbert-Elliott chain (netem's `loss gemodel p r 1-h 1-k`): one state for the whole fault,
+ * in a plain array, so a burst is the link's and not one CPU's. Races are benign and left
+ * alone: two CPUs handling packets at the same instant may both read the old state (one packet
+ * is judged a step late) or both move it (one transition is lost, the burst counter may miss
+ * one). The chain stays a two-state chain with the same transition probabilities per packet,
+ * so the long-run loss and the mean burst length hold; no lock on the packet path.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nf_burst);
+} burst SEC(".maps");
+
 static __always_inline void count(__u32 k)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &k);
@@ -37,10 +52,36 @@ static __always_inline void count(__u32 k)
 		*v += 1;
 }
 
+/* Judge the packet by the current state, then step the chain (netem's order). */
+static __always_inline bool lose_burst(void)
+{
+	__u32 zero = 0;
+	struct nf_burst *b = bpf_map_lookup_elem(&burst, &zero);
+	bool lost;
+
+	if (!b)
+		return false;
+	if (b->bad) {
+		lost = bpf_get_prandom_u32() < cfg.ge_loss_bad;
+		if (bpf_get_prandom_u32() < cfg.ge_r)
+			b->bad = 0;
+	} else {
+		lost = bpf_get_prandom_u32() < cfg.ge_loss_good;
+		if (bpf_get_prandom_u32() < cfg.ge_p) {
+			b->bad = 1;
+			__sync_fetch_and_add(&b->bursts, 1);
+		}
+	}
+	return lost;
+}
+
 static __always_inline bool lose(void)
 {
 	__u64 rnd = bpf_get_prandom_u32();
 	__u32 zero = 0;
+
+	if (cfg.ge_on)
+		return lose_burst();
 
 	if (cfg.correlation) {
 		__u64 *last = bpf_map_lookup_elem(&last_rnd, &zero);

@@ -30,6 +30,24 @@ struct nf_config {
 	struct nf_cidr src, dst;
 	__u16 sport_lo, sport_hi, dport_lo, dport_hi; /* 0/0: any */
 	__u16 exclude[NF_MAX_EXCLUDE];
+	/*
+	 * Gilbert-Elliott burst loss, used instead of threshold/correlation when ge_on: each a
+	 * threshold like `threshold` (prandom < t; 1 << 32 = always). The chain's state lives in
+	 * the program's `burst` map (struct nf_burst).
+	 */
+	__u64 ge_p;	    /* good -> bad, per packet */
+	__u64 ge_r;	    /* bad -> good, per packet */
+	__u64 ge_loss_bad;  /* 1-h: loss in the bad state */
+	__u64 ge_loss_good; /* 1-k: loss in the good state */
+	__u8 ge_on;
+	__u8 ge_pad[7];
+};
+
+/* The burst model's chain: one for the whole fault (see bpf/netfault.bpf.c on races). */
+struct nf_burst {
+	__u32 bad;    /* 0: good state, 1: bad state */
+	__u32 pad;
+	__u64 bursts; /* good -> bad transitions so far */
 };
 
 #endif

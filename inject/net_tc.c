@@ -29,14 +29,45 @@
 #include "inject/netutil.h"
 
 
+/* A Gilbert-Elliott burst model, in percent: netem's `loss gemodel p r 1-h 1-k`. */
+struct ge_model {
+	double p;  /* good -> bad transition, per packet */
+	double r;  /* bad -> good */
+	double h1; /* 1-h: loss in the bad state (default 100) */
+	double k1; /* 1-k: loss in the good state (default 0) */
+};
+
 struct net_params {
 	struct fl_netspec spec;
-	double percent;
+	double percent; /* with a burst model: its long-run loss */
 	unsigned correlation;
+	bool burst;
+	struct ge_model ge;
 	bool partition;
 	bool on_host; /* placement: host (X's eth0), not X's port on the lab switch */
 	bool dir_set;
 };
+
+/*
+ * The burst model's long-run loss in percent: the chain spends pi_bad = p / (p + r) of the
+ * packets in the bad state, so loss = pi_bad (1-h) + (1 - pi_bad) (1-k).
+ */
+static double ge_expected_loss(const struct ge_model *m)
+{
+	double bad = m->p + m->r > 0 ? m->p / (m->p + m->r) : 0;
+
+	return bad * m->h1 + (1 - bad) * m->k1;
+}
+
+/* A share in percent as the programs' threshold: prandom (32 bits) < t; 1 << 32 = always. */
+static uint64_t pct_threshold(double pct)
+{
+	if (pct >= 100)
+		return 1ULL << 32;
+	if (pct <= 0)
+		return 0;
+	return (uint64_t)(pct / 100.0 * 4294967296.0);
+}
 
 static void net_params_free(void *p)
 {
@@ -66,6 +97,61 @@ static int parse_percent(const char *s, double *ret)
 	return 0;
 }
 
+/* One of the burst model's percentages into *ret; an error naming the key otherwise. */
+static void burst_key(const struct fl_params *p, const char *key, bool zero_ok, double *ret,
+		      struct fl_errors *errs)
+{
+	struct fl_param *v = fl_params_take(p, key);
+	double x;
+
+	if (!v)
+		return;
+	if (parse_percent(v->value, &x) < 0 || x < 0 || x > 100 || (!zero_ok && x == 0))
+		fl_errors_add(errs, &v->where, "'%s' must be a percentage %s, such as '5%%', "
+			      "got '%s'", key,
+			      zero_ok ? "from 0 to 100" : "more than 0 and at most 100", v->value);
+	else
+		*ret = x;
+}
+
+/*
+ * burst_p, burst_r (required together), burst_1h (default 100%), burst_1k (default 0%):
+ * true when the fault has a burst model (then 'percent' and 'correlation' are errors).
+ */
+static bool parse_burst(const struct fl_params *p, struct net_params *np, struct fl_errors *errs)
+{
+	static const char *const keys[] = { "burst_p", "burst_r", "burst_1h", "burst_1k" };
+	const struct fl_param *first = NULL, *v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys) && !first; i++)
+		for (size_t k = 0; k < p->n && !first; k++)
+			if (!strcmp(p->v[k].key, keys[i]))
+				first = &p->v[k];
+	if (!first)
+		return false;
+	np->burst = true;
+	np->ge = (struct ge_model){ .p = -1, .r = -1, .h1 = 100, .k1 = 0 };
+	burst_key(p, "burst_p", false, &np->ge.p, errs);
+	burst_key(p, "burst_r", false, &np->ge.r, errs);
+	burst_key(p, "burst_1h", true, &np->ge.h1, errs);
+	burst_key(p, "burst_1k", true, &np->ge.k1, errs);
+	for (size_t i = 0; i < 2; i++)
+		if (!fl_params_take(p, keys[i]))
+			fl_errors_add(errs, &first->where,
+				      "a burst model needs '%s' (the %s transition probability) "
+				      "with '%s'", keys[i], i ? "bad to good" : "good to bad",
+				      first->key);
+	if ((v = fl_params_take(p, "percent")))
+		fl_errors_add(errs, &v->where,
+			      "'percent' cannot be combined with a burst model ('burst_p', "
+			      "'burst_r'): the loss follows from the model");
+	if ((v = fl_params_take(p, "correlation")))
+		fl_errors_add(errs, &v->where,
+			      "'correlation' cannot be combined with a burst model ('burst_p', "
+			      "'burst_r'): the model is the correlation");
+	return true;
+}
+
 static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs,
 		     bool partition)
 {
@@ -91,6 +177,17 @@ static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 		net_params_free(np);
 		return -ENOMEM;
 	}
+	if (np->spec.cgroup && np->spec.direction != FL_DIR_EGRESS && r == 0) {
+		/*
+		 * bpf_skb_cgroup_id() reads the cgroup of the socket that sent the packet. Arriving
+		 * packets have none until the stack looks their socket up, after tc (a veth keeps
+		 * the sender's socket, so a local sender would match there: a trap, not a feature).
+		 */
+		v = fl_params_take(p, "cgroup") ?: fl_params_take(p, "target.cgroup");
+		fl_errors_add(errs, v ? &v->where : &p->where,
+			      "'cgroup' needs 'direction: egress': a packet's cgroup is the one of "
+			      "the socket that sends it, which tc sees on egress only");
+	}
 	if ((v = fl_params_take(p, "placement"))) {
 		if (!strcmp(v->value, "host"))
 			np->on_host = true;
@@ -100,10 +197,14 @@ static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 				      "(its eth0), got '%s'",
 				      v->value);
 	}
-	if (!partition) {
+	if (!partition && parse_burst(p, np, errs)) {
+		np->percent = ge_expected_loss(&np->ge);
+	} else if (!partition) {
 		v = fl_params_take(p, "percent");
 		if (!v)
-			fl_errors_add(errs, &p->where, "a 'loss' fault needs 'percent' (e.g. '20%%')");
+			fl_errors_add(errs, &p->where,
+				      "a 'loss' fault needs 'percent' (e.g. '20%%') or a burst "
+				      "model ('burst_p' and 'burst_r')");
 		else if (parse_percent(v->value, &np->percent) < 0 || np->percent <= 0 ||
 			 np->percent > 100)
 			fl_errors_add(errs, &v->where,
@@ -143,6 +244,8 @@ static int partition_parse(struct fl_fault *f, const struct fl_params *p, struct
 {
 	return net_parse(f, p, errs, true);
 }
+
+#define BURST_PIN "burst" /* the burst model's state map, next to the counters */
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -197,6 +300,12 @@ static int net_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t 
 		      "correlation", (int)np->correlation, "for_ns", (json_int_t)f->for_ns);
 	if (!o)
 		return -ENOMEM;
+	if (np->burst &&
+	    json_object_set_new(o, "burst", json_pack("{s:f, s:f, s:f, s:f}", "p", np->ge.p, "r",
+						      np->ge.r, "1h", np->ge.h1, "1k", np->ge.k1))) {
+		json_decref(o);
+		return -ENOMEM;
+	}
 	r = fl_netmatch_plan(f, &np->spec, np->partition, ctx, o);
 	if (r < 0) {
 		json_decref(o);
@@ -225,10 +334,10 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	uint32_t handle = (uint32_t)json_integer_value(json_object_get(o, "handle"));
 	uint32_t prio = (uint32_t)json_integer_value(json_object_get(o, "priority"));
 	double percent = json_number_value(json_object_get(o, "percent"));
-	json_t *hooks = json_object_get(o, "hooks"), *h;
+	json_t *hooks = json_object_get(o, "hooks"), *h, *burst = json_object_get(o, "burst");
 	struct netfault_bpf *skel = NULL;
 	struct nf_config *c;
-	_cleanup_free_ char *mpath = NULL, *opath = NULL;
+	_cleanup_free_ char *mpath = NULL, *opath = NULL, *bpath = NULL;
 	int old = -1, ifindex, r;
 	size_t i;
 
@@ -247,8 +356,15 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	c->expiry_boot_ns = fl_boottime_ns() +
 			    (uint64_t)json_integer_value(json_object_get(o, "for_ns")) +
 			    FL_LEASE_GRACE_NS;
-	c->threshold = percent >= 100 ? (1ULL << 32) : (uint64_t)(percent / 100.0 * 4294967296.0);
+	c->threshold = pct_threshold(percent);
 	c->correlation = (uint32_t)json_integer_value(json_object_get(o, "correlation"));
+	if (burst) {
+		c->ge_on = 1;
+		c->ge_p = pct_threshold(json_number_value(json_object_get(burst, "p")));
+		c->ge_r = pct_threshold(json_number_value(json_object_get(burst, "r")));
+		c->ge_loss_bad = pct_threshold(json_number_value(json_object_get(burst, "1h")));
+		c->ge_loss_good = pct_threshold(json_number_value(json_object_get(burst, "1k")));
+	}
 	if (fl_netmatch_config(o, c) < 0) {
 		r = fl_set_reason(&ctx->reason, -EINVAL, "malformed match in the plan");
 		goto out;
@@ -272,6 +388,19 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 		r = fl_set_reason(&ctx->reason, r, "cannot pin the counters at '%s': %s", mpath,
 			       strerror(-r));
 		goto out;
+	}
+	if (burst) {
+		/* the chain's state and burst count, for observe() */
+		if (asprintf(&bpath, "%s/" BURST_PIN, pin) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		r = bpf_map__pin(skel->maps.burst, bpath);
+		if (r < 0) {
+			r = fl_set_reason(&ctx->reason, r, "cannot pin the burst state at '%s': %s",
+					  bpath, strerror(-r));
+			goto out;
+		}
 	}
 	r = fl_netns_enter(netns, &old);
 	if (r < 0) {
@@ -319,6 +448,10 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 				    json_integer(opts.prog_id));
 	}
 	json_object_set_new(injected, "percent", json_real(percent));
+	if (burst) {
+		json_object_set(injected, "burst", burst);
+		json_object_set_new(injected, "expected_loss_percent", json_real(percent));
+	}
 	json_object_set_new(injected, "netns", netns ? json_string(netns) : json_null());
 	json_object_set_new(injected, "dev", json_string(dev));
 	json_object_set_new(injected, "hooks", json_copy(hooks));
@@ -403,9 +536,26 @@ static bool ours(int prog_id)
 }
 
 /* Packets seen, matched and dropped by every hook of the fault, from the pinned counters. */
+/* Good -> bad transitions of a burst model's chain, from its pinned state; -1 when none. */
+static long long burst_count(const char *pin)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	struct nf_burst b;
+	uint32_t zero = 0;
+
+	if (asprintf(&path, "%s/" BURST_PIN, pin) < 0)
+		return -1;
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &b) < 0)
+		return -1;
+	return (long long)b.bursts;
+}
+
 static int net_observe(json_t *objects, json_t *observed)
 {
-	long long sum[NF_N_COUNTERS] = { 0 };
+	long long sum[NF_N_COUNTERS] = { 0 }, bursts = -1;
+	double expected = -1;
 	bool any = false;
 	json_t *o;
 	size_t i;
@@ -422,10 +572,19 @@ static int net_observe(json_t *objects, json_t *observed)
 			continue;
 		for (int c = 0; c < NF_N_COUNTERS; c++)
 			sum[c] += counter_sum(fd, (enum nf_counter)c);
+		if (json_is_number(json_object_get(o, "percent")))
+			expected = json_number_value(json_object_get(o, "percent")) / 100.0;
+		if (json_object_get(o, "burst"))
+			bursts = burst_count(pin);
 		any = true;
 	}
 	if (!any)
 		return -ENOENT;
+	/* what the program was set to drop in the long run, next to what it did */
+	if (expected >= 0)
+		json_object_set_new(observed, "expected_drop_ratio", json_real(expected));
+	if (bursts >= 0)
+		json_object_set_new(observed, "bursts", json_integer(bursts));
 	json_object_set_new(observed, "packets_seen", json_integer(sum[NF_SEEN]));
 	json_object_set_new(observed, "packets_matched", json_integer(sum[NF_MATCHED]));
 	json_object_set_new(observed, "packets_dropped", json_integer(sum[NF_DROPPED]));
@@ -443,14 +602,16 @@ static int revert_one(json_t *o, char **ret_reason)
 	uint32_t handle = (uint32_t)json_integer_value(json_object_get(o, "handle"));
 	uint32_t prio = (uint32_t)json_integer_value(json_object_get(o, "priority"));
 	json_t *hooks = json_object_get(o, "hooks"), *h;
-	_cleanup_free_ char *mpath = NULL, *opath = NULL;
+	_cleanup_free_ char *mpath = NULL, *opath = NULL, *bpath = NULL;
 	bool owns = false;
 	int old = -1, ifindex, r = 0, k;
 	size_t i;
 
 	if (!dev || !pin || !json_is_array(hooks))
 		return fl_set_reason(ret_reason, -EINVAL, "malformed tc-bpf object in the journal");
-	if (asprintf(&mpath, "%s/counters", pin) < 0 || asprintf(&opath, "%s/owns-clsact", pin) < 0)
+	if (asprintf(&mpath, "%s/counters", pin) < 0 ||
+	    asprintf(&opath, "%s/owns-clsact", pin) < 0 ||
+	    asprintf(&bpath, "%s/" BURST_PIN, pin) < 0)
 		return -ENOMEM;
 	{
 		_cleanup_close_ int fd = bpf_obj_get(mpath);
@@ -513,7 +674,7 @@ unpin:
 	if (r < 0)
 		return r;
 	if ((unlink(mpath) < 0 && errno != ENOENT) || (unlink(opath) < 0 && errno != ENOENT) ||
-	    (rmdir(pin) < 0 && errno != ENOENT))
+	    (unlink(bpath) < 0 && errno != ENOENT) || (rmdir(pin) < 0 && errno != ENOENT))
 		return fl_set_reason(ret_reason, -errno, "cannot remove '%s': %s", pin, strerror(errno));
 	rmdir(FL_PIN_ROOT); /* only when empty */
 	fl_bpffs_release();
@@ -556,6 +717,12 @@ static int loss_describe(const struct fl_fault *f, char *buf, size_t len)
 		return -EINVAL;
 	fl_netspec_describe(&np->spec, spec, sizeof(spec));
 	where_str(f, np, where, sizeof(where));
+	if (np->burst) {
+		snprintf(buf, len,
+			 "burst loss (GE p=%g%% r=%g%% 1-h=%g%% 1-k=%g%%), expected %.1f%% %s%s",
+			 np->ge.p, np->ge.r, np->ge.h1, np->ge.k1, np->percent, spec, where);
+		return 0;
+	}
 	if (np->correlation)
 		snprintf(cor, sizeof(cor), " (correlation %u%%)", np->correlation);
 	snprintf(buf, len, "%g%% loss%s %s%s", np->percent, cor, spec, where);
@@ -582,7 +749,8 @@ const struct fl_backend fl_backend_loss_tc = {
 	.kind = "loss",
 	.name = "tc-bpf",
 	.summary = "drop a share of packets with a tc clsact BPF classifier (self-expiring)",
-	.keys = (const char *const[]){ NET_KEYS, "percent", "correlation", NULL },
+	.keys = (const char *const[]){ NET_KEYS, "percent", "correlation", "burst_p", "burst_r",
+				       "burst_1h", "burst_1k", NULL },
 	.needs_target = false,
 	.reversible = true,
 	.parse = loss_parse,

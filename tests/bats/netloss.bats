@@ -22,6 +22,42 @@ if sys.argv[1] == "first":
     s.bind(("0.0.0.0", int(sys.argv[2]))); s.settimeout(float(sys.argv[3]))
     s.recv(2048)
     print(f"{time.time():.3f}")
+elif sys.argv[1] == "seqrecv":
+    # seqrecv PORT SECS OUT N: packets numbered 0..N-1; writes "N lost runs mean_run"
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    s.bind(("0.0.0.0", int(sys.argv[2]))); s.settimeout(0.2)
+    open(sys.argv[4] + ".ready", "w").close()
+    got, end = set(), time.time() + float(sys.argv[3])
+    while time.time() < end:
+        try:
+            got.add(int(s.recv(64)))
+        except socket.timeout:
+            pass
+    n = int(sys.argv[5])
+    runs, run, lost = [], 0, 0
+    for i in range(n):
+        if i in got:
+            if run:
+                runs.append(run)
+            run = 0
+        else:
+            run += 1; lost += 1
+    if run:
+        runs.append(run)
+    with open(sys.argv[4], "w") as f:
+        f.write(f"{n} {lost} {len(runs)} {sum(runs) / max(len(runs), 1):.3f}\n")
+elif sys.argv[1] == "seqsend":
+    # seqsend DST PORT N INTERVAL_S: packets numbered 0..N-1
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dst, port, n, iv = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+    t = time.time()
+    for i in range(n):
+        s.sendto(str(i).encode(), (dst, port))
+        t += iv
+        d = t - time.time()
+        if d > 0:
+            time.sleep(d)
 elif sys.argv[1] == "recv":
     ports = [int(p) for p in sys.argv[2].split(",")]
     socks = []
@@ -333,4 +369,54 @@ import sys
 dt = $(cat first.txt) - $t0
 print(f'traffic back {dt:.2f} s after the fault was applied')
 sys.exit(0 if 30 <= dt <= 32 else 1)"
+}
+
+@test "loss: burst model (Gilbert-Elliott): the stationary loss, in bursts of mean length 1/r" {
+	make_pair
+	run "$FL" inject loss --dev eth0 --burst-p 5 --burst-r 30 --percent 10 --for 1s
+	assert_failure 2
+	assert_output --partial "--percent: 'percent' cannot be combined with a burst model"
+	"$FL" inject loss --netns "$NS_B" --dev vb --proto udp --dport 9000 --burst-p 5% \
+		--burst-r 30% --for 9s --json >burst.json 2>burst.err &
+	FL_PIDS+=($!)
+	local pid=$!
+	wait_for "filters $NS_B vb ingress | grep -q netfault_ingres" 10
+	ip netns exec "$NS_B" python3 "$BATS_TEST_TMPDIR/udp.py" seqrecv 9000 6 seq.out 5000 &
+	local rp=$!
+	wait_for "[ -e seq.out.ready ]" 10
+	ip netns exec "$NS_A" python3 "$BATS_TEST_TMPDIR/udp.py" seqsend 10.250.0.2 9000 5000 0.0005
+	wait "$rp"
+	read -r n lost runs mean <seq.out
+	wait "$pid"
+	# the receiver's numbers against the model, and the program's counters against both
+	python3 - "$n" "$lost" "$runs" "$mean" burst.json <<'P'
+import json, math, sys
+n, lost, runs, mean = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+p, r = 0.05, 0.30
+pi = p / (p + r)                     # stationary share of the bad state = expected loss
+lam = 1 - p - r                      # the chain's autocorrelation per packet
+# binomial sd, inflated by the chain's correlation ((1 + lam) / (1 - lam)): 99% interval
+sd = math.sqrt(pi * (1 - pi) / n * (1 + lam) / (1 - lam))
+lo, hi = pi - 2.576 * sd, pi + 2.576 * sd
+loss = lost / n
+indep = 1 / (1 - pi)                 # mean loss run at the same loss without bursts
+print(f"{n} sent, {lost} lost ({loss:.3%}, expected {pi:.3%}, 99% [{lo:.3%}, {hi:.3%}]); "
+      f"{runs} loss runs of mean {mean:.2f} (1/r = {1 / r:.2f}, independent {indep:.2f})")
+assert lo <= loss <= hi, (loss, lo, hi)
+# the geometric run length's sd is sqrt(1 - r) / r; 99% over `runs` runs
+se = math.sqrt(1 - r) / r / math.sqrt(runs)
+assert abs(mean - 1 / r) <= 2.576 * se, (mean, 1 / r, se)
+assert mean > 2 * indep, (mean, indep)
+f = json.load(open(sys.argv[5]))
+assert "burst loss (GE p=5% r=30% 1-h=100% 1-k=0%), expected 14.3%" in f["description"], f
+inj = [e for e in f["events"] if e["event"] == "applied"][0]["injected"]
+assert abs(inj["expected_loss_percent"] - 100 * pi) < 1e-9, inj
+obs = [e for e in f["events"] if e["event"] == "observed"][0]["observed"]
+assert abs(obs["expected_drop_ratio"] - pi) < 1e-9, obs
+assert obs["packets_dropped"] == lost, (obs, lost)
+# every bad-state sojourn is one run of losses (the packet entering it is judged good)
+# (the last packet may open a burst that has no loss yet)
+assert runs <= obs["bursts"] <= runs + 1, (obs, runs)
+P
+	no_leftovers
 }
