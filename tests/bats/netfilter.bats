@@ -5,14 +5,8 @@
 # own), protocols, port ranges, a cgroup of the test's own, and in a lab placement and peer.
 
 load '../lib/common'
+load '../lib/lab-helpers' # PING, CG2 (the cgroup v2 mount), veth_pair
 bats_require_minimum_version 1.5.0
-
-# iputils ping when installed, busybox's otherwise (both take -c -i -W -w and -6)
-if command -v ping >/dev/null 2>&1; then
-	PING=(ping)
-else
-	PING=(busybox ping)
-fi
 
 setup() {
 	require_root
@@ -20,7 +14,6 @@ setup() {
 	fl_setup
 	NS_A="fltest-fa-$$"
 	NS_B="fltest-fb-$$"
-	CG2="$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)"
 	CG_TEST="fltest-filter-$$"
 	cat >"$BATS_TEST_TMPDIR/flows.py" <<'PY'
 import select, socket, sys, time
@@ -113,22 +106,8 @@ fails() {
 #   A (va): 10.250.1.1, 10.250.1.11, fd17::a, fd17::1:a
 #   B (vb): 10.250.1.2, 10.250.1.12, fd17::b, fd17::2:b
 make_pair() {
-	ip netns add "$NS_A"
-	ip netns add "$NS_B"
-	ip link add "fa$$" type veth peer name "fb$$"
-	ip link set "fa$$" netns "$NS_A" name va
-	ip link set "fb$$" netns "$NS_B" name vb
-	ip -n "$NS_A" addr add 10.250.1.1/24 dev va
-	ip -n "$NS_A" addr add 10.250.1.11/24 dev va
-	ip -n "$NS_A" addr add fd17::a/64 dev va nodad
-	ip -n "$NS_A" addr add fd17::1:a/64 dev va nodad
-	ip -n "$NS_B" addr add 10.250.1.2/24 dev vb
-	ip -n "$NS_B" addr add 10.250.1.12/24 dev vb
-	ip -n "$NS_B" addr add fd17::b/64 dev vb nodad
-	ip -n "$NS_B" addr add fd17::2:b/64 dev vb nodad
-	for n in "$NS_A" "$NS_B"; do ip -n "$n" link set lo up; done
-	ip -n "$NS_A" link set va up
-	ip -n "$NS_B" link set vb up
+	veth_pair "$NS_A" "$NS_B" va vb "10.250.1.1/24 10.250.1.11/24 fd17::a/64 fd17::1:a/64" \
+		"10.250.1.2/24 10.250.1.12/24 fd17::b/64 fd17::2:b/64"
 	# neighbours resolved before any fault (a fault may drop what resolution needs)
 	for a in 10.250.1.2 10.250.1.12 fd17::b fd17::2:b; do
 		ip netns exec "$NS_A" "${PING[@]}" -c 1 -W 2 "$a" >/dev/null

@@ -4,6 +4,7 @@
 # Traffic only flows inside namespaces these tests create (a lab, or a veth pair of their own).
 
 load '../lib/common'
+load '../lib/lab-helpers'
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -110,16 +111,7 @@ udp() { python3 "$BATS_TEST_TMPDIR/udp.py" "$@"; }
 
 # A veth pair between two namespaces of the test's own: A 10.250.0.1 (va) <-> B 10.250.0.2 (vb).
 make_pair() {
-	ip netns add "$NS_A"
-	ip netns add "$NS_B"
-	ip link add "va$$" type veth peer name "vb$$"
-	ip link set "va$$" netns "$NS_A" name va
-	ip link set "vb$$" netns "$NS_B" name vb
-	ip -n "$NS_A" addr add 10.250.0.1/24 dev va
-	ip -n "$NS_B" addr add 10.250.0.2/24 dev vb
-	for n in "$NS_A" "$NS_B"; do ip -n "$n" link set lo up; done
-	ip -n "$NS_A" link set va up
-	ip -n "$NS_B" link set vb up
+	veth_pair "$NS_A" "$NS_B" va vb 10.250.0.1/24 10.250.0.2/24
 }
 
 # Does UDP get from namespace $1 to address $3 in namespace $2? (any of 20 packets arrives)
