@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "inject/hostscan.h"
 #include "inject/injector.h"
 
 /* A fault from key=value pairs, each as if given as --key (dashes stay: the key is the key). */
@@ -178,6 +179,46 @@ static void cgroup_direction(void **state)
 	fl_fault_clear(&f);
 }
 
+/* status' scan: which iptables-save lines are ours, and the command that deletes each. */
+static void hostscan_rules(void **state)
+{
+	char run[13];
+	char *del = NULL;
+
+	assert_true(fl_hostscan_comment_run("faultline:0123456789ab:7", run));
+	assert_string_equal(run, "0123456789ab");
+	assert_true(fl_hostscan_comment_run("faultline:0123456789ab", run));
+	assert_false(fl_hostscan_comment_run("faultline:0123456789AB:7", run));
+	assert_false(fl_hostscan_comment_run("faultline:0123456789a:7", run));
+	assert_false(fl_hostscan_comment_run("faultline:0123456789abc:7", run));
+	assert_false(fl_hostscan_comment_run("faultlinex:0123456789ab:7", run));
+
+	assert_true(fl_hostscan_ipt_rule("-A PREROUTING -p udp -m comment --comment "
+					 "\"faultline:0123456789ab:1f\" -j FL-1f",
+					 "mangle", "iptables-save", run, &del));
+	assert_string_equal(run, "0123456789ab");
+	assert_string_equal(del, "iptables -t mangle -D PREROUTING -p udp -m comment --comment "
+				 "\"faultline:0123456789ab:1f\" -j FL-1f");
+	free(del);
+	del = NULL;
+	/* unquoted comment, ip6tables */
+	assert_true(fl_hostscan_ipt_rule("-A INPUT -m comment --comment faultline:ba9876543210:2 "
+					 "-j NFQUEUE --queue-num 3 --queue-bypass",
+					 "filter", "ip6tables-save", run, &del));
+	assert_string_equal(del, "ip6tables -t filter -D INPUT -m comment --comment "
+				 "faultline:ba9876543210:2 -j NFQUEUE --queue-num 3 "
+				 "--queue-bypass");
+	free(del);
+	del = NULL;
+	/* not a rule, not ours, no comment */
+	assert_false(fl_hostscan_ipt_rule(":FL-1f - [0:0]", "mangle", "iptables-save", run, &del));
+	assert_false(fl_hostscan_ipt_rule("-A INPUT -m comment --comment \"someone:0123456789ab\" "
+					  "-j ACCEPT", "filter", "iptables-save", run, &del));
+	assert_false(fl_hostscan_ipt_rule("-A INPUT -j ACCEPT", "filter", "iptables-save", run,
+					  &del));
+	assert_null(del);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -185,6 +226,7 @@ int main(void)
 		cmocka_unit_test(expected_loss),
 		cmocka_unit_test(burst_errors),
 		cmocka_unit_test(cgroup_direction),
+		cmocka_unit_test(hostscan_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
