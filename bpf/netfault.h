@@ -8,7 +8,7 @@
 enum nf_counter {
 	NF_SEEN,    /* packets the program ran on */
 	NF_MATCHED, /* packets the filter matched */
-	NF_DROPPED, /* packets dropped */
+	NF_DROPPED, /* packets dropped (corrupt: packets damaged) */
 	NF_N_COUNTERS,
 };
 
@@ -41,6 +41,9 @@ struct nf_config {
 	__u64 ge_loss_good; /* 1-k: loss in the good state */
 	__u8 ge_on;
 	__u8 ge_pad[7];
+	/* corrupt instead of drop: flip one random bit of the TCP/UDP payload, checksum fixed */
+	__u8 corrupt;
+	__u8 corrupt_pad[7];
 };
 
 /* The burst model's chain: one for the whole fault (see bpf/netfault.bpf.c on races). */

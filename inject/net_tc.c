@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* loss and partition through our own tc clsact (cls_bpf direct-action) program, bpf/netfault. */
+/* loss, partition and corrupt through our own tc clsact (cls_bpf direct-action) program. */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -29,6 +29,12 @@
 #include "inject/netutil.h"
 
 
+enum net_mode {
+	NET_LOSS,
+	NET_PARTITION,
+	NET_CORRUPT, /* flip a payload bit instead of dropping */
+};
+
 /* A Gilbert-Elliott burst model, in percent: netem's `loss gemodel p r 1-h 1-k`. */
 struct ge_model {
 	double p;  /* good -> bad transition, per packet */
@@ -43,7 +49,7 @@ struct net_params {
 	unsigned correlation;
 	bool burst;
 	struct ge_model ge;
-	bool partition;
+	enum net_mode mode;
 	bool on_host; /* placement: host (X's eth0), not X's port on the lab switch */
 	bool dir_set;
 };
@@ -153,7 +159,7 @@ static bool parse_burst(const struct fl_params *p, struct net_params *np, struct
 }
 
 static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs,
-		     bool partition)
+		     enum net_mode mode)
 {
 	struct net_params *np = calloc(1, sizeof(*np));
 	struct fl_param *v;
@@ -162,7 +168,7 @@ static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 
 	if (!np)
 		return -ENOMEM;
-	np->partition = partition;
+	np->mode = mode;
 	for (size_t i = 0; i < p->n; i++)
 		if (!strcmp(p->v[i].key, "direction"))
 			np->dir_set = true;
@@ -171,7 +177,7 @@ static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 		net_params_free(np);
 		return r;
 	}
-	if (partition && !np->dir_set)
+	if (mode == NET_PARTITION && !np->dir_set)
 		np->spec.direction = FL_DIR_BOTH;
 	if (!np->spec.cgroup && f->target.cgroup && !(np->spec.cgroup = strdup(f->target.cgroup))) {
 		net_params_free(np);
@@ -197,11 +203,14 @@ static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 				      "(its eth0), got '%s'",
 				      v->value);
 	}
-	if (!partition && parse_burst(p, np, errs)) {
+	if (mode == NET_LOSS && parse_burst(p, np, errs)) {
 		np->percent = ge_expected_loss(&np->ge);
-	} else if (!partition) {
+	} else if (mode != NET_PARTITION) {
 		v = fl_params_take(p, "percent");
-		if (!v)
+		if (!v && mode == NET_CORRUPT)
+			fl_errors_add(errs, &p->where,
+				      "a 'corrupt' fault needs 'percent' (e.g. '1%%')");
+		else if (!v)
 			fl_errors_add(errs, &p->where,
 				      "a 'loss' fault needs 'percent' (e.g. '20%%') or a burst "
 				      "model ('burst_p' and 'burst_r')");
@@ -211,7 +220,7 @@ static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 				      "'percent' must be more than 0 and at most 100, such as '20%%', "
 				      "got '%s'",
 				      v->value);
-		if ((v = fl_params_take(p, "correlation"))) {
+		if (mode == NET_LOSS && (v = fl_params_take(p, "correlation"))) {
 			double c;
 			if (parse_percent(v->value, &c) < 0 || c < 0 || c >= 100)
 				fl_errors_add(errs, &v->where,
@@ -227,6 +236,12 @@ static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 			fl_errors_add(errs, &p->where,
 				      "a 'partition' needs 'peer' (a lab host), 'src' or 'dst'");
 	}
+	if (mode == NET_CORRUPT && np->spec.proto != 0 && np->spec.proto != IPPROTO_TCP &&
+	    np->spec.proto != IPPROTO_UDP && (v = fl_params_take(p, "proto")))
+		fl_errors_add(errs, &v->where,
+			      "a 'corrupt' fault (tc-bpf) damages TCP and UDP payloads: 'proto' "
+			      "must be tcp, udp or any, got '%s'",
+			      v->value);
 	if (!f->on && !np->spec.dev && r == 0)
 		fl_errors_add(errs, &p->where,
 			      "a network fault needs 'dev' (the interface) unless it is 'on' a lab "
@@ -237,12 +252,17 @@ static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 
 static int loss_parse(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs)
 {
-	return net_parse(f, p, errs, false);
+	return net_parse(f, p, errs, NET_LOSS);
+}
+
+static int corrupt_parse(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs)
+{
+	return net_parse(f, p, errs, NET_CORRUPT);
 }
 
 static int partition_parse(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs)
 {
-	return net_parse(f, p, errs, true);
+	return net_parse(f, p, errs, NET_PARTITION);
 }
 
 #define BURST_PIN "burst" /* the burst model's state map, next to the counters */
@@ -306,7 +326,11 @@ static int net_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t 
 		json_decref(o);
 		return -ENOMEM;
 	}
-	r = fl_netmatch_plan(f, &np->spec, np->partition, ctx, o);
+	if (np->mode == NET_CORRUPT && json_object_set_new(o, "corrupt", json_true())) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	r = fl_netmatch_plan(f, &np->spec, np->mode == NET_PARTITION, ctx, o);
 	if (r < 0) {
 		json_decref(o);
 		return r;
@@ -358,6 +382,7 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 			    FL_LEASE_GRACE_NS;
 	c->threshold = pct_threshold(percent);
 	c->correlation = (uint32_t)json_integer_value(json_object_get(o, "correlation"));
+	c->corrupt = json_is_true(json_object_get(o, "corrupt"));
 	if (burst) {
 		c->ge_on = 1;
 		c->ge_p = pct_threshold(json_number_value(json_object_get(burst, "p")));
@@ -556,7 +581,7 @@ static int net_observe(json_t *objects, json_t *observed)
 {
 	long long sum[NF_N_COUNTERS] = { 0 }, bursts = -1;
 	double expected = -1;
-	bool any = false;
+	bool any = false, corrupt = false;
 	json_t *o;
 	size_t i;
 
@@ -576,20 +601,24 @@ static int net_observe(json_t *objects, json_t *observed)
 			expected = json_number_value(json_object_get(o, "percent")) / 100.0;
 		if (json_object_get(o, "burst"))
 			bursts = burst_count(pin);
+		corrupt = json_is_true(json_object_get(o, "corrupt"));
 		any = true;
 	}
 	if (!any)
 		return -ENOENT;
 	/* what the program was set to drop in the long run, next to what it did */
 	if (expected >= 0)
-		json_object_set_new(observed, "expected_drop_ratio", json_real(expected));
+		json_object_set_new(observed, corrupt ? "expected_corrupted_ratio"
+						      : "expected_drop_ratio",
+				    json_real(expected));
 	if (bursts >= 0)
 		json_object_set_new(observed, "bursts", json_integer(bursts));
 	json_object_set_new(observed, "packets_seen", json_integer(sum[NF_SEEN]));
 	json_object_set_new(observed, "packets_matched", json_integer(sum[NF_MATCHED]));
-	json_object_set_new(observed, "packets_dropped", json_integer(sum[NF_DROPPED]));
+	json_object_set_new(observed, corrupt ? "packets_corrupted" : "packets_dropped",
+			    json_integer(sum[NF_DROPPED]));
 	if (sum[NF_MATCHED])
-		json_object_set_new(observed, "drop_ratio",
+		json_object_set_new(observed, corrupt ? "corrupted_ratio" : "drop_ratio",
 				    json_real((double)sum[NF_DROPPED] / (double)sum[NF_MATCHED]));
 	return 0;
 }
@@ -695,55 +724,80 @@ static int net_revert(json_t *objects, char **ret_reason)
 	return r;
 }
 
-static void where_str(const struct fl_fault *f, const struct net_params *np, char *buf,
-		      size_t len)
+/* The filter and the place of a network fault in words: "udp dport 9000 ingress", " in ...". */
+struct net_words {
+	char spec[256], where[128];
+};
+
+static const struct net_params *net_words(const struct fl_fault *f, struct net_words *w)
 {
+	const struct net_params *np = f->priv;
+
+	if (!np)
+		return NULL;
+	fl_netspec_describe(&np->spec, w->spec, sizeof(w->spec));
 	if (f->on && !np->on_host)
-		snprintf(buf, len, " at the switch port of %s", f->on);
+		snprintf(w->where, sizeof(w->where), " at the switch port of %s", f->on);
 	else if (f->on)
-		snprintf(buf, len, " on %s's %s", f->on, np->spec.dev ? np->spec.dev : "eth0");
+		snprintf(w->where, sizeof(w->where), " on %s's %s", f->on,
+			 np->spec.dev ? np->spec.dev : "eth0");
 	else if (f->target.netns)
-		snprintf(buf, len, " in netns %s", f->target.netns);
+		snprintf(w->where, sizeof(w->where), " in netns %s", f->target.netns);
 	else
-		buf[0] = '\0';
+		w->where[0] = '\0';
+	return np;
 }
 
 static int loss_describe(const struct fl_fault *f, char *buf, size_t len)
 {
-	const struct net_params *np = f->priv;
-	char spec[256], where[128], cor[48] = "";
+	struct net_words w;
+	const struct net_params *np = net_words(f, &w);
+	char cor[48] = "";
 
 	if (!np)
 		return -EINVAL;
-	fl_netspec_describe(&np->spec, spec, sizeof(spec));
-	where_str(f, np, where, sizeof(where));
 	if (np->burst) {
 		snprintf(buf, len,
 			 "burst loss (GE p=%g%% r=%g%% 1-h=%g%% 1-k=%g%%), expected %.1f%% %s%s",
-			 np->ge.p, np->ge.r, np->ge.h1, np->ge.k1, np->percent, spec, where);
+			 np->ge.p, np->ge.r, np->ge.h1, np->ge.k1, np->percent, w.spec, w.where);
 		return 0;
 	}
 	if (np->correlation)
 		snprintf(cor, sizeof(cor), " (correlation %u%%)", np->correlation);
-	snprintf(buf, len, "%g%% loss%s %s%s", np->percent, cor, spec, where);
+	snprintf(buf, len, "%g%% loss%s %s%s", np->percent, cor, w.spec, w.where);
+	return 0;
+}
+
+static int corrupt_describe(const struct fl_fault *f, char *buf, size_t len)
+{
+	struct net_words w;
+	const struct net_params *np = net_words(f, &w);
+
+	if (!np)
+		return -EINVAL;
+	snprintf(buf, len, "corrupt %g%% of %s%s (one payload bit, checksum fixed)", np->percent,
+		 w.spec, w.where);
 	return 0;
 }
 
 static int partition_describe(const struct fl_fault *f, char *buf, size_t len)
 {
-	const struct net_params *np = f->priv;
-	char spec[256], where[128];
+	struct net_words w;
 
-	if (!np)
+	if (!net_words(f, &w))
 		return -EINVAL;
-	fl_netspec_describe(&np->spec, spec, sizeof(spec));
-	where_str(f, np, where, sizeof(where));
-	snprintf(buf, len, "partition: drop all %s%s", spec, where);
+	snprintf(buf, len, "partition: drop all %s%s", w.spec, w.where);
 	return 0;
 }
 
 #define NET_KEYS "dev", "direction", "src", "dst", "proto", "sport", "dport", "cgroup", "peer", \
 		 "exclude", "placement"
+
+/* What the tc-bpf backends share: one plan, apply, revert and observe for all. */
+#define NET_TC_OPS                                                                         \
+	.needs_target = false, .reversible = true, .free_priv = net_params_free,          \
+	.probe = tc_probe, .plan = net_plan, .apply = net_apply, .revert = net_revert,    \
+	.observe = net_observe
 
 const struct fl_backend fl_backend_loss_tc = {
 	.kind = "loss",
@@ -751,15 +805,8 @@ const struct fl_backend fl_backend_loss_tc = {
 	.summary = "drop a share of packets with a tc clsact BPF classifier (self-expiring)",
 	.keys = (const char *const[]){ NET_KEYS, "percent", "correlation", "burst_p", "burst_r",
 				       "burst_1h", "burst_1k", NULL },
-	.needs_target = false,
-	.reversible = true,
+	NET_TC_OPS,
 	.parse = loss_parse,
-	.free_priv = net_params_free,
-	.probe = tc_probe,
-	.plan = net_plan,
-	.apply = net_apply,
-	.revert = net_revert,
-	.observe = net_observe,
 	.describe = loss_describe,
 };
 
@@ -768,14 +815,22 @@ const struct fl_backend fl_backend_partition_tc = {
 	.name = "tc-bpf",
 	.summary = "drop all traffic to/from a peer or addresses with a tc clsact BPF classifier",
 	.keys = (const char *const[]){ NET_KEYS, NULL },
-	.needs_target = false,
-	.reversible = true,
+	NET_TC_OPS,
 	.parse = partition_parse,
-	.free_priv = net_params_free,
-	.probe = tc_probe,
-	.plan = net_plan,
-	.apply = net_apply,
-	.revert = net_revert,
-	.observe = net_observe,
 	.describe = partition_describe,
+};
+
+/*
+ * After netem in preference (registry.c). netem flips a bit anywhere and the receiver's
+ * checksum catches it (the packet is lost to the application); this one fixes the TCP/UDP
+ * checksum so the damaged payload reaches the application: the corruption a checksum missed.
+ */
+const struct fl_backend fl_backend_corrupt_tc = {
+	.kind = "corrupt",
+	.name = "tc-bpf",
+	.summary = "flip one payload bit of a share of TCP/UDP packets, checksum fixed (tc BPF)",
+	.keys = (const char *const[]){ NET_KEYS, "percent", NULL },
+	NET_TC_OPS,
+	.parse = corrupt_parse,
+	.describe = corrupt_describe,
 };

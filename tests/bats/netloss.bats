@@ -413,3 +413,154 @@ assert runs <= obs["bursts"] <= runs + 1, (obs, runs)
 P
 	no_leftovers
 }
+
+@test "corrupt (tc-bpf): one payload bit per damaged packet, checksum fixed, the application gets it" {
+	make_pair
+	cat >corr.py <<'PY'
+import select, socket, struct, sys, time
+PAY = bytes(range(64))
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+if sys.argv[1] == "recv":
+    # recv PORT,PORT SECS OUT: per port "received damaged one_bit" against the pattern
+    socks = {}
+    for p in sys.argv[2].split(","):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        s.bind(("0.0.0.0", int(p))); s.setblocking(False); socks[s] = [0, 0, 0]
+    open(sys.argv[4] + ".ready", "w").close()
+    end = time.time() + float(sys.argv[3])
+    while time.time() < end:
+        for s in select.select(list(socks), [], [], 0.05)[0]:
+            while True:
+                try:
+                    d = s.recv(2048)
+                except BlockingIOError:
+                    break
+                bits = sum(bin(a ^ b).count("1") for a, b in zip(d, PAY)) + 8 * abs(len(d) - 64)
+                c = socks[s]; c[0] += 1; c[1] += bits > 0; c[2] += bits == 1
+    with open(sys.argv[4], "w") as f:
+        f.write(" ".join(" ".join(map(str, c)) for c in socks.values()) + "\n")
+else:
+    # send SRC DST PORT N MODE: MODE udp (the stack's checksum), raw (ours, computed here:
+    # nothing offloaded, so the receiver verifies it) or bad (raw with a wrong checksum)
+    src, dst, port, n, mode = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+    if mode == "udp":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        pkt, to = PAY, (dst, port)
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+        ph = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, 72)
+        c = csum(ph + struct.pack("!HHHH", 40000, port, 72, 0) + PAY) or 0xffff
+        pkt, to = struct.pack("!HHHH", 40000, port, 72, c ^ (mode == "bad")) + PAY, (dst, 0)
+    for i in range(n):
+        s.sendto(pkt, to)
+        time.sleep(0.001)
+PY
+	# ICMP has no payload this backend damages
+	run "$FL" inject corrupt --backend tc-bpf --dev eth0 --percent 5 --proto icmp --for 1s
+	assert_failure 2
+	assert_output --partial "--proto: a 'corrupt' fault (tc-bpf) damages TCP and UDP payloads"
+	csum_errors() { ip netns exec "$NS_B" nstat -az UdpInCsumErrors | awk '$1 == "UdpInCsumErrors" {print $2}'; }
+	corr_round() { # MODE: 300 packets to 9000 and 9001 each; prints the receiver's counts
+		ip netns exec "$NS_B" python3 corr.py recv 9000,9001 2 corr.out &
+		local rp=$!
+		wait_for "[ -e corr.out.ready ]" 10
+		for port in 9000 9001; do
+			ip netns exec "$NS_A" python3 corr.py send 10.250.0.1 10.250.0.2 "$port" 300 "$1" &
+		done
+		wait "$rp"
+		rm corr.out.ready
+		cat corr.out
+	}
+	# the receiver does verify checksums on this path: a wrong one is dropped and counted
+	local e0
+	e0="$(csum_errors)"
+	read -r got _ < <(corr_round bad)
+	[ "$got" -eq 0 ]
+	[ "$(csum_errors)" -eq $((e0 + 600)) ]
+
+	"$FL" inject corrupt --backend tc-bpf --netns "$NS_B" --dev vb --percent 30 --proto udp \
+		--dport 9000 --for 30s --json >corrupt.json &
+	FL_PIDS+=($!)
+	local pid=$!
+	wait_for "filters $NS_B vb ingress | grep -q netfault_ingres" 10
+	e0="$(csum_errors)"
+	for mode in udp raw; do
+		read -r got dmg one got1 dmg1 _ < <(corr_round "$mode")
+		echo "$mode: 9000 received $got, $dmg damaged ($one by one bit); 9001 $got1, $dmg1"
+		[ "$got" -eq 300 ] && [ "$got1" -eq 300 ]  # nothing lost: the checksums hold
+		[ "$dmg" -eq "$one" ]                      # one bit, never more
+		[ "$dmg1" -eq 0 ]                          # the other port is untouched
+		python3 -c "
+import math, sys
+n, p, k = 300, 0.3, $dmg
+sd = math.sqrt(n * p * (1 - p))
+sys.exit(0 if n * p - 2.576 * sd <= k <= n * p + 2.576 * sd else 1)"
+		TOTAL=$((${TOTAL:-0} + dmg))
+	done
+	[ "$(csum_errors)" -eq "$e0" ]
+	kill -INT "$pid"
+	wait "$pid" || true
+	python3 - corrupt.json "$TOTAL" <<'P'
+import json, sys
+f = json.load(open(sys.argv[1]))
+assert f["backend"] == "tc-bpf" and "(one payload bit, checksum fixed)" in f["description"], f
+obs = [e for e in f["events"] if e["event"] == "observed"][0]["observed"]
+assert obs["packets_corrupted"] == int(sys.argv[2]), (obs, sys.argv[2])
+assert obs["expected_corrupted_ratio"] == 0.3, obs
+P
+	no_leftovers
+}
+
+@test "corrupt (tc-bpf) on TCP: the stream arrives whole and damaged, one bit per hit" {
+	make_pair
+	cat >tcp.py <<'PY'
+import socket, sys
+if sys.argv[1] == "recv":
+    # recv PORT OUT: the number of bytes and of set bits received (the sender sends zeros)
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", int(sys.argv[2]))); s.listen(1); s.settimeout(20)
+    open(sys.argv[3] + ".ready", "w").close()
+    c, _ = s.accept(); c.settimeout(20)
+    n = ones = 0
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        n += len(d); ones += sum(bin(b).count("1") for b in d if b)
+    open(sys.argv[3], "w").write(f"{n} {ones}\n")
+else:
+    s = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=20)
+    s.sendall(bytes(1 << 20)); s.close()
+PY
+	"$FL" inject corrupt --backend tc-bpf --netns "$NS_B" --dev vb --percent 50 --proto tcp \
+		--dport 7000 --for 30s --json >corrupt.json &
+	FL_PIDS+=($!)
+	local pid=$!
+	wait_for "filters $NS_B vb ingress | grep -q netfault_ingres" 10
+	ip netns exec "$NS_B" python3 tcp.py recv 7000 tcp.out &
+	local rp=$!
+	wait_for "[ -e tcp.out.ready ]" 10
+	ip netns exec "$NS_A" python3 tcp.py send 10.250.0.2 7000
+	wait "$rp"
+	read -r bytes ones <tcp.out
+	kill -INT "$pid"
+	wait "$pid" || true
+	python3 - corrupt.json "$bytes" "$ones" <<'P'
+import json, sys
+f = json.load(open(sys.argv[1]))
+n, ones = int(sys.argv[2]), int(sys.argv[3])
+obs = [e for e in f["events"] if e["event"] == "observed"][0]["observed"]
+print(f"{n} bytes received, {ones} bits set; {obs['packets_corrupted']} of "
+      f"{obs['packets_matched']} segments damaged")
+assert n == 1 << 20, n                   # TCP delivered everything: it saw nothing wrong
+assert ones > 0                          # ...and the application got the damage
+# each damaged segment set one bit of the zeros (fewer when one was a retransmit)
+assert 0 < ones <= obs["packets_corrupted"], (ones, obs)
+P
+	no_leftovers
+}

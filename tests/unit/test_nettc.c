@@ -179,6 +179,59 @@ static void cgroup_direction(void **state)
 	fl_fault_clear(&f);
 }
 
+/* corrupt through tc-bpf: after netem, TCP/UDP payloads only, percent required. */
+static void corrupt_tc(void **state)
+{
+	const char *const ok[] = { "kind", "corrupt", "backend", "tc-bpf", "for", "1s", "dev",
+				   "eth0", "percent", "2%", "proto", "udp", "dport", "53", NULL };
+	const char *const icmp[] = { "kind", "corrupt", "backend", "tc-bpf", "for", "1s", "dev",
+				     "eth0", "percent", "2", "proto", "icmp", NULL };
+	const char *const nopct[] = { "kind", "corrupt", "backend", "tc-bpf", "for", "1s", "dev",
+				      "eth0", NULL };
+	const char *const burst[] = { "kind", "corrupt", "backend", "tc-bpf", "for", "1s", "dev",
+				      "eth0", "burst_p", "5", "burst_r", "30", NULL };
+	const struct fl_backend *const *all = fl_backends_of("corrupt");
+	struct fl_inject_ctx ctx = { .run_id = "0123456789ab", .fault_id = "f0" };
+	struct fl_fault f = { 0 };
+	struct fl_errors e = { 0 };
+	json_t *objs = NULL;
+	char d[256];
+
+	assert_string_equal(all[0]->name, "netem");
+	assert_string_equal(all[1]->name, "tc-bpf");
+	assert_null(all[2]);
+	assert_int_equal(fault(&f, &e, ok), 0);
+	f.backend->describe(&f, d, sizeof(d));
+	assert_string_equal(d, "corrupt 2% of udp dport 53 ingress on eth0 (one payload bit, "
+			       "checksum fixed)");
+	assert_int_equal(f.backend->plan(&f, &ctx, &objs), 0);
+	assert_true(json_is_true(json_object_get(json_array_get(objs, 0), "corrupt")));
+	assert_true(json_number_value(json_object_get(json_array_get(objs, 0), "percent")) == 2);
+	json_decref(objs);
+	fl_fault_clear(&f);
+
+	assert_int_equal(fault(&f, &e, icmp), -EINVAL);
+	assert_non_null(strstr(e.v[0].text, "--proto: a 'corrupt' fault (tc-bpf) damages TCP and "
+					    "UDP payloads"));
+	fl_errors_clear(&e);
+	fl_fault_clear(&f);
+	assert_int_equal(fault(&f, &e, nopct), -EINVAL);
+	assert_non_null(strstr(e.v[0].text, "a 'corrupt' fault needs 'percent'"));
+	fl_errors_clear(&e);
+	fl_fault_clear(&f);
+	/* the burst model is loss's: an unknown key here */
+	assert_int_equal(fault(&f, &e, burst), -EINVAL);
+	{
+		bool named = false;
+		for (size_t i = 0; i < e.n; i++)
+			named |= strstr(e.v[i].text, "unknown key 'burst_p'") != NULL;
+		assert_true(named);
+	}
+	fl_errors_clear(&e);
+	fl_fault_clear(&f);
+	free(ctx.reason);
+}
+
 /* status' scan: which iptables-save lines are ours, and the command that deletes each. */
 static void hostscan_rules(void **state)
 {
@@ -226,6 +279,7 @@ int main(void)
 		cmocka_unit_test(expected_loss),
 		cmocka_unit_test(burst_errors),
 		cmocka_unit_test(cgroup_direction),
+		cmocka_unit_test(corrupt_tc),
 		cmocka_unit_test(hostscan_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
