@@ -109,9 +109,13 @@ static __always_inline bool corrupt(struct __sk_buff *skb, const struct pkt *p)
 	__u8 b;
 
 	if (p->family == 4) {
-		__u16 tot;
+		__u16 tot, frag;
 		if (bpf_skb_load_bytes(skb, ETH_HLEN, &b, 1) < 0 ||
-		    bpf_skb_load_bytes(skb, ETH_HLEN + 2, &tot, 2) < 0)
+		    bpf_skb_load_bytes(skb, ETH_HLEN + 2, &tot, 2) < 0 ||
+		    bpf_skb_load_bytes(skb, ETH_HLEN + 6, &frag, 2) < 0)
+			return false;
+		/* a later fragment has no L4 header: nothing here is ours to fix */
+		if (frag & bpf_htons(0x1fff))
 			return false;
 		l4 = ETH_HLEN + (b & 0xf) * 4;
 		end = ETH_HLEN + bpf_ntohs(tot);

@@ -140,12 +140,48 @@ send_count() {
 
 filters() { ip netns exec "$1" tc filter show dev "$2" "$3" 2>/dev/null; }
 
+# What this test's fault owns, by name (other runs on the host may have programs and pins of
+# their own): "prog ID" and "pin DIR" lines in ./ours, for no_leftovers.
+# remember_ours: from the live fault on vb and its journal record
+remember_ours() {
+	{ filters "$NS_B" vb ingress; filters "$NS_B" vb egress; } |
+		grep -o ' id [0-9]*' | sed 's/^ id /prog /' >>ours
+	jq -r '.objects[].pin_dir // empty | "pin " + .' "$FAULTLINE_STATE_DIR"/runs/*/fault-*.json \
+		>>ours
+	[ -s ours ]
+}
+
+# remember_json FILE: from `inject --json`, once the fault is over
+remember_json() {
+	jq -r '.events[] | select(.event == "applied") | .injected |
+		(.ingress_prog_id // empty | "prog \(.)"), (.egress_prog_id // empty | "prog \(.)"),
+		(.counters | "pin " + sub("/counters$"; ""))' "$1" >>ours
+	[ -s ours ]
+}
+
+# The programs and pins remembered are gone.
+ours_gone() {
+	local kind what
+	[ -s ours ] # every caller remembered what to look for
+	while read -r kind what; do
+		case "$kind" in
+		prog) if bpftool prog show id "$what" >/dev/null 2>&1; then
+			echo "program $what is still loaded"
+			return 1
+		fi ;;
+		pin) if [ -e "$what" ]; then
+			echo "pin $what is still there"
+			return 1
+		fi ;;
+		esac
+	done <ours
+}
+
 no_leftovers() {
 	[ -z "$(filters "$NS_B" vb ingress)" ]
 	[ -z "$(filters "$NS_B" vb egress)" ]
 	[[ "$(ip netns exec "$NS_B" tc qdisc show dev vb)" != *clsact* ]]
-	[ -z "$(ls /sys/fs/bpf/faultline 2>/dev/null)" ]
-	! bpftool prog show | grep -q netfault_
+	ours_gone
 }
 
 # The 99% binomial interval for n packets at loss p: received within n(1-p) +- 2.576 sd.
@@ -173,10 +209,11 @@ sys.exit(0 if lo <= got <= hi else 1)"
 
 @test "loss: the CLI path on a namespace of our own, then nothing left" {
 	make_pair
-	run "$FL" inject loss --netns "$NS_B" --dev vb --percent 20 --proto udp --dport 9000 \
-		--direction ingress --for 2s
+	run --separate-stderr "$FL" inject loss --netns "$NS_B" --dev vb --percent 20 --proto udp \
+		--dport 9000 --direction ingress --for 2s --json
 	assert_success
-	assert_output --partial "20% loss udp dport 9000 ingress on vb in netns $NS_B"
+	[ "$(jq -r .description <<<"$output")" = "20% loss udp dport 9000 ingress on vb in netns $NS_B" ]
+	remember_json <(printf '%s' "$output")
 	no_leftovers
 }
 
@@ -288,6 +325,7 @@ Y
 	FL_PIDS+=($!)
 	local pid=$!
 	wait_for "filters $NS_B vb ingress | grep -q netfault_ingres" 10
+	remember_ours
 	kill -KILL "$pid"
 	wait "$pid" || true
 	# the filter outlives us (a cls_bpf filter holds the program)
@@ -310,12 +348,14 @@ C
 	ip netns exec "$NS_B" tc filter add dev vb egress pref 100 bpf da obj pass.o sec tc
 	before_in="$(filters "$NS_B" vb ingress)"
 	before_eg="$(filters "$NS_B" vb egress)"
-	run "$FL" inject partition --netns "$NS_B" --dev vb --dst 10.250.0.0/24 --for 1s
+	run --separate-stderr "$FL" inject partition --netns "$NS_B" --dev vb --dst 10.250.0.0/24 \
+		--for 1s --json
 	assert_success
 	[ "$(filters "$NS_B" vb ingress)" = "$before_in" ]
 	[ "$(filters "$NS_B" vb egress)" = "$before_eg" ]
 	ip netns exec "$NS_B" tc qdisc show dev vb | grep -q clsact
-	! bpftool prog show | grep -q netfault_
+	remember_json <(printf '%s' "$output")
+	ours_gone
 }
 
 @test "exclude and the SSH connection's ports pass even at 100% loss" {
@@ -326,6 +366,7 @@ C
 	FL_PIDS+=($!)
 	local pid=$!
 	wait_for "filters $NS_B vb ingress | grep -q netfault_ingres" 10
+	remember_ours
 	read -r a b c d < <(send_count 9000,9001,9002,9003 200)
 	[ "$a" -eq 0 ]
 	[ "$b" -eq 200 ]
@@ -411,6 +452,7 @@ assert obs["packets_dropped"] == lost, (obs, lost)
 # (the last packet may open a burst that has no loss yet)
 assert runs <= obs["bursts"] <= runs + 1, (obs, runs)
 P
+	remember_json burst.json
 	no_leftovers
 }
 
@@ -513,6 +555,7 @@ obs = [e for e in f["events"] if e["event"] == "observed"][0]["observed"]
 assert obs["packets_corrupted"] == int(sys.argv[2]), (obs, sys.argv[2])
 assert obs["expected_corrupted_ratio"] == 0.3, obs
 P
+	remember_json corrupt.json
 	no_leftovers
 }
 
@@ -562,5 +605,6 @@ assert ones > 0                          # ...and the application got the damage
 # each damaged segment set one bit of the zeros (fewer when one was a retransmit)
 assert 0 < ones <= obs["packets_corrupted"], (ones, obs)
 P
+	remember_json corrupt.json
 	no_leftovers
 }
