@@ -410,22 +410,35 @@ sys.exit(0 if 30 <= dt <= 32 else 1)"
 	run "$FL" inject loss --dev eth0 --burst-p 5 --burst-r 30 --percent 10 --for 1s
 	assert_failure 2
 	assert_output --partial "--percent: 'percent' cannot be combined with a burst model"
-	"$FL" inject loss --netns "$NS_B" --dev vb --proto udp --dport 9000 --burst-p 5% \
-		--burst-r 30% --for 9s --json >burst.json 2>burst.err &
-	FL_PIDS+=($!)
-	local pid=$!
-	wait_for "filters $NS_B vb ingress | grep -q netfault_ingres" 10
-	ip netns exec "$NS_B" python3 "$BATS_TEST_TMPDIR/udp.py" seqrecv 9000 6 seq.out 5000 &
-	local rp=$!
-	wait_for "[ -e seq.out.ready ]" 10
-	ip netns exec "$NS_A" python3 "$BATS_TEST_TMPDIR/udp.py" seqsend 10.250.0.2 9000 5000 0.0005
-	wait "$rp"
+	# seq_round FLAGS...: 5000 numbered packets through a loss fault of 9 s; the receiver's
+	# "sent lost runs mean_run" in seq.out, the fault's result in fault.json
+	seq_round() {
+		"$FL" inject loss --netns "$NS_B" --dev vb --proto udp --dport 9000 "$@" --for 9s \
+			--json >fault.json &
+		FL_PIDS+=($!)
+		local pid=$! rp
+		wait_for "filters $NS_B vb ingress | grep -q netfault_ingres" 10
+		rm -f seq.out seq.out.ready
+		ip netns exec "$NS_B" python3 "$BATS_TEST_TMPDIR/udp.py" seqrecv 9000 6 seq.out 5000 &
+		rp=$!
+		wait_for "[ -e seq.out.ready ]" 10
+		ip netns exec "$NS_A" python3 "$BATS_TEST_TMPDIR/udp.py" seqsend 10.250.0.2 9000 5000 \
+			0.0005
+		wait "$rp"
+		wait "$pid"
+	}
+	# the same loss without bursts, measured: runs of mean about 1 / (1 - loss)
+	seq_round --percent 14.2857
+	read -r _ _ _ indep_mean <seq.out
+	remember_json fault.json
+	seq_round --burst-p 5% --burst-r 30%
+	mv fault.json burst.json
 	read -r n lost runs mean <seq.out
-	wait "$pid"
 	# the receiver's numbers against the model, and the program's counters against both
-	python3 - "$n" "$lost" "$runs" "$mean" burst.json <<'P'
+	python3 - "$n" "$lost" "$runs" "$mean" burst.json "$indep_mean" <<'P'
 import json, math, sys
 n, lost, runs, mean = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+measured_indep = float(sys.argv[6])
 p, r = 0.05, 0.30
 pi = p / (p + r)                     # stationary share of the bad state = expected loss
 lam = 1 - p - r                      # the chain's autocorrelation per packet
@@ -435,12 +448,14 @@ lo, hi = pi - 2.576 * sd, pi + 2.576 * sd
 loss = lost / n
 indep = 1 / (1 - pi)                 # mean loss run at the same loss without bursts
 print(f"{n} sent, {lost} lost ({loss:.3%}, expected {pi:.3%}, 99% [{lo:.3%}, {hi:.3%}]); "
-      f"{runs} loss runs of mean {mean:.2f} (1/r = {1 / r:.2f}, independent {indep:.2f})")
+      f"{runs} loss runs of mean {mean:.2f} (1/r = {1 / r:.2f}; independent loss at the same "
+      f"rate: {indep:.2f} expected, {measured_indep:.2f} measured)")
 assert lo <= loss <= hi, (loss, lo, hi)
 # the geometric run length's sd is sqrt(1 - r) / r; 99% over `runs` runs
 se = math.sqrt(1 - r) / r / math.sqrt(runs)
 assert abs(mean - 1 / r) <= 2.576 * se, (mean, 1 / r, se)
-assert mean > 2 * indep, (mean, indep)
+assert mean > 2 * indep and mean > 2 * measured_indep, (mean, indep, measured_indep)
+assert abs(measured_indep - indep) < 0.2, (measured_indep, indep)
 f = json.load(open(sys.argv[5]))
 assert "burst loss (GE p=5% r=30% 1-h=100% 1-k=0%), expected 14.3%" in f["description"], f
 inj = [e for e in f["events"] if e["event"] == "applied"][0]["injected"]
