@@ -84,5 +84,6 @@ extern const struct fl_backend fl_backend_reorder_netem;
 extern const struct fl_backend fl_backend_bandwidth_tbf;
 extern const struct fl_backend fl_backend_loss_tc;
 extern const struct fl_backend fl_backend_partition_tc;
+extern const struct fl_backend fl_backend_corrupt_tc;
 
 #endif

@@ -403,7 +403,7 @@ static int parse_target(const struct fl_params *p, struct fl_fault *f, struct fl
 
 /*
  * The preferred backend refused the parameters (netem: ingress, filters): another backend of
- * the kind that accepts them all is used instead (preflight still checks it can run here).
+ * the kind that accepts them all (and knows every key given) is used instead (preflight still checks it can run here).
  * When none does, the preferred backend's errors stand.
  */
 static int parse_other_backend(struct fl_fault *f, const struct fl_params *p,
@@ -427,6 +427,10 @@ static int parse_other_backend(struct fl_fault *f, const struct fl_params *p,
 		for (size_t i = 0; i < p->n; i++)
 			p->v[i].used = used0[i];
 		k = (*all)->parse(f, p, &e);
+		/* it must also know every key given: one that ignores a key is no substitute */
+		for (size_t i = 0; k == 0 && i < p->n; i++)
+			if (!p->v[i].used)
+				k = -EINVAL;
 		if (k == 0 && !e.n) {
 			for (size_t i = n1; i < errs->n; i++)
 				free(errs->v[i].text);
