@@ -31,6 +31,8 @@
 #include <netlink/route/qdisc/tbf.h>
 #include <netlink/route/qdisc/prio.h>
 #include <netlink/route/qdisc/fifo.h>
+#include <netlink/route/link.h>
+#include <net/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 #include <arpa/inet.h>
@@ -1175,14 +1177,27 @@ static int open_reason(int r, const char *netns, const char *dev, char **reason)
 	return r;
 }
 
+/* Does the device carry Ethernet headers (what the classifier parses)? Loopback does. */
+static bool ethernet_like(struct nl_sock *sk, int ifindex)
+{
+	struct rtnl_link *link = NULL;
+	unsigned type;
+
+	if (rtnl_link_get_kernel(sk, ifindex, NULL, &link) < 0)
+		return true; /* unknown: as most devices */
+	type = rtnl_link_get_arptype(link);
+	rtnl_link_put(link);
+	return type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK;
+}
+
 static int nm_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t **ret_objects)
 {
 	const struct fl_netem_params *np = f->priv;
 	_cleanup_(fl_nl_socket_freep) struct nl_sock *sk = NULL;
 	_cleanup_(fl_qdisc_snap_clear) struct fl_qdisc_snap snap = {};
-	const char *qkind = qkind_of(np->kind), *why = NULL;
+	const char *qkind = qkind_of(np->kind), *why = NULL, *fallback_why;
 	struct fl_nl_ack ack = {};
-	char h[24], w[96];
+	char h[24], w[96], l3why[IFNAMSIZ + 64];
 	json_t *prev, *o;
 	bool classful;
 	int ifindex, r;
@@ -1200,9 +1215,25 @@ static int nm_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t *
 		return r;
 	}
 	classful = probe_run(np->kind) == 1;
+	fallback_why = probe_reason[np->kind == FL_NM_BANDWIDTH] + 1;
 	r = nl_open_in(f->target.netns, np->dev, &ack, &sk, &ifindex);
 	if (r < 0)
 		return open_reason(r, f->target.netns, np->dev, &ctx->reason);
+	if (classful && !ethernet_like(sk, ifindex)) {
+		uint16_t mgmt[2];
+		/* the classifier reads Ethernet frames: it would match nothing on a tun device */
+		if (np->filtered || np->spec.n_exclude || (!f->target.netns && fl_mgmt_ports(mgmt))) {
+			set_reason(&ctx->reason,
+				   "device '%s' has no Ethernet header: the classifier that filters, "
+				   "excludes and protects the SSH connection cannot read its packets",
+				   np->dev);
+			return -EOPNOTSUPP;
+		}
+		classful = false;
+		snprintf(l3why, sizeof(l3why), "device '%s' has no Ethernet header for the classifier",
+			 np->dev);
+		fallback_why = l3why;
+	}
 	r = snapshot_root(sk, ifindex, &snap);
 	if (r < 0) {
 		set_reason(&ctx->reason, "cannot read the qdiscs of '%s': %s", np->dev, strerror(-r));
@@ -1227,7 +1258,7 @@ static int nm_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t *
 	if (!classful)
 		log_warn("fault '%s': %s; %s becomes the root qdisc of '%s' for all of its traffic, "
 			 "with no TTL in the kernel (the lease guard or 'faultline recover' removes it)",
-			 f->name, probe_reason[np->kind == FL_NM_BANDWIDTH] + 1, qkind, np->dev);
+			 f->name, fallback_why, qkind, np->dev);
 	prev = fl_qdisc_snap_to_json(&snap);
 	o = json_pack("{s:s, s:s?, s:s, s:i, s:s, s:I, s:o, s:s, s:s, s:I}", "type", "qdisc",
 		      "netns", f->target.netns, "dev", np->dev, "ifindex", ifindex, "kind",
