@@ -16,7 +16,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define TC_ACT_UNSPEC (-1)
 #define TC_ACT_OK 0
-#define ICMPV6 58 /* IPPROTO_ICMPV6: a macro vmlinux.h lacks */
+#define ICMPV6 58    /* IPPROTO_ICMPV6: a macro vmlinux.h lacks */
 #define ND_FIRST 133 /* router solicitation .. redirect: neighbour discovery */
 #define ND_LAST 137
 

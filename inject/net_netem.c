@@ -275,11 +275,12 @@ static int nm_parse(enum fl_nm_kind kind, struct fl_fault *f, const struct fl_pa
 	}
 	dir = fl_params_take(p, "direction");
 	if (dir && (!strcmp(dir->value, "ingress") || !strcmp(dir->value, "both"))) {
-		fl_errors_add(errs, &dir->where,
-			      "'direction' '%s': %s shapes a device's egress only (ingress needs an "
-			      "ifb device): put the fault on the peer's device, or use the tc-bpf "
-			      "backend",
-			      dir->value, what);
+		fl_errors_add(
+			errs, &dir->where,
+			"'direction' '%s': %s shapes a device's egress only (ingress needs an "
+			"ifb device): put the fault on the peer's device, or use the tc-bpf "
+			"backend",
+			dir->value, what);
 		bad = true;
 	}
 	np->spec.direction = FL_DIR_EGRESS;
@@ -688,7 +689,6 @@ void fl_netem_explain(const char *qkind, int err, const char *extack, char *buf,
 
 /* --- netlink plumbing ----------------------------------------------------------------------- */
 
-
 static void nl_cache_freep(struct nl_cache **c)
 {
 	if (*c)
@@ -807,6 +807,21 @@ static int snapshot_root(struct nl_sock *sk, int ifindex, struct fl_qdisc_snap *
 	return 0;
 }
 
+/* One request, its ack awaited; the kernel's errno (its extack in ack->msg), or -EIO. */
+static int nl_request(struct nl_sock *sk, struct fl_nl_ack *ack, struct nl_msg *m)
+{
+	int r;
+
+	memset(ack, 0, sizeof(*ack));
+	r = nl_send_auto(sk, m);
+	nlmsg_free(m);
+	if (r >= 0)
+		r = nl_wait_for_ack(sk);
+	if (r < 0)
+		return ack->error ? ack->error : r == -NLE_PERM ? -EPERM : -EIO;
+	return 0;
+}
+
 /* One qdisc request, built by hand (restore sends TCA_OPTIONS back verbatim). */
 static int qdisc_request(struct nl_sock *sk, struct fl_nl_ack *ack, int type, int flags, int ifindex,
 			 uint32_t handle, const char *kind, const void *opts, size_t opts_len)
@@ -823,15 +838,11 @@ static int qdisc_request(struct nl_sock *sk, struct fl_nl_ack *ack, int type, in
 		r = nla_put_string(msg, TCA_KIND, kind);
 	if (r == 0 && opts)
 		r = nla_put(msg, TCA_OPTIONS, (int)opts_len, opts);
-	memset(ack, 0, sizeof(*ack));
-	if (r == 0)
-		r = nl_send_auto(sk, msg);
-	if (r >= 0)
-		r = nl_wait_for_ack(sk);
-	nlmsg_free(msg);
-	if (r < 0)
-		return ack->error ? ack->error : -EIO;
-	return 0;
+	if (r < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	return nl_request(sk, ack, msg);
 }
 
 /* --- JSON ----------------------------------------------------------------------------------- */
@@ -928,21 +939,6 @@ static const char *qkind_of(enum fl_nm_kind kind)
 	return kind == FL_NM_BANDWIDTH ? "tbf" : "netem";
 }
 
-/* One request, its ack awaited; the kernel's errno (its extack in ack->msg), or -EIO. */
-static int nl_request(struct nl_sock *sk, struct fl_nl_ack *ack, struct nl_msg *m)
-{
-	int r;
-
-	memset(ack, 0, sizeof(*ack));
-	r = nl_send_auto(sk, m);
-	nlmsg_free(m);
-	if (r >= 0)
-		r = nl_wait_for_ack(sk);
-	if (r < 0)
-		return ack->error ? ack->error : r == -NLE_PERM ? -EPERM : -EIO;
-	return 0;
-}
-
 static int qdisc_add(struct nl_sock *sk, struct fl_nl_ack *ack, struct rtnl_qdisc *q, int flags)
 {
 	struct nl_msg *m = NULL;
@@ -998,18 +994,20 @@ static int attach_classifier(struct nl_sock *sk, struct fl_nl_ack *ack, int ifin
 	if (r < 0) {
 		if ((ack->msg[0] && strstr(ack->msg, "classifier not found")) ||
 		    (r == -ENOENT && !ack->msg[0]))
-			snprintf(msg, sizeof(msg), "the kernel has no cls_bpf (module not available)");
+			snprintf(msg, sizeof(msg),
+				 "the kernel has no cls_bpf (module not available)");
 		else if (ack->msg[0])
-			snprintf(msg, sizeof(msg), "the kernel refused the cls_bpf filter: \"%s\" (%s)",
-				 ack->msg, strerror(-r));
+			snprintf(msg, sizeof(msg),
+				 "the kernel refused the cls_bpf filter: \"%s\" (%s)", ack->msg,
+				 strerror(-r));
 		else
 			snprintf(msg, sizeof(msg), "the kernel refused the cls_bpf filter: %s",
 				 strerror(-r));
 		r = fl_set_reason(reason, r, "%s", msg);
 		goto out;
 	}
-	if (ret_prog_id && bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.netclass), &info,
-						   &len) == 0)
+	if (ret_prog_id &&
+	    bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.netclass), &info, &len) == 0)
 		*ret_prog_id = info.id;
 out:
 	netclass_bpf__destroy(skel);
@@ -1028,8 +1026,8 @@ static int add_tree(struct nl_sock *sk, struct fl_nl_ack *ack, const struct fl_n
 		r = add_one(sk, ack, q, NLM_F_CREATE | NLM_F_REPLACE, reason);
 	if (r == 0 && (r = fl_netem_build_pass(ifindex, &q)) == 0)
 		r = add_one(sk, ack, q, NLM_F_CREATE | NLM_F_EXCL, reason);
-	if (r == 0 && (r = fl_netem_build_qdisc(np, ifindex, FL_NM_FAULT_CLASS,
-						FL_NM_FAULT_HANDLE, &q, reason)) == 0)
+	if (r == 0 && (r = fl_netem_build_qdisc(np, ifindex, FL_NM_FAULT_CLASS, FL_NM_FAULT_HANDLE,
+						&q, reason)) == 0)
 		r = add_one(sk, ack, q, NLM_F_CREATE | NLM_F_EXCL, reason);
 	return r;
 }
@@ -1117,14 +1115,17 @@ static int probe_run(enum fl_nm_kind kind)
 		n = (ssize_t)strlen(probe_reason[slot]);
 	}
 	probe_reason[slot][n] = '\0';
-	probe_state[slot] = probe_reason[slot][0] == '1' ? 1 : probe_reason[slot][0] == '2' ? 2 : -1;
+	probe_state[slot] = probe_reason[slot][0] == '1'   ? 1
+			    : probe_reason[slot][0] == '2' ? 2
+							   : -1;
 	snprintf(filtered_reason[slot], sizeof(filtered_reason[slot]),
 		 "filters and 'exclude' need the classifier (sch_prio, cls_bpf, BPF): %s",
 		 probe_reason[slot] + 1);
-	snprintf(ssh_reason[slot], sizeof(ssh_reason[slot]),
-		 "without the classifier (%s) the fault would also hit the SSH connection faultline "
-		 "runs over: refusing in this host's network namespace",
-		 probe_reason[slot] + 1);
+	snprintf(
+		ssh_reason[slot], sizeof(ssh_reason[slot]),
+		"without the classifier (%s) the fault would also hit the SSH connection faultline "
+		"runs over: refusing in this host's network namespace",
+		probe_reason[slot] + 1);
 	return probe_state[slot];
 }
 
@@ -1222,16 +1223,18 @@ static int nm_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t *
 	if (classful && !ethernet_like(sk, ifindex)) {
 		uint16_t mgmt[2];
 		/* the classifier reads Ethernet frames: it would match nothing on a tun device */
-		if (np->filtered || np->spec.n_exclude || (!f->target.netns && fl_mgmt_ports(mgmt))) {
-			set_reason(&ctx->reason,
-				   "device '%s' has no Ethernet header: the classifier that filters, "
-				   "excludes and protects the SSH connection cannot read its packets",
-				   np->dev);
+		if (np->filtered || np->spec.n_exclude ||
+		    (!f->target.netns && fl_mgmt_ports(mgmt))) {
+			set_reason(
+				&ctx->reason,
+				"device '%s' has no Ethernet header: the classifier that filters, "
+				"excludes and protects the SSH connection cannot read its packets",
+				np->dev);
 			return -EOPNOTSUPP;
 		}
 		classful = false;
-		snprintf(l3why, sizeof(l3why), "device '%s' has no Ethernet header for the classifier",
-			 np->dev);
+		snprintf(l3why, sizeof(l3why),
+			 "device '%s' has no Ethernet header for the classifier", np->dev);
 		fallback_why = l3why;
 	}
 	r = snapshot_root(sk, ifindex, &snap);
@@ -1256,9 +1259,11 @@ static int nm_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t *
 		return -EBUSY;
 	}
 	if (!classful)
-		log_warn("fault '%s': %s; %s becomes the root qdisc of '%s' for all of its traffic, "
-			 "with no TTL in the kernel (the lease guard or 'faultline recover' removes it)",
-			 f->name, fallback_why, qkind, np->dev);
+		log_warn(
+			"fault '%s': %s; %s becomes the root qdisc of '%s' for all of its traffic, "
+			"with no TTL in the kernel (the lease guard or 'faultline recover' removes "
+			"it)",
+			f->name, fallback_why, qkind, np->dev);
 	prev = fl_qdisc_snap_to_json(&snap);
 	o = json_pack("{s:s, s:s?, s:s, s:i, s:s, s:I, s:o, s:s, s:s, s:I}", "type", "qdisc",
 		      "netns", f->target.netns, "dev", np->dev, "ifindex", ifindex, "kind",
@@ -1270,15 +1275,16 @@ static int nm_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t *
 	if (classful) {
 		/* every object of the tree, though deleting the root takes them all */
 		r = json_object_update_new(
-			o, json_pack("{s:{s:s, s:I, s:I}, s:{s:s, s:I, s:I}, s:{s:s, s:I, s:i, s:i, "
-				     "s:s}}",
-				     "fault_qdisc", "kind", qkind, "handle",
-				     (json_int_t)FL_NM_FAULT_HANDLE, "parent",
-				     (json_int_t)FL_NM_FAULT_CLASS, "pass_qdisc", "kind", "pfifo",
-				     "handle", (json_int_t)FL_NM_PASS_HANDLE, "parent",
-				     (json_int_t)FL_NM_PASS_CLASS, "filter", "kind", "bpf", "parent",
-				     (json_int_t)FL_QDISC_HANDLE, "priority", FL_TC_PRIORITY, "handle",
-				     (int)FL_NM_FILTER_HANDLE, "program", "netclass"));
+			o,
+			json_pack("{s:{s:s, s:I, s:I}, s:{s:s, s:I, s:I}, s:{s:s, s:I, s:i, s:i, "
+				  "s:s}}",
+				  "fault_qdisc", "kind", qkind, "handle",
+				  (json_int_t)FL_NM_FAULT_HANDLE, "parent",
+				  (json_int_t)FL_NM_FAULT_CLASS, "pass_qdisc", "kind", "pfifo",
+				  "handle", (json_int_t)FL_NM_PASS_HANDLE, "parent",
+				  (json_int_t)FL_NM_PASS_CLASS, "filter", "kind", "bpf", "parent",
+				  (json_int_t)FL_QDISC_HANDLE, "priority", FL_TC_PRIORITY, "handle",
+				  (int)FL_NM_FILTER_HANDLE, "program", "netclass"));
 		if (r == 0)
 			r = fl_netmatch_plan(f, &np->spec, false, ctx, o);
 		if (r < 0) {
@@ -1529,8 +1535,9 @@ static int nm_observe(json_t *objects, json_t *observed)
 			json_pack("{s:s, s:I, s:I, s:I, s:I}", "kind", rtnl_tc_get_kind(TC_CAST(q)),
 				  "packets_sent",
 				  (json_int_t)rtnl_tc_get_stat(TC_CAST(q), RTNL_TC_PACKETS),
-				  "bytes_sent", (json_int_t)rtnl_tc_get_stat(TC_CAST(q), RTNL_TC_BYTES),
-				  "drops", (json_int_t)rtnl_tc_get_stat(TC_CAST(q), RTNL_TC_DROPS),
+				  "bytes_sent",
+				  (json_int_t)rtnl_tc_get_stat(TC_CAST(q), RTNL_TC_BYTES), "drops",
+				  (json_int_t)rtnl_tc_get_stat(TC_CAST(q), RTNL_TC_DROPS),
 				  "overlimits",
 				  (json_int_t)rtnl_tc_get_stat(TC_CAST(q), RTNL_TC_OVERLIMITS)));
 		rtnl_qdisc_put(q);
@@ -1668,28 +1675,46 @@ static int nm_describe(const struct fl_fault *f, char *buf, size_t len)
 		PUT(" of lab host '%s'", f->on);
 	else if (f->target.netns)
 		PUT(" in %s", where_of(f->target.netns, w, sizeof(w)));
+	if (np->filtered || np->spec.n_exclude) {
+		struct fl_netspec s = np->spec;
+		char spec[256], *dir;
+
+		/* "tcp dport 9000 egress (never ports 22)": the direction is said already */
+		s.dev = NULL;
+		fl_netspec_describe(&s, spec, sizeof(spec));
+		dir = strstr(spec, "egress");
+		if (dir) {
+			char *from = dir + strlen("egress");
+			if (dir > spec && dir[-1] == ' ')
+				dir--;
+			else if (*from == ' ')
+				from++;
+			memmove(dir, from, strlen(from) + 1);
+		}
+		PUT(np->filtered ? ", only %s" : " %s", spec);
+	}
 #undef PUT
 	return 0;
 }
 
 #define NET_KEYS "dev", "direction", "src", "dst", "proto", "sport", "dport", "cgroup", "peer", "exclude"
 
-#define NETEM_BACKEND(var, kindname, bname, sum, parsefn, ...)                                    \
-	const struct fl_backend var = {                                                            \
-		.kind = kindname,                                                                  \
-		.name = bname,                                                                     \
-		.summary = sum,                                                                    \
-		.keys = (const char *const[]){ NET_KEYS, __VA_ARGS__, NULL },                      \
-		.needs_target = false,                                                             \
-		.reversible = true,                                                                \
-		.parse = parsefn,                                                                  \
-		.free_priv = params_free,                                                          \
-		.probe = nm_probe,                                                                 \
-		.plan = nm_plan,                                                                   \
-		.apply = nm_apply,                                                                 \
-		.revert = nm_revert,                                                               \
-		.observe = nm_observe,                                                             \
-		.describe = nm_describe,                                                           \
+#define NETEM_BACKEND(var, kindname, bname, sum, parsefn, ...)                \
+	const struct fl_backend var = {                                       \
+		.kind = kindname,                                             \
+		.name = bname,                                                \
+		.summary = sum,                                               \
+		.keys = (const char *const[]){ NET_KEYS, __VA_ARGS__, NULL }, \
+		.needs_target = false,                                        \
+		.reversible = true,                                           \
+		.parse = parsefn,                                             \
+		.free_priv = params_free,                                     \
+		.probe = nm_probe,                                            \
+		.plan = nm_plan,                                              \
+		.apply = nm_apply,                                            \
+		.revert = nm_revert,                                          \
+		.observe = nm_observe,                                        \
+		.describe = nm_describe,                                      \
 	}
 
 NETEM_BACKEND(fl_backend_latency_netem, "latency", "netem",

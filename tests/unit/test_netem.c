@@ -104,8 +104,8 @@ static void validation_messages(void **state)
 			 "(ingress needs an ifb device): put the fault on the peer's device, or "
 			 "use the tc-bpf backend"));
 	/* the filter keys are the shared ones (inject/netspec.c), with their messages */
-	expect_errors(KV("kind", "latency", "for", "1s", "dev", "veth0", "delay", "10ms",
-			 "dport", "0", "exclude", "22,x", "direction", "sideways"),
+	expect_errors(KV("kind", "latency", "for", "1s", "dev", "veth0", "delay", "10ms", "dport",
+			 "0", "exclude", "22,x", "direction", "sideways"),
 		      KV("--direction: 'direction' must be 'ingress', 'egress' or 'both', got "
 			 "'sideways'",
 			 "--dport: 'dport' must be a port or range such as '9000' or '9000-9010' "
@@ -324,6 +324,7 @@ static void filters_parsed(void **state)
 					"20ms", "proto", "udp", "dport", "9000-9010", "dst",
 					"fd00::/64", "exclude", "22,2222", "direction", "egress"));
 	struct fl_netem_params *np = f.priv;
+	char d[200];
 
 	assert_true(np->filtered);
 	assert_int_equal(np->spec.direction, FL_DIR_EGRESS);
@@ -333,6 +334,9 @@ static void filters_parsed(void **state)
 	assert_int_equal(np->spec.dst.prefix, 64);
 	assert_int_equal(np->spec.n_exclude, 2);
 	assert_int_equal(np->spec.exclude[1], 2222);
+	assert_int_equal(f.backend->describe(&f, d, sizeof(d)), 0);
+	assert_string_equal(d, "netem delay 20ms on veth0 egress, only udp to fd00::/64 dport "
+			       "9000-9010 (never ports 22,2222)");
 	fl_fault_clear(&f);
 
 	/* exclude alone is not a filter (the fault still shapes everything else) */
@@ -342,6 +346,9 @@ static void filters_parsed(void **state)
 	assert_false(np->filtered);
 	assert_int_equal(np->spec.n_exclude, 1);
 	assert_int_equal(np->spec.direction, FL_DIR_EGRESS);
+	assert_int_equal(f.backend->describe(&f, d, sizeof(d)), 0);
+	assert_string_equal(d, "tbf rate 1mbit burst 3028 limit 9278 on veth0 egress (never ports "
+			       "22)");
 	fl_fault_clear(&f);
 }
 
@@ -404,9 +411,9 @@ static void request_classful_tree(void **state)
 	rtnl_qdisc_put(q);
 
 	/* the fault: netem fa19: under the fault band fa17:2 */
-	assert_int_equal(fl_netem_build_qdisc(f.priv, 7, FL_NM_FAULT_CLASS, FL_NM_FAULT_HANDLE, &q,
-					      NULL),
-			 0);
+	assert_int_equal(
+		fl_netem_build_qdisc(f.priv, 7, FL_NM_FAULT_CLASS, FL_NM_FAULT_HANDLE, &q, NULL),
+		0);
 	assert_int_equal(fl_netem_request(q, NLM_F_CREATE | NLM_F_EXCL, &m), 0);
 	tcm = parse_request(m, RTM_NEWQDISC, tb, kind, sizeof(kind), &netem, sizeof(netem));
 	assert_string_equal(kind, "netem");

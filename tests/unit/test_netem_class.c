@@ -134,8 +134,8 @@ static long long counter(struct netclass_bpf *skel, uint32_t k)
 
 static void filtered_port(void **state)
 {
-	struct nc_config c = { .match = { .proto = IPPROTO_UDP, .dport_lo = 9000,
-					  .dport_hi = 9000 } };
+	struct nc_config c = { .match = {
+				       .proto = IPPROTO_UDP, .dport_lo = 9000, .dport_hi = 9000 } };
 	struct netclass_bpf *skel = load(&c);
 	struct pkt4 a = udp4("10.77.0.2", 40000, 9000), b = udp4("10.77.0.2", 40000, 9001);
 
@@ -172,7 +172,8 @@ static void ipv6_and_neighbour_discovery(void **state)
 	struct nc_config c = { .match = { .dst = { .family = 6, .prefix = 64 } } };
 	struct netclass_bpf *skel;
 	struct pkt6 in = ip6("fd77::2", IPPROTO_UDP, 9000), out = ip6("fd78::2", IPPROTO_UDP, 9000),
-		    ns = ip6("fd77::2", IPPROTO_ICMPV6, 135), echo = ip6("fd77::2", IPPROTO_ICMPV6, 128);
+		    ns = ip6("fd77::2", IPPROTO_ICMPV6, 135),
+		    echo = ip6("fd77::2", IPPROTO_ICMPV6, 128);
 
 	inet_pton(AF_INET6, "fd77::", c.match.dst.addr);
 	skel = load(&c);
