@@ -5,6 +5,11 @@
  * ports, the management plane, anything after the TTL) to the pass-through band. Address
  * resolution (ARP, IPv6 neighbour discovery) always passes: the excluded ports depend on it.
  */
+/*
+ * No CO-RE: the program reads only wire formats and __sk_buff, so libbpf need not parse the
+ * kernel's BTF at every load (a second of a TCG guest's time, each fault and each probe).
+ */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
