@@ -1140,7 +1140,7 @@ static int nm_probe(const struct fl_fault *f, const char **ret_reason)
 		return st;
 	if (st == 1)
 		return 0;
-	if (st == 2 && f && !f->target.netns && fl_mgmt_ports(mgmt)) {
+	if (st == 2 && f && !f->target.netns && !f->on && fl_mgmt_ports(mgmt)) {
 		/* the management plane is never faulted; unclassified, it would be */
 		*ret_reason = ssh_reason[slot];
 		return -EOPNOTSUPP;
