@@ -402,7 +402,7 @@ static int parse_target(const struct fl_params *p, struct fl_fault *f, struct fl
 }
 
 /*
- * The preferred backend refused the parameters (netem: ingress, filters): another backend of
+ * The preferred backend cannot do what the parameters ask (netem: ingress): another backend of
  * the kind that accepts them all (and knows every key given) is used instead (preflight still checks it can run here).
  * When none does, the preferred backend's errors stand.
  */
@@ -546,8 +546,9 @@ int fl_fault_from_params(const struct fl_params *p, const struct fl_lab *lab, st
 		for (size_t i = 0; used0 && i < p->n; i++)
 			used0[i] = p->v[i].used;
 		r = f.backend->parse(&f, p, errs);
-		if (r == -EINVAL && !f.backend_explicit)
-			r = parse_other_backend(&f, p, errs, n1, used0);
+		/* -EOPNOTSUPP: valid, but beyond this backend (netem and ingress) */
+		if (r == -EOPNOTSUPP)
+			r = f.backend_explicit ? -EINVAL : parse_other_backend(&f, p, errs, n1, used0);
 		if (r < 0 && r != -EINVAL)
 			return r;
 		invalid = r < 0;
