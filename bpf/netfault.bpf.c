@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Network loss and partition: a tc clsact (cls_bpf direct-action) filter that drops a share. */
+/*
+ * No CO-RE: the program reads only wire formats and __sk_buff, so libbpf need not parse the
+ * kernel's BTF at every load (tens of ms here, a second under a TCG guest).
+ */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
