@@ -5,13 +5,52 @@
 #include <time.h>
 
 #include "cmd/cmd.h"
+#include "inject/hostscan.h"
 #include "inject/journal.h"
+
+/* The kernel objects section: each object, its run, and for an untracked one its removal. */
+static void print_objects(json_t *objs)
+{
+	size_t i, untracked = 0;
+	json_t *o;
+
+	if (!json_array_size(objs)) {
+		printf("kernel objects: none of faultline's found\n");
+		return;
+	}
+	printf("kernel objects:\n");
+	json_array_foreach(objs, i, o) {
+		bool tracked = json_is_true(json_object_get(o, "tracked"));
+		const char *ns = json_string_value(json_object_get(o, "netns"));
+		const char *run = json_string_value(json_object_get(o, "run_id"));
+
+		printf("  %-9s %-9s %s%s%s%s%s\n", tracked ? "tracked" : "UNTRACKED",
+		       json_string_value(json_object_get(o, "type")),
+		       json_string_value(json_object_get(o, "what")),
+		       ns && strcmp(json_string_value(json_object_get(o, "type")), "netns")
+			       ? " in netns "
+			       : "",
+		       ns && strcmp(json_string_value(json_object_get(o, "type")), "netns") ? ns
+											 : "",
+		       run ? ", run " : "", run ?: "");
+		if (!tracked) {
+			printf("            remove with: %s\n",
+			       json_string_value(json_object_get(o, "remove")));
+			untracked++;
+		}
+	}
+	if (untracked)
+		printf("%zu untracked: left by a run whose state directory is gone (no record in "
+		       "%s); faultline does not remove them by itself, remove each with the "
+		       "command shown\n",
+		       untracked, fl_state_dir());
+}
 
 int cmd_status(int argc, char **argv, struct fl_cli *cli)
 {
 	struct fl_run_info *v = NULL;
 	size_t n = 0;
-	json_t *runs;
+	json_t *runs, *kobjs = NULL;
 	int r;
 
 	if (argc > 1)
@@ -21,6 +60,13 @@ int cmd_status(int argc, char **argv, struct fl_cli *cli)
 		fprintf(stderr, "faultline status: cannot read '%s': %s\n", fl_state_dir(),
 			strerror(-r));
 		return FL_EXIT_HOST;
+	}
+	r = fl_hostscan(v, n, &kobjs);
+	if (r < 0) {
+		fprintf(stderr, "faultline status: cannot scan the kernel's objects: %s\n",
+			strerror(-r));
+		fl_run_info_free(v, n);
+		return FL_EXIT_INTERNAL;
 	}
 	runs = json_array();
 	for (size_t i = 0; i < n; i++) {
@@ -32,7 +78,8 @@ int cmd_status(int argc, char **argv, struct fl_cli *cli)
 		json_array_append_new(runs, run);
 	}
 	if (cli->json) {
-		json_t *o = json_pack("{s:s, s:o}", "state_dir", fl_state_dir(), "runs", runs);
+		json_t *o = json_pack("{s:s, s:o, s:o}", "state_dir", fl_state_dir(), "runs", runs,
+				      "kernel_objects", kobjs);
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(o);
@@ -82,6 +129,8 @@ int cmd_status(int argc, char **argv, struct fl_cli *cli)
 			printf("    left behind by a dead run: 'faultline recover %s' undoes it\n",
 			       v[i].id);
 	}
+	print_objects(kobjs);
+	json_decref(kobjs);
 	json_decref(runs);
 	fl_run_info_free(v, n);
 	return FL_EXIT_OK;

@@ -76,6 +76,7 @@ int fl_parse_signal(const char *s, int *ret);
 extern const struct fl_backend fl_backend_kill;
 extern const struct fl_backend fl_backend_stop;
 extern const struct fl_backend fl_backend_latency_netem;
+extern const struct fl_backend fl_backend_latency_nfq;
 extern const struct fl_backend fl_backend_loss_netem;
 extern const struct fl_backend fl_backend_corrupt_netem;
 extern const struct fl_backend fl_backend_duplicate_netem;
@@ -83,5 +84,6 @@ extern const struct fl_backend fl_backend_reorder_netem;
 extern const struct fl_backend fl_backend_bandwidth_tbf;
 extern const struct fl_backend fl_backend_loss_tc;
 extern const struct fl_backend fl_backend_partition_tc;
+extern const struct fl_backend fl_backend_corrupt_tc;
 
 #endif

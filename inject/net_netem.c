@@ -29,7 +29,20 @@
 #include <netlink/route/tc.h>
 #include <netlink/route/qdisc/netem.h>
 #include <netlink/route/qdisc/tbf.h>
+#include <netlink/route/qdisc/prio.h>
+#include <netlink/route/qdisc/fifo.h>
+#include <netlink/route/link.h>
+#include <net/if_arp.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
+#include <linux/types.h>
+
+#include "bpf/netclass.h" /* before the skeleton, which uses its types */
+#include "bpf/netclass.skel.h"
 #include "inject/injector.h"
 #include "inject/log.h"
 #include "inject/nlack.h"
@@ -51,10 +64,6 @@ static const char *const kind_names[] = {
 static const char *const dist_names[] = { [FL_NM_DIST_NONE] = "uniform",
 					  [FL_NM_DIST_NORMAL] = "normal",
 					  [FL_NM_DIST_PARETO] = "pareto" };
-
-/* Filter keys a netem fault cannot honour: it shapes every packet of the device. */
-static const char *const filter_keys[] = { "src",    "dst",  "proto",  "sport",  "dport",
-					   "cgroup", "peer", "exclude", NULL };
 
 /* --- small parsers -------------------------------------------------------------------------- */
 
@@ -193,6 +202,7 @@ static void params_free(void *p)
 	if (!np)
 		return;
 	free(np->dev);
+	fl_netspec_clear(&np->spec);
 	free(np);
 }
 
@@ -237,8 +247,10 @@ static int nm_parse(enum fl_nm_kind kind, struct fl_fault *f, const struct fl_pa
 		    struct fl_errors *errs)
 {
 	struct fl_netem_params *np = calloc(1, sizeof(*np));
-	struct fl_param *dev, *dir, *dist, *gap, *rate, *burst, *limit;
-	bool bad = false, has_delay, has_jitter = false, has_pct, has_corr = false;
+	struct fl_param *dir, *dist, *gap, *rate, *burst, *limit;
+	size_t n0;
+	int r;
+	bool bad, unsupported = false, has_delay, has_jitter = false, has_pct, has_corr = false;
 	const char *what = kind == FL_NM_BANDWIDTH ? "tbf" : "netem";
 
 	if (!np)
@@ -246,50 +258,38 @@ static int nm_parse(enum fl_nm_kind kind, struct fl_fault *f, const struct fl_pa
 	np->kind = kind;
 	f->priv = np;
 
-	dev = fl_params_take(p, "dev");
-	if (dev) {
-		if (!*dev->value || strlen(dev->value) >= IFNAMSIZ || strchr(dev->value, '/') ||
-		    strchr(dev->value, ' ')) {
-			fl_errors_add(errs, &dev->where,
-				      "'dev' must be a network interface name such as 'eth0', got '%s'",
-				      dev->value);
-			bad = true;
-		} else if (!(np->dev = strdup(dev->value))) {
+	n0 = errs->n;
+	r = fl_netspec_parse(p, NULL, &np->spec, errs);
+	if (r < 0 && r != -EINVAL)
+		return r;
+	bad = r < 0;
+	if (np->spec.dev) {
+		if (!(np->dev = strdup(np->spec.dev)))
 			return -ENOMEM;
-		}
 	} else if (f->on) {
 		if (!(np->dev = strdup("eth0")))
 			return -ENOMEM;
-	} else {
+	} else if (!fl_params_take(p, "dev")) {
 		fl_errors_add(errs, &p->where,
 			      "a %s fault needs 'dev' (the network interface, such as 'eth0')",
 			      kind_names[kind]);
 		bad = true;
 	}
 	dir = fl_params_take(p, "direction");
-	if (dir && strcmp(dir->value, "egress") != 0) {
-		if (!strcmp(dir->value, "ingress") || !strcmp(dir->value, "both"))
-			fl_errors_add(errs, &dir->where,
-				      "'direction' '%s': %s shapes a device's egress only (ingress "
-				      "needs an ifb device): put the fault on the peer's device, or use "
-				      "the tc-bpf backend",
-				      dir->value, what);
-		else
-			fl_errors_add(errs, &dir->where,
-				      "'direction' must be egress, ingress or both, got '%s'",
-				      dir->value);
-		bad = true;
+	if (dir && (!strcmp(dir->value, "ingress") || !strcmp(dir->value, "both"))) {
+		fl_errors_add(
+			errs, &dir->where,
+			"'direction' '%s': %s shapes a device's egress only (ingress needs an "
+			"ifb device): put the fault on the peer's device, or use the %s "
+			"backend",
+			dir->value, what, kind == FL_NM_LATENCY ? "nfqueue" : "tc-bpf");
+		bad = unsupported = true;
 	}
-	for (const char *const *k = filter_keys; *k; k++) {
-		struct fl_param *v = fl_params_take(p, *k);
-		if (!v)
-			continue;
-		fl_errors_add(errs, &v->where,
-			      "'%s': %s applies to all traffic of the device; use the tc-bpf backend "
-			      "for filtered faults, or drop '%s'",
-			      *k, what, *k);
-		bad = true;
-	}
+	np->spec.direction = FL_DIR_EGRESS;
+	if (!np->spec.cgroup && f->target.cgroup && !(np->spec.cgroup = strdup(f->target.cgroup)))
+		return -ENOMEM;
+	np->filtered = np->spec.proto || np->spec.src.family || np->spec.dst.family ||
+		       np->spec.sport.lo || np->spec.dport.lo || np->spec.cgroup || np->spec.peer;
 
 	has_delay = (kind == FL_NM_LATENCY || kind == FL_NM_REORDER) &&
 		    take_duration(p, "delay", "50ms", &np->delay_ns, errs, &bad);
@@ -422,6 +422,9 @@ static int nm_parse(enum fl_nm_kind kind, struct fl_fault *f, const struct fl_pa
 		}
 		break;
 	}
+	/* valid, but not something netem can do: the validator may take the next backend */
+	if (bad && unsupported && errs->n == n0 + 1)
+		return -EOPNOTSUPP;
 	return bad ? -EINVAL : 0;
 }
 
@@ -493,8 +496,8 @@ static int us_of(uint64_t ns)
 	return (int)((ns + NSEC_PER_USEC / 2) / NSEC_PER_USEC);
 }
 
-int fl_netem_build_qdisc(const struct fl_netem_params *np, int ifindex, struct rtnl_qdisc **ret,
-			 char **ret_reason)
+int fl_netem_build_qdisc(const struct fl_netem_params *np, int ifindex, uint32_t parent,
+			 uint32_t handle, struct rtnl_qdisc **ret, char **ret_reason)
 {
 	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
 	int r;
@@ -502,8 +505,8 @@ int fl_netem_build_qdisc(const struct fl_netem_params *np, int ifindex, struct r
 	if (!q)
 		return -ENOMEM;
 	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
-	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
-	rtnl_tc_set_handle(TC_CAST(q), FL_QDISC_HANDLE);
+	rtnl_tc_set_parent(TC_CAST(q), parent);
+	rtnl_tc_set_handle(TC_CAST(q), handle);
 	r = rtnl_tc_set_kind(TC_CAST(q), np->kind == FL_NM_BANDWIDTH ? "tbf" : "netem");
 	if (r < 0) {
 		if (ret_reason && asprintf(ret_reason, "libnl-route has no %s support: %s",
@@ -564,6 +567,81 @@ int fl_netem_build_qdisc(const struct fl_netem_params *np, int ifindex, struct r
 	return 0;
 }
 
+static int new_qdisc(int ifindex, uint32_t parent, uint32_t handle, const char *kind,
+		     struct rtnl_qdisc **ret)
+{
+	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+
+	if (!q)
+		return -ENOMEM;
+	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
+	rtnl_tc_set_parent(TC_CAST(q), parent);
+	rtnl_tc_set_handle(TC_CAST(q), handle);
+	if (rtnl_tc_set_kind(TC_CAST(q), kind) < 0) {
+		rtnl_qdisc_put(q);
+		return -EOPNOTSUPP;
+	}
+	*ret = q;
+	return 0;
+}
+
+int fl_netem_build_prio(int ifindex, struct rtnl_qdisc **ret)
+{
+	uint8_t map[TC_PRIO_MAX + 1] = { 0 }; /* every priority to band 0, fa17:1 */
+	struct rtnl_qdisc *q;
+	int r = new_qdisc(ifindex, TC_H_ROOT, FL_QDISC_HANDLE, "prio", &q);
+
+	if (r < 0)
+		return r;
+	rtnl_qdisc_prio_set_bands(q, 2);
+	if (rtnl_qdisc_prio_set_priomap(q, map, sizeof(map)) < 0) {
+		rtnl_qdisc_put(q);
+		return -EINVAL;
+	}
+	*ret = q;
+	return 0;
+}
+
+int fl_netem_build_pass(int ifindex, struct rtnl_qdisc **ret)
+{
+	struct rtnl_qdisc *q;
+	int r = new_qdisc(ifindex, FL_NM_PASS_CLASS, FL_NM_PASS_HANDLE, "pfifo", &q);
+
+	if (r < 0)
+		return r;
+	/* explicit: a device with txqueuelen 0 would give the kernel's default a limit of 1 */
+	rtnl_qdisc_fifo_set_limit(q, FL_NM_PASS_LIMIT);
+	*ret = q;
+	return 0;
+}
+
+int fl_netclass_filter_request(int ifindex, int prog_fd, int flags, struct nl_msg **ret)
+{
+	struct tcmsg tcm = {
+		.tcm_family = AF_UNSPEC,
+		.tcm_ifindex = ifindex,
+		.tcm_handle = FL_NM_FILTER_HANDLE,
+		.tcm_parent = FL_QDISC_HANDLE,
+		.tcm_info = TC_H_MAKE((uint32_t)FL_TC_PRIORITY << 16, htons(ETH_P_ALL)),
+	};
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWTFILTER, flags | NLM_F_ACK);
+	struct nlattr *opts;
+
+	if (!m)
+		return -ENOMEM;
+	if (nlmsg_append(m, &tcm, sizeof(tcm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_string(m, TCA_KIND, "bpf") < 0 || !(opts = nla_nest_start(m, TCA_OPTIONS)) ||
+	    nla_put_u32(m, TCA_BPF_FD, (uint32_t)prog_fd) < 0 ||
+	    nla_put_string(m, TCA_BPF_NAME, "netclass") < 0 ||
+	    nla_put_u32(m, TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT) < 0) {
+		nlmsg_free(m);
+		return -ENOMEM;
+	}
+	nla_nest_end(m, opts);
+	*ret = m;
+	return 0;
+}
+
 /*
  * The RTM_NEWQDISC request for q. libnl 3.7 leaves 12 stray bytes after TCA_OPTIONS when a
  * netem qdisc has corruption or reordering ("netlink: 12 bytes leftover after parsing
@@ -588,20 +666,6 @@ int fl_netem_request(struct rtnl_qdisc *q, int flags, struct nl_msg **ret)
 		h->nlmsg_len = (uint32_t)end;
 	*ret = m;
 	return 0;
-}
-
-static int qdisc_add(struct nl_sock *sk, struct rtnl_qdisc *q, int flags)
-{
-	struct nl_msg *m = NULL;
-	int r = fl_netem_request(q, flags, &m);
-
-	if (r < 0)
-		return r;
-	r = nl_send_auto(sk, m);
-	nlmsg_free(m);
-	if (r < 0)
-		return r;
-	return nl_wait_for_ack(sk);
 }
 
 void fl_netem_explain(const char *qkind, int err, const char *extack, char *buf, size_t len)
@@ -629,13 +693,6 @@ void fl_netem_explain(const char *qkind, int err, const char *extack, char *buf,
 }
 
 /* --- netlink plumbing ----------------------------------------------------------------------- */
-
-
-static void rtnl_qdisc_putp(struct rtnl_qdisc **q)
-{
-	if (*q)
-		rtnl_qdisc_put(*q);
-}
 
 static void nl_cache_freep(struct nl_cache **c)
 {
@@ -755,6 +812,21 @@ static int snapshot_root(struct nl_sock *sk, int ifindex, struct fl_qdisc_snap *
 	return 0;
 }
 
+/* One request, its ack awaited; the kernel's errno (its extack in ack->msg), or -EIO. */
+static int nl_request(struct nl_sock *sk, struct fl_nl_ack *ack, struct nl_msg *m)
+{
+	int r;
+
+	memset(ack, 0, sizeof(*ack));
+	r = nl_send_auto(sk, m);
+	nlmsg_free(m);
+	if (r >= 0)
+		r = nl_wait_for_ack(sk);
+	if (r < 0)
+		return ack->error ? ack->error : r == -NLE_PERM ? -EPERM : -EIO;
+	return 0;
+}
+
 /* One qdisc request, built by hand (restore sends TCA_OPTIONS back verbatim). */
 static int qdisc_request(struct nl_sock *sk, struct fl_nl_ack *ack, int type, int flags, int ifindex,
 			 uint32_t handle, const char *kind, const void *opts, size_t opts_len)
@@ -771,15 +843,11 @@ static int qdisc_request(struct nl_sock *sk, struct fl_nl_ack *ack, int type, in
 		r = nla_put_string(msg, TCA_KIND, kind);
 	if (r == 0 && opts)
 		r = nla_put(msg, TCA_OPTIONS, (int)opts_len, opts);
-	memset(ack, 0, sizeof(*ack));
-	if (r == 0)
-		r = nl_send_auto(sk, msg);
-	if (r >= 0)
-		r = nl_wait_for_ack(sk);
-	nlmsg_free(msg);
-	if (r < 0)
-		return ack->error ? ack->error : -EIO;
-	return 0;
+	if (r < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	return nl_request(sk, ack, msg);
 }
 
 /* --- JSON ----------------------------------------------------------------------------------- */
@@ -867,19 +935,126 @@ int fl_qdisc_snap_from_json(const json_t *j, struct fl_qdisc_snap *ret)
 	return 0;
 }
 
+#define set_reason(reason, ...) ((void)fl_set_reason(reason, 0, __VA_ARGS__))
+
 /* --- probe ---------------------------------------------------------------------------------- */
 
-/* In a forked child in a scratch netns: add the qdisc on lo. Writes "1" or "0reason". */
+static const char *qkind_of(enum fl_nm_kind kind)
+{
+	return kind == FL_NM_BANDWIDTH ? "tbf" : "netem";
+}
+
+static int qdisc_add(struct nl_sock *sk, struct fl_nl_ack *ack, struct rtnl_qdisc *q, int flags)
+{
+	struct nl_msg *m = NULL;
+	int r = fl_netem_request(q, flags, &m);
+
+	return r < 0 ? r : nl_request(sk, ack, m);
+}
+
+/* Add one qdisc we built (q is put); on failure the user's text in *reason. */
+static int add_one(struct nl_sock *sk, struct fl_nl_ack *ack, struct rtnl_qdisc *q, int flags,
+		   char **reason)
+{
+	char msg[320];
+	const char *kind = rtnl_tc_get_kind(TC_CAST(q));
+	int r = qdisc_add(sk, ack, q, flags);
+
+	if (r < 0) {
+		fl_netem_explain(kind ? kind : "?", r, ack->msg, msg, sizeof(msg));
+		set_reason(reason, "%s", msg);
+	}
+	rtnl_qdisc_put(q);
+	return r;
+}
+
+/*
+ * Load the classifier with its config and attach it to our prio root on ifindex (in the
+ * current netns). The filter holds the program: our fds go. Its id in *ret_prog_id.
+ */
+static int attach_classifier(struct nl_sock *sk, struct fl_nl_ack *ack, int ifindex,
+			     const struct nc_config *c, uint32_t *ret_prog_id, char **reason)
+{
+	struct netclass_bpf *skel = netclass_bpf__open();
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	struct nl_msg *m = NULL;
+	char msg[320];
+	int r;
+
+	if (!skel)
+		return fl_set_reason(reason, -errno, "cannot open the netclass BPF object: %s",
+				     strerror(errno));
+	memcpy((void *)&skel->rodata->cfg, c, sizeof(*c));
+	r = netclass_bpf__load(skel);
+	if (r < 0) {
+		r = fl_set_reason(reason, r, "the kernel refused the netclass BPF program: %s",
+				  strerror(-r));
+		goto out;
+	}
+	r = fl_netclass_filter_request(ifindex, bpf_program__fd(skel->progs.netclass),
+				       NLM_F_CREATE | NLM_F_EXCL, &m);
+	if (r == 0)
+		r = nl_request(sk, ack, m);
+	if (r < 0) {
+		if ((ack->msg[0] && strstr(ack->msg, "classifier not found")) ||
+		    (r == -ENOENT && !ack->msg[0]))
+			snprintf(msg, sizeof(msg),
+				 "the kernel has no cls_bpf (module not available)");
+		else if (ack->msg[0])
+			snprintf(msg, sizeof(msg),
+				 "the kernel refused the cls_bpf filter: \"%s\" (%s)", ack->msg,
+				 strerror(-r));
+		else
+			snprintf(msg, sizeof(msg), "the kernel refused the cls_bpf filter: %s",
+				 strerror(-r));
+		r = fl_set_reason(reason, r, "%s", msg);
+		goto out;
+	}
+	if (ret_prog_id &&
+	    bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.netclass), &info, &len) == 0)
+		*ret_prog_id = info.id;
+out:
+	netclass_bpf__destroy(skel);
+	return r;
+}
+
+/* The prio tree of a fault on ifindex, without its classifier. */
+static int add_tree(struct nl_sock *sk, struct fl_nl_ack *ack, const struct fl_netem_params *np,
+		    int ifindex, char **reason)
+{
+	struct rtnl_qdisc *q = NULL;
+	int r;
+
+	r = fl_netem_build_prio(ifindex, &q);
+	if (r == 0)
+		r = add_one(sk, ack, q, NLM_F_CREATE | NLM_F_REPLACE, reason);
+	if (r == 0 && (r = fl_netem_build_pass(ifindex, &q)) == 0)
+		r = add_one(sk, ack, q, NLM_F_CREATE | NLM_F_EXCL, reason);
+	if (r == 0 && (r = fl_netem_build_qdisc(np, ifindex, FL_NM_FAULT_CLASS, FL_NM_FAULT_HANDLE,
+						&q, reason)) == 0)
+		r = add_one(sk, ack, q, NLM_F_CREATE | NLM_F_EXCL, reason);
+	return r;
+}
+
+/*
+ * In a forked child in a scratch netns, on lo: the fault's qdisc as a root, then the whole
+ * classful tree with the classifier. Writes "1" (all of it), "2reason" (only the root qdisc:
+ * reason says what the classifier lacks) or "0reason".
+ */
 static void probe_child(enum fl_nm_kind kind, int fd)
 {
 	struct fl_netem_params np = { .kind = kind, .delay_ns = NSEC_PER_MSEC, .percent = 1,
 				      .rate = 125000, .burst = 70000, .limit = 140000, .gap = 1 };
 	_cleanup_(fl_nl_socket_freep) struct nl_sock *sk = NULL;
-	_cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = NULL;
+	struct nc_config c = { .classid = FL_NM_FAULT_CLASS };
+	struct rtnl_qdisc *q = NULL;
+	_cleanup_free_ char *why = NULL;
 	struct fl_nl_ack ack = {};
-	char out[320] = "0";
+	char out[400] = "0";
 	int r;
 
+	libbpf_set_print(NULL);
 	if (unshare(CLONE_NEWNET) < 0) {
 		snprintf(out + 1, sizeof(out) - 1,
 			 errno == EPERM ? "needs root (a scratch network namespace needs "
@@ -888,12 +1063,18 @@ static void probe_child(enum fl_nm_kind kind, int fd)
 			 strerror(errno));
 	} else if ((r = fl_nl_open(NETLINK_ROUTE, &ack, &sk)) < 0) {
 		snprintf(out + 1, sizeof(out) - 1, "cannot open a route netlink socket");
-	} else if ((r = fl_netem_build_qdisc(&np, 1, &q, NULL)) < 0) {
+	} else if ((r = fl_netem_build_qdisc(&np, 1, TC_H_ROOT, FL_QDISC_HANDLE, &q, NULL)) < 0) {
 		snprintf(out + 1, sizeof(out) - 1, "libnl-route cannot build a %s qdisc",
-			 kind == FL_NM_BANDWIDTH ? "tbf" : "netem");
-	} else if ((r = qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL)) < 0) {
-		fl_netem_explain(kind == FL_NM_BANDWIDTH ? "tbf" : "netem",
-				 ack.error ? ack.error : -ENOENT, ack.msg, out + 1, sizeof(out) - 1);
+			 qkind_of(kind));
+	} else if ((r = add_one(sk, &ack, q, NLM_F_CREATE | NLM_F_EXCL, &why)) < 0) {
+		snprintf(out + 1, sizeof(out) - 1, "%s", why);
+	} else if ((r = qdisc_request(sk, &ack, RTM_DELQDISC, 0, 1, FL_QDISC_HANDLE, NULL, NULL,
+				      0)) < 0) {
+		snprintf(out + 1, sizeof(out) - 1, "cannot remove the probe's %s qdisc: %s",
+			 qkind_of(kind), strerror(-r));
+	} else if ((r = add_tree(sk, &ack, &np, 1, &why)) < 0 ||
+		   (r = attach_classifier(sk, &ack, 1, &c, NULL, &why)) < 0) {
+		snprintf(out, sizeof(out), "2%s", why ? why : strerror(-r));
 	} else {
 		out[0] = '1';
 	}
@@ -902,54 +1083,80 @@ static void probe_child(enum fl_nm_kind kind, int fd)
 	_exit(0);
 }
 
-static char probe_reason[2][320];
-static int probe_state[2]; /* 0: not yet, 1: ok, -1: failed (cached for the process) */
+static char probe_reason[2][400];
+static int probe_state[2]; /* 0: not yet, 1: all, 2: root qdisc only, -1: failed (per process) */
+static char filtered_reason[2][480], ssh_reason[2][480];
 
-static int nm_probe(const struct fl_fault *f, const char **ret_reason)
+static int probe_run(enum fl_nm_kind kind)
 {
-	const struct fl_netem_params *np = f ? f->priv : NULL;
-	enum fl_nm_kind kind = np ? np->kind : FL_NM_LATENCY;
 	int slot = kind == FL_NM_BANDWIDTH;
 	int pfd[2], st;
 	ssize_t n;
 	pid_t pid;
 
-	if (probe_state[slot] == 0) {
-		if (pipe2(pfd, O_CLOEXEC) < 0)
-			return -errno;
-		fflush(NULL);
-		pid = fork();
-		if (pid < 0) {
-			close(pfd[0]);
-			close(pfd[1]);
-			return -errno;
-		}
-		if (pid == 0) {
-			close(pfd[0]);
-			probe_child(kind, pfd[1]);
-		}
-		close(pfd[1]);
-		n = read(pfd[0], probe_reason[slot], sizeof(probe_reason[slot]) - 1);
+	if (probe_state[slot] != 0)
+		return probe_state[slot];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
 		close(pfd[0]);
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-		if (n <= 0) {
-			snprintf(probe_reason[slot], sizeof(probe_reason[slot]),
-				 "0the qdisc probe failed without a reason");
-			n = (ssize_t)strlen(probe_reason[slot]);
-		}
-		probe_reason[slot][n] = '\0';
-		probe_state[slot] = probe_reason[slot][0] == '1' ? 1 : -1;
+		close(pfd[1]);
+		return -errno;
 	}
-	if (probe_state[slot] > 0)
+	if (pid == 0) {
+		close(pfd[0]);
+		probe_child(kind, pfd[1]);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], probe_reason[slot], sizeof(probe_reason[slot]) - 1);
+	close(pfd[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (n <= 0) {
+		snprintf(probe_reason[slot], sizeof(probe_reason[slot]),
+			 "0the qdisc probe failed without a reason");
+		n = (ssize_t)strlen(probe_reason[slot]);
+	}
+	probe_reason[slot][n] = '\0';
+	probe_state[slot] = probe_reason[slot][0] == '1'   ? 1
+			    : probe_reason[slot][0] == '2' ? 2
+							   : -1;
+	snprintf(filtered_reason[slot], sizeof(filtered_reason[slot]),
+		 "filters and 'exclude' need the classifier (sch_prio, cls_bpf, BPF): %s",
+		 probe_reason[slot] + 1);
+	snprintf(
+		ssh_reason[slot], sizeof(ssh_reason[slot]),
+		"without the classifier (%s) the fault would also hit the SSH connection faultline "
+		"runs over: refusing in this host's network namespace",
+		probe_reason[slot] + 1);
+	return probe_state[slot];
+}
+
+static int nm_probe(const struct fl_fault *f, const char **ret_reason)
+{
+	const struct fl_netem_params *np = f ? f->priv : NULL;
+	enum fl_nm_kind kind = np ? np->kind : FL_NM_LATENCY;
+	int slot = kind == FL_NM_BANDWIDTH, st = probe_run(kind);
+	uint16_t mgmt[2];
+
+	if (st < 0 && st != -1)
+		return st;
+	if (st == 1)
 		return 0;
-	*ret_reason = probe_reason[slot] + 1;
+	if (st == 2 && f && !f->target.netns && !f->on && fl_mgmt_ports(mgmt)) {
+		/* the management plane is never faulted; unclassified, it would be */
+		*ret_reason = ssh_reason[slot];
+		return -EOPNOTSUPP;
+	}
+	if (st == 2 && !(np && (np->filtered || np->spec.n_exclude)))
+		return 0; /* unfiltered: netem or tbf as the root, said at plan time */
+	*ret_reason = st == 2 ? filtered_reason[slot] : probe_reason[slot] + 1;
 	return strstr(probe_reason[slot], "needs root") ? -EPERM : -EOPNOTSUPP;
 }
 
 /* --- plan, apply, revert -------------------------------------------------------------------- */
-
-#define set_reason(reason, ...) ((void)fl_set_reason(reason, 0, __VA_ARGS__))
 
 static const char *where_of(const char *netns, char *buf, size_t len)
 {
@@ -976,15 +1183,29 @@ static int open_reason(int r, const char *netns, const char *dev, char **reason)
 	return r;
 }
 
+/* Does the device carry Ethernet headers (what the classifier parses)? Loopback does. */
+static bool ethernet_like(struct nl_sock *sk, int ifindex)
+{
+	struct rtnl_link *link = NULL;
+	unsigned type;
+
+	if (rtnl_link_get_kernel(sk, ifindex, NULL, &link) < 0)
+		return true; /* unknown: as most devices */
+	type = rtnl_link_get_arptype(link);
+	rtnl_link_put(link);
+	return type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK;
+}
+
 static int nm_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t **ret_objects)
 {
 	const struct fl_netem_params *np = f->priv;
 	_cleanup_(fl_nl_socket_freep) struct nl_sock *sk = NULL;
 	_cleanup_(fl_qdisc_snap_clear) struct fl_qdisc_snap snap = {};
-	const char *qkind = np->kind == FL_NM_BANDWIDTH ? "tbf" : "netem";
+	const char *qkind = qkind_of(np->kind), *why = NULL, *fallback_why;
 	struct fl_nl_ack ack = {};
-	char h[24], w[96];
+	char h[24], w[96], l3why[IFNAMSIZ + 64];
 	json_t *prev, *o;
+	bool classful;
 	int ifindex, r;
 
 	if (np->kind == FL_NM_LATENCY && np->dist != FL_NM_DIST_NONE) {
@@ -994,9 +1215,33 @@ static int nm_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t *
 		if (r < 0)
 			return r;
 	}
+	r = nm_probe(f, &why);
+	if (r < 0) {
+		set_reason(&ctx->reason, "%s", why ? why : strerror(-r));
+		return r;
+	}
+	classful = probe_run(np->kind) == 1;
+	fallback_why = probe_reason[np->kind == FL_NM_BANDWIDTH] + 1;
 	r = nl_open_in(f->target.netns, np->dev, &ack, &sk, &ifindex);
 	if (r < 0)
 		return open_reason(r, f->target.netns, np->dev, &ctx->reason);
+	if (classful && !ethernet_like(sk, ifindex)) {
+		uint16_t mgmt[2];
+		/* the classifier reads Ethernet frames: it would match nothing on a tun device */
+		if (np->filtered || np->spec.n_exclude ||
+		    (!f->target.netns && fl_mgmt_ports(mgmt))) {
+			set_reason(
+				&ctx->reason,
+				"device '%s' has no Ethernet header: the classifier that filters, "
+				"excludes and protects the SSH connection cannot read its packets",
+				np->dev);
+			return -EOPNOTSUPP;
+		}
+		classful = false;
+		snprintf(l3why, sizeof(l3why),
+			 "device '%s' has no Ethernet header for the classifier", np->dev);
+		fallback_why = l3why;
+	}
 	r = snapshot_root(sk, ifindex, &snap);
 	if (r < 0) {
 		set_reason(&ctx->reason, "cannot read the qdiscs of '%s': %s", np->dev, strerror(-r));
@@ -1018,18 +1263,45 @@ static int nm_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t *
 			   snap.n_children);
 		return -EBUSY;
 	}
+	if (!classful)
+		log_warn(
+			"fault '%s': %s; %s becomes the root qdisc of '%s' for all of its traffic, "
+			"with no TTL in the kernel (the lease guard or 'faultline recover' removes "
+			"it)",
+			f->name, fallback_why, qkind, np->dev);
 	prev = fl_qdisc_snap_to_json(&snap);
-	o = json_pack("{s:s, s:s?, s:s, s:i, s:s, s:I, s:o}", "type", "qdisc", "netns",
-		      f->target.netns, "dev", np->dev, "ifindex", ifindex, "kind", qkind, "handle",
-		      (json_int_t)FL_QDISC_HANDLE, "previous", prev);
+	o = json_pack("{s:s, s:s?, s:s, s:i, s:s, s:I, s:o, s:s, s:s, s:I}", "type", "qdisc",
+		      "netns", f->target.netns, "dev", np->dev, "ifindex", ifindex, "kind",
+		      classful ? "prio" : qkind, "handle", (json_int_t)FL_QDISC_HANDLE, "previous",
+		      prev, "mode", classful ? "classful" : "root", "fault_kind", qkind, "for_ns",
+		      (json_int_t)f->for_ns);
 	if (!o)
 		return -ENOMEM;
+	if (classful) {
+		/* every object of the tree, though deleting the root takes them all */
+		r = json_object_update_new(
+			o,
+			json_pack("{s:{s:s, s:I, s:I}, s:{s:s, s:I, s:I}, s:{s:s, s:I, s:i, s:i, "
+				  "s:s}}",
+				  "fault_qdisc", "kind", qkind, "handle",
+				  (json_int_t)FL_NM_FAULT_HANDLE, "parent",
+				  (json_int_t)FL_NM_FAULT_CLASS, "pass_qdisc", "kind", "pfifo",
+				  "handle", (json_int_t)FL_NM_PASS_HANDLE, "parent",
+				  (json_int_t)FL_NM_PASS_CLASS, "filter", "kind", "bpf", "parent",
+				  (json_int_t)FL_QDISC_HANDLE, "priority", FL_TC_PRIORITY, "handle",
+				  (int)FL_NM_FILTER_HANDLE, "program", "netclass"));
+		if (r == 0)
+			r = fl_netmatch_plan(f, &np->spec, false, ctx, o);
+		if (r < 0) {
+			json_decref(o);
+			return r == -1 ? -ENOMEM : r;
+		}
+	}
 	*ret_objects = json_array();
-	if (!*ret_objects) {
-		json_decref(o);
+	if (!*ret_objects || json_array_append_new(*ret_objects, o) < 0) {
+		json_decref(*ret_objects);
 		return -ENOMEM;
 	}
-	json_array_append_new(*ret_objects, o);
 	return 0;
 }
 
@@ -1039,15 +1311,22 @@ static bool same_snap(const struct fl_qdisc_snap *a, const struct fl_qdisc_snap 
 	       a->opts_len == b->opts_len && (!a->opts_len || !memcmp(a->opts, b->opts, a->opts_len));
 }
 
-/* What the kernel accepted, read back. */
-static void read_back(struct nl_sock *sk, int ifindex, const char *qkind, json_t *out)
+/* The qdisc with handle on ifindex, from a fresh dump (put it), or NULL. */
+static struct rtnl_qdisc *find_qdisc(struct nl_sock *sk, int ifindex, uint32_t handle)
 {
 	_cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
-	struct rtnl_qdisc *q;
 
 	if (rtnl_qdisc_alloc_cache(sk, &cache) < 0)
-		return;
-	q = rtnl_qdisc_get_by_parent(cache, ifindex, TC_H_ROOT);
+		return NULL;
+	return rtnl_qdisc_get(cache, ifindex, handle);
+}
+
+/* What the kernel accepted, read back. */
+static void read_back(struct nl_sock *sk, int ifindex, uint32_t handle, const char *qkind,
+		      json_t *out)
+{
+	struct rtnl_qdisc *q = find_qdisc(sk, ifindex, handle);
+
 	if (!q)
 		return;
 	if (!strcmp(qkind, "tbf")) {
@@ -1081,22 +1360,57 @@ static void read_back(struct nl_sock *sk, int ifindex, const char *qkind, json_t
 	rtnl_qdisc_put(q);
 }
 
+static int revert_one(json_t *o, char **ret_reason);
+
+/* The classful tree, then the classifier: the fault starts when the filter is attached. */
+static int apply_classful(const struct fl_fault *f, json_t *o, struct nl_sock *sk,
+			  struct fl_nl_ack *ack, int ifindex, struct fl_inject_ctx *ctx,
+			  json_t *injected)
+{
+	const struct fl_netem_params *np = f->priv;
+	struct nc_config c = { .classid = FL_NM_FAULT_CLASS };
+	uint32_t prog_id = 0;
+	int r;
+
+	c.match.expiry_boot_ns = fl_boottime_ns() + f->for_ns + FL_LEASE_GRACE_NS;
+	if (fl_netmatch_config(o, &c.match) < 0)
+		return fl_set_reason(&ctx->reason, -EINVAL, "malformed match in the plan");
+	/* sk lives in the device's namespace; a BPF program belongs to none */
+	r = add_tree(sk, ack, np, ifindex, &ctx->reason);
+	if (r == 0)
+		r = attach_classifier(sk, ack, ifindex, &c, &prog_id, &ctx->reason);
+	if (r < 0) {
+		_cleanup_free_ char *why = NULL;
+		if (revert_one(o, &why) < 0)
+			log_error("fault '%s': undoing the half-built qdiscs on '%s' failed: %s",
+				  f->name, np->dev, why ? why : "?");
+		return r;
+	}
+	json_object_set_new(injected, "classifier_prog_id", json_integer(prog_id));
+	json_object_set_new(injected, "expires_boot_ns",
+			    json_integer((json_int_t)c.match.expiry_boot_ns));
+	json_object_set_new(injected, "exclude", json_deep_copy(json_object_get(o, "exclude")));
+	return 0;
+}
+
 static int nm_apply(const struct fl_fault *f, json_t *objects, struct fl_inject_ctx *ctx,
 		    json_t *injected)
 {
 	const struct fl_netem_params *np = f->priv;
 	json_t *o = json_array_get(objects, 0);
 	_cleanup_(fl_nl_socket_freep) struct nl_sock *sk = NULL;
-	_cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = NULL;
 	_cleanup_(fl_qdisc_snap_clear) struct fl_qdisc_snap planned = {}, now = {};
-	const char *qkind = np->kind == FL_NM_BANDWIDTH ? "tbf" : "netem";
+	const char *qkind = qkind_of(np->kind);
+	struct rtnl_qdisc *q = NULL;
 	struct fl_nl_ack ack = {};
 	char msg[400], h[24];
+	bool classful;
 	json_t *acc;
 	int ifindex, r;
 
 	if (!o || fl_qdisc_snap_from_json(json_object_get(o, "previous"), &planned) < 0)
 		return -EINVAL;
+	classful = !strcmp(json_string_value(json_object_get(o, "mode")) ?: "", "classful");
 	r = nl_open_in(f->target.netns, np->dev, &ack, &sk, &ifindex);
 	if (r < 0)
 		return open_reason(r, f->target.netns, np->dev, &ctx->reason);
@@ -1117,19 +1431,20 @@ static int nm_apply(const struct fl_fault *f, json_t *objects, struct fl_inject_
 			   fmt_handle(now.handle, msg, sizeof(msg)));
 		return -ESTALE;
 	}
-	r = fl_netem_build_qdisc(np, ifindex, &q, &ctx->reason);
-	if (r < 0)
-		return r;
-	memset(&ack, 0, sizeof(ack));
-	r = qdisc_add(sk, q, NLM_F_CREATE | NLM_F_REPLACE);
-	if (r < 0) {
-		int kerr = ack.error ? ack.error : r == -NLE_PERM ? -EPERM : -EIO;
-		fl_netem_explain(qkind, kerr, ack.msg, msg, sizeof(msg));
-		set_reason(&ctx->reason, "%s", msg);
-		return kerr == -ENOENT ? -EOPNOTSUPP : kerr;
+	if (classful) {
+		r = apply_classful(f, o, sk, &ack, ifindex, ctx, injected);
+	} else {
+		r = fl_netem_build_qdisc(np, ifindex, TC_H_ROOT, FL_QDISC_HANDLE, &q, &ctx->reason);
+		if (r == 0)
+			r = add_one(sk, &ack, q, NLM_F_CREATE | NLM_F_REPLACE, &ctx->reason);
 	}
+	if (r < 0)
+		return r == -ENOENT ? -EOPNOTSUPP : r;
 	json_object_set_new(injected, "qdisc", json_string(qkind));
-	json_object_set_new(injected, "handle", json_string(fmt_handle(FL_QDISC_HANDLE, h, sizeof(h))));
+	json_object_set_new(injected, "mode", json_string(classful ? "classful" : "root"));
+	json_object_set_new(injected, "handle",
+			    json_string(fmt_handle(classful ? FL_NM_FAULT_HANDLE : FL_QDISC_HANDLE,
+						   h, sizeof(h))));
 	json_object_set_new(injected, "dev", json_string(np->dev));
 	if (f->target.netns)
 		json_object_set_new(injected, "netns", json_string(f->target.netns));
@@ -1139,9 +1454,110 @@ static int nm_apply(const struct fl_fault *f, json_t *objects, struct fl_inject_
 					 planned.is_default ? " (kernel default)" : ""));
 	acc = json_object();
 	if (acc) {
-		read_back(sk, ifindex, qkind, acc);
+		read_back(sk, ifindex, classful ? FL_NM_FAULT_HANDLE : FL_QDISC_HANDLE, qkind, acc);
 		json_object_set_new(injected, "accepted", acc);
 	}
+	return 0;
+}
+
+/* Sum over the CPUs of each counter of a per-CPU array map, into sum[0..n). */
+static int percpu_sums(int map_fd, unsigned n, long long *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	_cleanup_free_ uint64_t *v = NULL;
+
+	if (ncpu <= 0 || !(v = calloc((size_t)ncpu, sizeof(*v))))
+		return -ENOMEM;
+	for (uint32_t k = 0; k < n; k++) {
+		sum[k] = 0;
+		if (bpf_map_lookup_elem(map_fd, &k, v) < 0)
+			return -errno;
+		for (int i = 0; i < ncpu; i++)
+			sum[k] += (long long)v[i];
+	}
+	return 0;
+}
+
+/* The classifier's counters, through the program our filter on fa17: holds. */
+static int classifier_counters(int ifindex, long long sum[NC_N_COUNTERS])
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_CUSTOM,
+			    .parent = FL_QDISC_HANDLE);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = FL_NM_FILTER_HANDLE,
+			    .priority = FL_TC_PRIORITY);
+	struct bpf_prog_info info = {};
+	uint32_t ids[8], len = sizeof(info);
+	_cleanup_close_ int pfd = -1;
+	int r;
+
+	r = bpf_tc_query(&hook, &q);
+	if (r < 0)
+		return r;
+	pfd = bpf_prog_get_fd_by_id(q.prog_id);
+	if (pfd < 0)
+		return -errno;
+	info.nr_map_ids = ARRAY_SIZE(ids);
+	info.map_ids = (uint64_t)(uintptr_t)ids;
+	if (bpf_obj_get_info_by_fd(pfd, &info, &len) < 0)
+		return -errno;
+	if (strcmp(info.name, "netclass") != 0)
+		return -ENOENT; /* not ours */
+	for (uint32_t i = 0; i < info.nr_map_ids && i < ARRAY_SIZE(ids); i++) {
+		struct bpf_map_info mi = {};
+		uint32_t mlen = sizeof(mi);
+		_cleanup_close_ int mfd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (mfd >= 0 && bpf_obj_get_info_by_fd(mfd, &mi, &mlen) == 0 &&
+		    !strcmp(mi.name, "counters"))
+			return percpu_sums(mfd, NC_N_COUNTERS, sum);
+	}
+	return -ENOENT;
+}
+
+/* Packets the classifier saw and matched, next to what the netem or tbf qdisc itself did. */
+static int nm_observe(json_t *objects, json_t *observed)
+{
+	json_t *o = json_array_get(objects, 0);
+	const char *netns = json_string_value(json_object_get(o, "netns"));
+	const char *dev = json_string_value(json_object_get(o, "dev"));
+	const char *mode = json_string_value(json_object_get(o, "mode"));
+	bool classful = mode && !strcmp(mode, "classful");
+	_cleanup_(fl_nl_socket_freep) struct nl_sock *sk = NULL;
+	long long sum[NC_N_COUNTERS];
+	struct fl_nl_ack ack = {};
+	struct rtnl_qdisc *q;
+	int ifindex, old = -1, r;
+
+	if (!dev)
+		return -EINVAL;
+	r = nl_open_in(netns, dev, &ack, &sk, &ifindex);
+	if (r < 0)
+		return r;
+	q = find_qdisc(sk, ifindex, classful ? FL_NM_FAULT_HANDLE : FL_QDISC_HANDLE);
+	if (q) {
+		json_object_set_new(
+			observed, "qdisc",
+			json_pack("{s:s, s:I, s:I, s:I, s:I}", "kind", rtnl_tc_get_kind(TC_CAST(q)),
+				  "packets_sent",
+				  (json_int_t)rtnl_tc_get_stat(TC_CAST(q), RTNL_TC_PACKETS),
+				  "bytes_sent",
+				  (json_int_t)rtnl_tc_get_stat(TC_CAST(q), RTNL_TC_BYTES), "drops",
+				  (json_int_t)rtnl_tc_get_stat(TC_CAST(q), RTNL_TC_DROPS),
+				  "overlimits",
+				  (json_int_t)rtnl_tc_get_stat(TC_CAST(q), RTNL_TC_OVERLIMITS)));
+		rtnl_qdisc_put(q);
+	}
+	if (!classful)
+		return q ? 0 : -ENOENT;
+	r = fl_netns_enter(netns, &old);
+	if (r == 0)
+		r = classifier_counters(ifindex, sum);
+	fl_netns_leave(old);
+	if (r < 0)
+		return q ? 0 : r;
+	json_object_set_new(observed, "packets_seen", json_integer(sum[NC_SEEN]));
+	json_object_set_new(observed, "packets_matched", json_integer(sum[NC_MATCHED]));
+	json_object_set_new(observed, "packets_after_ttl", json_integer(sum[NC_EXPIRED]));
 	return 0;
 }
 
@@ -1264,27 +1680,46 @@ static int nm_describe(const struct fl_fault *f, char *buf, size_t len)
 		PUT(" of lab host '%s'", f->on);
 	else if (f->target.netns)
 		PUT(" in %s", where_of(f->target.netns, w, sizeof(w)));
+	if (np->filtered || np->spec.n_exclude) {
+		struct fl_netspec s = np->spec;
+		char spec[256], *dir;
+
+		/* "tcp dport 9000 egress (never ports 22)": the direction is said already */
+		s.dev = NULL;
+		fl_netspec_describe(&s, spec, sizeof(spec));
+		dir = strstr(spec, "egress");
+		if (dir) {
+			char *from = dir + strlen("egress");
+			if (dir > spec && dir[-1] == ' ')
+				dir--;
+			else if (*from == ' ')
+				from++;
+			memmove(dir, from, strlen(from) + 1);
+		}
+		PUT(np->filtered ? ", only %s" : " %s", spec);
+	}
 #undef PUT
 	return 0;
 }
 
 #define NET_KEYS "dev", "direction", "src", "dst", "proto", "sport", "dport", "cgroup", "peer", "exclude"
 
-#define NETEM_BACKEND(var, kindname, bname, sum, parsefn, ...)                                    \
-	const struct fl_backend var = {                                                            \
-		.kind = kindname,                                                                  \
-		.name = bname,                                                                     \
-		.summary = sum,                                                                    \
-		.keys = (const char *const[]){ NET_KEYS, __VA_ARGS__, NULL },                      \
-		.needs_target = false,                                                             \
-		.reversible = true,                                                                \
-		.parse = parsefn,                                                                  \
-		.free_priv = params_free,                                                          \
-		.probe = nm_probe,                                                                 \
-		.plan = nm_plan,                                                                   \
-		.apply = nm_apply,                                                                 \
-		.revert = nm_revert,                                                               \
-		.describe = nm_describe,                                                           \
+#define NETEM_BACKEND(var, kindname, bname, sum, parsefn, ...)                \
+	const struct fl_backend var = {                                       \
+		.kind = kindname,                                             \
+		.name = bname,                                                \
+		.summary = sum,                                               \
+		.keys = (const char *const[]){ NET_KEYS, __VA_ARGS__, NULL }, \
+		.needs_target = false,                                        \
+		.reversible = true,                                           \
+		.parse = parsefn,                                             \
+		.free_priv = params_free,                                     \
+		.probe = nm_probe,                                            \
+		.plan = nm_plan,                                              \
+		.apply = nm_apply,                                            \
+		.revert = nm_revert,                                          \
+		.observe = nm_observe,                                        \
+		.describe = nm_describe,                                      \
 	}
 
 NETEM_BACKEND(fl_backend_latency_netem, "latency", "netem",

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* loss and partition through our own tc clsact (cls_bpf direct-action) program, bpf/netfault. */
+/* loss, partition and corrupt through our own tc clsact (cls_bpf direct-action) program. */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -29,14 +29,51 @@
 #include "inject/netutil.h"
 
 
+enum net_mode {
+	NET_LOSS,
+	NET_PARTITION,
+	NET_CORRUPT, /* flip a payload bit instead of dropping */
+};
+
+/* A Gilbert-Elliott burst model, in percent: netem's `loss gemodel p r 1-h 1-k`. */
+struct ge_model {
+	double p;  /* good -> bad transition, per packet */
+	double r;  /* bad -> good */
+	double h1; /* 1-h: loss in the bad state (default 100) */
+	double k1; /* 1-k: loss in the good state (default 0) */
+};
+
 struct net_params {
 	struct fl_netspec spec;
-	double percent;
+	double percent; /* with a burst model: its long-run loss */
 	unsigned correlation;
-	bool partition;
+	bool burst;
+	struct ge_model ge;
+	enum net_mode mode;
 	bool on_host; /* placement: host (X's eth0), not X's port on the lab switch */
 	bool dir_set;
 };
+
+/*
+ * The burst model's long-run loss in percent: the chain spends pi_bad = p / (p + r) of the
+ * packets in the bad state, so loss = pi_bad (1-h) + (1 - pi_bad) (1-k).
+ */
+static double ge_expected_loss(const struct ge_model *m)
+{
+	double bad = m->p + m->r > 0 ? m->p / (m->p + m->r) : 0;
+
+	return bad * m->h1 + (1 - bad) * m->k1;
+}
+
+/* A share in percent as the programs' threshold: prandom (32 bits) < t; 1 << 32 = always. */
+static uint64_t pct_threshold(double pct)
+{
+	if (pct >= 100)
+		return 1ULL << 32;
+	if (pct <= 0)
+		return 0;
+	return (uint64_t)(pct / 100.0 * 4294967296.0);
+}
 
 static void net_params_free(void *p)
 {
@@ -66,8 +103,63 @@ static int parse_percent(const char *s, double *ret)
 	return 0;
 }
 
+/* One of the burst model's percentages into *ret; an error naming the key otherwise. */
+static void burst_key(const struct fl_params *p, const char *key, bool zero_ok, double *ret,
+		      struct fl_errors *errs)
+{
+	struct fl_param *v = fl_params_take(p, key);
+	double x;
+
+	if (!v)
+		return;
+	if (parse_percent(v->value, &x) < 0 || x < 0 || x > 100 || (!zero_ok && x == 0))
+		fl_errors_add(errs, &v->where, "'%s' must be a percentage %s, such as '5%%', "
+			      "got '%s'", key,
+			      zero_ok ? "from 0 to 100" : "more than 0 and at most 100", v->value);
+	else
+		*ret = x;
+}
+
+/*
+ * burst_p, burst_r (required together), burst_1h (default 100%), burst_1k (default 0%):
+ * true when the fault has a burst model (then 'percent' and 'correlation' are errors).
+ */
+static bool parse_burst(const struct fl_params *p, struct net_params *np, struct fl_errors *errs)
+{
+	static const char *const keys[] = { "burst_p", "burst_r", "burst_1h", "burst_1k" };
+	const struct fl_param *first = NULL, *v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys) && !first; i++)
+		for (size_t k = 0; k < p->n && !first; k++)
+			if (!strcmp(p->v[k].key, keys[i]))
+				first = &p->v[k];
+	if (!first)
+		return false;
+	np->burst = true;
+	np->ge = (struct ge_model){ .p = -1, .r = -1, .h1 = 100, .k1 = 0 };
+	burst_key(p, "burst_p", false, &np->ge.p, errs);
+	burst_key(p, "burst_r", false, &np->ge.r, errs);
+	burst_key(p, "burst_1h", true, &np->ge.h1, errs);
+	burst_key(p, "burst_1k", true, &np->ge.k1, errs);
+	for (size_t i = 0; i < 2; i++)
+		if (!fl_params_take(p, keys[i]))
+			fl_errors_add(errs, &first->where,
+				      "a burst model needs '%s' (the %s transition probability) "
+				      "with '%s'", keys[i], i ? "bad to good" : "good to bad",
+				      first->key);
+	if ((v = fl_params_take(p, "percent")))
+		fl_errors_add(errs, &v->where,
+			      "'percent' cannot be combined with a burst model ('burst_p', "
+			      "'burst_r'): the loss follows from the model");
+	if ((v = fl_params_take(p, "correlation")))
+		fl_errors_add(errs, &v->where,
+			      "'correlation' cannot be combined with a burst model ('burst_p', "
+			      "'burst_r'): the model is the correlation");
+	return true;
+}
+
 static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs,
-		     bool partition)
+		     enum net_mode mode)
 {
 	struct net_params *np = calloc(1, sizeof(*np));
 	struct fl_param *v;
@@ -76,7 +168,7 @@ static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 
 	if (!np)
 		return -ENOMEM;
-	np->partition = partition;
+	np->mode = mode;
 	for (size_t i = 0; i < p->n; i++)
 		if (!strcmp(p->v[i].key, "direction"))
 			np->dir_set = true;
@@ -85,11 +177,22 @@ static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 		net_params_free(np);
 		return r;
 	}
-	if (partition && !np->dir_set)
+	if (mode == NET_PARTITION && !np->dir_set)
 		np->spec.direction = FL_DIR_BOTH;
 	if (!np->spec.cgroup && f->target.cgroup && !(np->spec.cgroup = strdup(f->target.cgroup))) {
 		net_params_free(np);
 		return -ENOMEM;
+	}
+	if (np->spec.cgroup && np->spec.direction != FL_DIR_EGRESS && r == 0) {
+		/*
+		 * bpf_skb_cgroup_id() reads the cgroup of the socket that sent the packet. Arriving
+		 * packets have none until the stack looks their socket up, after tc (a veth keeps
+		 * the sender's socket, so a local sender would match there: a trap, not a feature).
+		 */
+		v = fl_params_take(p, "cgroup") ?: fl_params_take(p, "target.cgroup");
+		fl_errors_add(errs, v ? &v->where : &p->where,
+			      "'cgroup' needs 'direction: egress': a packet's cgroup is the one of "
+			      "the socket that sends it, which tc sees on egress only");
 	}
 	if ((v = fl_params_take(p, "placement"))) {
 		if (!strcmp(v->value, "host"))
@@ -100,17 +203,24 @@ static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 				      "(its eth0), got '%s'",
 				      v->value);
 	}
-	if (!partition) {
+	if (mode == NET_LOSS && parse_burst(p, np, errs)) {
+		np->percent = ge_expected_loss(&np->ge);
+	} else if (mode != NET_PARTITION) {
 		v = fl_params_take(p, "percent");
-		if (!v)
-			fl_errors_add(errs, &p->where, "a 'loss' fault needs 'percent' (e.g. '20%%')");
+		if (!v && mode == NET_CORRUPT)
+			fl_errors_add(errs, &p->where,
+				      "a 'corrupt' fault needs 'percent' (e.g. '1%%')");
+		else if (!v)
+			fl_errors_add(errs, &p->where,
+				      "a 'loss' fault needs 'percent' (e.g. '20%%') or a burst "
+				      "model ('burst_p' and 'burst_r')");
 		else if (parse_percent(v->value, &np->percent) < 0 || np->percent <= 0 ||
 			 np->percent > 100)
 			fl_errors_add(errs, &v->where,
 				      "'percent' must be more than 0 and at most 100, such as '20%%', "
 				      "got '%s'",
 				      v->value);
-		if ((v = fl_params_take(p, "correlation"))) {
+		if (mode == NET_LOSS && (v = fl_params_take(p, "correlation"))) {
 			double c;
 			if (parse_percent(v->value, &c) < 0 || c < 0 || c >= 100)
 				fl_errors_add(errs, &v->where,
@@ -126,6 +236,12 @@ static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 			fl_errors_add(errs, &p->where,
 				      "a 'partition' needs 'peer' (a lab host), 'src' or 'dst'");
 	}
+	if (mode == NET_CORRUPT && np->spec.proto != 0 && np->spec.proto != IPPROTO_TCP &&
+	    np->spec.proto != IPPROTO_UDP && (v = fl_params_take(p, "proto")))
+		fl_errors_add(errs, &v->where,
+			      "a 'corrupt' fault (tc-bpf) damages TCP and UDP payloads: 'proto' "
+			      "must be tcp, udp or any, got '%s'",
+			      v->value);
 	if (!f->on && !np->spec.dev && r == 0)
 		fl_errors_add(errs, &p->where,
 			      "a network fault needs 'dev' (the interface) unless it is 'on' a lab "
@@ -136,13 +252,20 @@ static int net_parse(struct fl_fault *f, const struct fl_params *p, struct fl_er
 
 static int loss_parse(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs)
 {
-	return net_parse(f, p, errs, false);
+	return net_parse(f, p, errs, NET_LOSS);
+}
+
+static int corrupt_parse(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs)
+{
+	return net_parse(f, p, errs, NET_CORRUPT);
 }
 
 static int partition_parse(struct fl_fault *f, const struct fl_params *p, struct fl_errors *errs)
 {
-	return net_parse(f, p, errs, true);
+	return net_parse(f, p, errs, NET_PARTITION);
 }
+
+#define BURST_PIN "burst" /* the burst model's state map, next to the counters */
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -197,7 +320,17 @@ static int net_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t 
 		      "correlation", (int)np->correlation, "for_ns", (json_int_t)f->for_ns);
 	if (!o)
 		return -ENOMEM;
-	r = fl_netmatch_plan(f, &np->spec, np->partition, ctx, o);
+	if (np->burst &&
+	    json_object_set_new(o, "burst", json_pack("{s:f, s:f, s:f, s:f}", "p", np->ge.p, "r",
+						      np->ge.r, "1h", np->ge.h1, "1k", np->ge.k1))) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	if (np->mode == NET_CORRUPT && json_object_set_new(o, "corrupt", json_true())) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	r = fl_netmatch_plan(f, &np->spec, np->mode == NET_PARTITION, ctx, o);
 	if (r < 0) {
 		json_decref(o);
 		return r;
@@ -225,10 +358,10 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	uint32_t handle = (uint32_t)json_integer_value(json_object_get(o, "handle"));
 	uint32_t prio = (uint32_t)json_integer_value(json_object_get(o, "priority"));
 	double percent = json_number_value(json_object_get(o, "percent"));
-	json_t *hooks = json_object_get(o, "hooks"), *h;
+	json_t *hooks = json_object_get(o, "hooks"), *h, *burst = json_object_get(o, "burst");
 	struct netfault_bpf *skel = NULL;
 	struct nf_config *c;
-	_cleanup_free_ char *mpath = NULL, *opath = NULL;
+	_cleanup_free_ char *mpath = NULL, *opath = NULL, *bpath = NULL;
 	int old = -1, ifindex, r;
 	size_t i;
 
@@ -247,8 +380,16 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	c->expiry_boot_ns = fl_boottime_ns() +
 			    (uint64_t)json_integer_value(json_object_get(o, "for_ns")) +
 			    FL_LEASE_GRACE_NS;
-	c->threshold = percent >= 100 ? (1ULL << 32) : (uint64_t)(percent / 100.0 * 4294967296.0);
+	c->threshold = pct_threshold(percent);
 	c->correlation = (uint32_t)json_integer_value(json_object_get(o, "correlation"));
+	c->corrupt = json_is_true(json_object_get(o, "corrupt"));
+	if (burst) {
+		c->ge_on = 1;
+		c->ge_p = pct_threshold(json_number_value(json_object_get(burst, "p")));
+		c->ge_r = pct_threshold(json_number_value(json_object_get(burst, "r")));
+		c->ge_loss_bad = pct_threshold(json_number_value(json_object_get(burst, "1h")));
+		c->ge_loss_good = pct_threshold(json_number_value(json_object_get(burst, "1k")));
+	}
 	if (fl_netmatch_config(o, c) < 0) {
 		r = fl_set_reason(&ctx->reason, -EINVAL, "malformed match in the plan");
 		goto out;
@@ -272,6 +413,19 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 		r = fl_set_reason(&ctx->reason, r, "cannot pin the counters at '%s': %s", mpath,
 			       strerror(-r));
 		goto out;
+	}
+	if (burst) {
+		/* the chain's state and burst count, for observe() */
+		if (asprintf(&bpath, "%s/" BURST_PIN, pin) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		r = bpf_map__pin(skel->maps.burst, bpath);
+		if (r < 0) {
+			r = fl_set_reason(&ctx->reason, r, "cannot pin the burst state at '%s': %s",
+					  bpath, strerror(-r));
+			goto out;
+		}
 	}
 	r = fl_netns_enter(netns, &old);
 	if (r < 0) {
@@ -319,6 +473,10 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 				    json_integer(opts.prog_id));
 	}
 	json_object_set_new(injected, "percent", json_real(percent));
+	if (burst) {
+		json_object_set(injected, "burst", burst);
+		json_object_set_new(injected, "expected_loss_percent", json_real(percent));
+	}
 	json_object_set_new(injected, "netns", netns ? json_string(netns) : json_null());
 	json_object_set_new(injected, "dev", json_string(dev));
 	json_object_set_new(injected, "hooks", json_copy(hooks));
@@ -403,10 +561,27 @@ static bool ours(int prog_id)
 }
 
 /* Packets seen, matched and dropped by every hook of the fault, from the pinned counters. */
+/* Good -> bad transitions of a burst model's chain, from its pinned state; -1 when none. */
+static long long burst_count(const char *pin)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	struct nf_burst b;
+	uint32_t zero = 0;
+
+	if (asprintf(&path, "%s/" BURST_PIN, pin) < 0)
+		return -1;
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &b) < 0)
+		return -1;
+	return (long long)b.bursts;
+}
+
 static int net_observe(json_t *objects, json_t *observed)
 {
-	long long sum[NF_N_COUNTERS] = { 0 };
-	bool any = false;
+	long long sum[NF_N_COUNTERS] = { 0 }, bursts = -1;
+	double expected = -1;
+	bool any = false, corrupt = false;
 	json_t *o;
 	size_t i;
 
@@ -422,15 +597,28 @@ static int net_observe(json_t *objects, json_t *observed)
 			continue;
 		for (int c = 0; c < NF_N_COUNTERS; c++)
 			sum[c] += counter_sum(fd, (enum nf_counter)c);
+		if (json_is_number(json_object_get(o, "percent")))
+			expected = json_number_value(json_object_get(o, "percent")) / 100.0;
+		if (json_object_get(o, "burst"))
+			bursts = burst_count(pin);
+		corrupt = json_is_true(json_object_get(o, "corrupt"));
 		any = true;
 	}
 	if (!any)
 		return -ENOENT;
+	/* what the program was set to drop in the long run, next to what it did */
+	if (expected >= 0)
+		json_object_set_new(observed, corrupt ? "expected_corrupted_ratio"
+						      : "expected_drop_ratio",
+				    json_real(expected));
+	if (bursts >= 0)
+		json_object_set_new(observed, "bursts", json_integer(bursts));
 	json_object_set_new(observed, "packets_seen", json_integer(sum[NF_SEEN]));
 	json_object_set_new(observed, "packets_matched", json_integer(sum[NF_MATCHED]));
-	json_object_set_new(observed, "packets_dropped", json_integer(sum[NF_DROPPED]));
+	json_object_set_new(observed, corrupt ? "packets_corrupted" : "packets_dropped",
+			    json_integer(sum[NF_DROPPED]));
 	if (sum[NF_MATCHED])
-		json_object_set_new(observed, "drop_ratio",
+		json_object_set_new(observed, corrupt ? "corrupted_ratio" : "drop_ratio",
 				    json_real((double)sum[NF_DROPPED] / (double)sum[NF_MATCHED]));
 	return 0;
 }
@@ -443,14 +631,16 @@ static int revert_one(json_t *o, char **ret_reason)
 	uint32_t handle = (uint32_t)json_integer_value(json_object_get(o, "handle"));
 	uint32_t prio = (uint32_t)json_integer_value(json_object_get(o, "priority"));
 	json_t *hooks = json_object_get(o, "hooks"), *h;
-	_cleanup_free_ char *mpath = NULL, *opath = NULL;
+	_cleanup_free_ char *mpath = NULL, *opath = NULL, *bpath = NULL;
 	bool owns = false;
 	int old = -1, ifindex, r = 0, k;
 	size_t i;
 
 	if (!dev || !pin || !json_is_array(hooks))
 		return fl_set_reason(ret_reason, -EINVAL, "malformed tc-bpf object in the journal");
-	if (asprintf(&mpath, "%s/counters", pin) < 0 || asprintf(&opath, "%s/owns-clsact", pin) < 0)
+	if (asprintf(&mpath, "%s/counters", pin) < 0 ||
+	    asprintf(&opath, "%s/owns-clsact", pin) < 0 ||
+	    asprintf(&bpath, "%s/" BURST_PIN, pin) < 0)
 		return -ENOMEM;
 	{
 		_cleanup_close_ int fd = bpf_obj_get(mpath);
@@ -513,7 +703,7 @@ unpin:
 	if (r < 0)
 		return r;
 	if ((unlink(mpath) < 0 && errno != ENOENT) || (unlink(opath) < 0 && errno != ENOENT) ||
-	    (rmdir(pin) < 0 && errno != ENOENT))
+	    (unlink(bpath) < 0 && errno != ENOENT) || (rmdir(pin) < 0 && errno != ENOENT))
 		return fl_set_reason(ret_reason, -errno, "cannot remove '%s': %s", pin, strerror(errno));
 	rmdir(FL_PIN_ROOT); /* only when empty */
 	fl_bpffs_release();
@@ -534,64 +724,89 @@ static int net_revert(json_t *objects, char **ret_reason)
 	return r;
 }
 
-static void where_str(const struct fl_fault *f, const struct net_params *np, char *buf,
-		      size_t len)
+/* The filter and the place of a network fault in words: "udp dport 9000 ingress", " in ...". */
+struct net_words {
+	char spec[256], where[128];
+};
+
+static const struct net_params *net_words(const struct fl_fault *f, struct net_words *w)
 {
+	const struct net_params *np = f->priv;
+
+	if (!np)
+		return NULL;
+	fl_netspec_describe(&np->spec, w->spec, sizeof(w->spec));
 	if (f->on && !np->on_host)
-		snprintf(buf, len, " at the switch port of %s", f->on);
+		snprintf(w->where, sizeof(w->where), " at the switch port of %s", f->on);
 	else if (f->on)
-		snprintf(buf, len, " on %s's %s", f->on, np->spec.dev ? np->spec.dev : "eth0");
+		snprintf(w->where, sizeof(w->where), " on %s's %s", f->on,
+			 np->spec.dev ? np->spec.dev : "eth0");
 	else if (f->target.netns)
-		snprintf(buf, len, " in netns %s", f->target.netns);
+		snprintf(w->where, sizeof(w->where), " in netns %s", f->target.netns);
 	else
-		buf[0] = '\0';
+		w->where[0] = '\0';
+	return np;
 }
 
 static int loss_describe(const struct fl_fault *f, char *buf, size_t len)
 {
-	const struct net_params *np = f->priv;
-	char spec[256], where[128], cor[48] = "";
+	struct net_words w;
+	const struct net_params *np = net_words(f, &w);
+	char cor[48] = "";
 
 	if (!np)
 		return -EINVAL;
-	fl_netspec_describe(&np->spec, spec, sizeof(spec));
-	where_str(f, np, where, sizeof(where));
+	if (np->burst) {
+		snprintf(buf, len,
+			 "burst loss (GE p=%g%% r=%g%% 1-h=%g%% 1-k=%g%%), expected %.1f%% %s%s",
+			 np->ge.p, np->ge.r, np->ge.h1, np->ge.k1, np->percent, w.spec, w.where);
+		return 0;
+	}
 	if (np->correlation)
 		snprintf(cor, sizeof(cor), " (correlation %u%%)", np->correlation);
-	snprintf(buf, len, "%g%% loss%s %s%s", np->percent, cor, spec, where);
+	snprintf(buf, len, "%g%% loss%s %s%s", np->percent, cor, w.spec, w.where);
+	return 0;
+}
+
+static int corrupt_describe(const struct fl_fault *f, char *buf, size_t len)
+{
+	struct net_words w;
+	const struct net_params *np = net_words(f, &w);
+
+	if (!np)
+		return -EINVAL;
+	snprintf(buf, len, "corrupt %g%% of %s%s (one payload bit, checksum fixed)", np->percent,
+		 w.spec, w.where);
 	return 0;
 }
 
 static int partition_describe(const struct fl_fault *f, char *buf, size_t len)
 {
-	const struct net_params *np = f->priv;
-	char spec[256], where[128];
+	struct net_words w;
 
-	if (!np)
+	if (!net_words(f, &w))
 		return -EINVAL;
-	fl_netspec_describe(&np->spec, spec, sizeof(spec));
-	where_str(f, np, where, sizeof(where));
-	snprintf(buf, len, "partition: drop all %s%s", spec, where);
+	snprintf(buf, len, "partition: drop all %s%s", w.spec, w.where);
 	return 0;
 }
 
 #define NET_KEYS "dev", "direction", "src", "dst", "proto", "sport", "dport", "cgroup", "peer", \
 		 "exclude", "placement"
 
+/* What the tc-bpf backends share: one plan, apply, revert and observe for all. */
+#define NET_TC_OPS                                                                         \
+	.needs_target = false, .reversible = true, .free_priv = net_params_free,          \
+	.probe = tc_probe, .plan = net_plan, .apply = net_apply, .revert = net_revert,    \
+	.observe = net_observe
+
 const struct fl_backend fl_backend_loss_tc = {
 	.kind = "loss",
 	.name = "tc-bpf",
 	.summary = "drop a share of packets with a tc clsact BPF classifier (self-expiring)",
-	.keys = (const char *const[]){ NET_KEYS, "percent", "correlation", NULL },
-	.needs_target = false,
-	.reversible = true,
+	.keys = (const char *const[]){ NET_KEYS, "percent", "correlation", "burst_p", "burst_r",
+				       "burst_1h", "burst_1k", NULL },
+	NET_TC_OPS,
 	.parse = loss_parse,
-	.free_priv = net_params_free,
-	.probe = tc_probe,
-	.plan = net_plan,
-	.apply = net_apply,
-	.revert = net_revert,
-	.observe = net_observe,
 	.describe = loss_describe,
 };
 
@@ -600,14 +815,22 @@ const struct fl_backend fl_backend_partition_tc = {
 	.name = "tc-bpf",
 	.summary = "drop all traffic to/from a peer or addresses with a tc clsact BPF classifier",
 	.keys = (const char *const[]){ NET_KEYS, NULL },
-	.needs_target = false,
-	.reversible = true,
+	NET_TC_OPS,
 	.parse = partition_parse,
-	.free_priv = net_params_free,
-	.probe = tc_probe,
-	.plan = net_plan,
-	.apply = net_apply,
-	.revert = net_revert,
-	.observe = net_observe,
 	.describe = partition_describe,
+};
+
+/*
+ * After netem in preference (registry.c). netem flips a bit anywhere and the receiver's
+ * checksum catches it (the packet is lost to the application); this one fixes the TCP/UDP
+ * checksum so the damaged payload reaches the application: the corruption a checksum missed.
+ */
+const struct fl_backend fl_backend_corrupt_tc = {
+	.kind = "corrupt",
+	.name = "tc-bpf",
+	.summary = "flip one payload bit of a share of TCP/UDP packets, checksum fixed (tc BPF)",
+	.keys = (const char *const[]){ NET_KEYS, "percent", NULL },
+	NET_TC_OPS,
+	.parse = corrupt_parse,
+	.describe = corrupt_describe,
 };

@@ -70,27 +70,26 @@ void fl_netns_leave(int old)
 	close(old);
 }
 
-/* Written to the state dir when we mounted bpffs, so the last revert (any process) unmounts it. */
-static char *bpffs_marker(void)
-{
-	char *m = NULL;
-
-	if (asprintf(&m, "%s/bpffs-mounted-by-faultline", fl_state_dir()) < 0)
-		return NULL;
-	return m;
-}
+/*
+ * Written when we mounted bpffs, so the last revert (any process, any state directory) unmounts
+ * it. Host-wide and gone at reboot with the mount itself: /run, not the state directory, which
+ * tests and users may have several of.
+ */
+#define BPFFS_MARKER_DIR "/run/faultline"
+#define BPFFS_MARKER BPFFS_MARKER_DIR "/bpffs-mounted-by-faultline"
 
 int fl_bpffs_ensure(void)
 {
-	_cleanup_free_ char *marker = bpffs_marker();
 	struct statfs sf;
 
 	if (statfs(FL_BPFFS, &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
 		return 0;
 	if (mount("bpf", FL_BPFFS, "bpf", 0, "mode=0700") < 0)
 		return -errno;
-	if (marker)
-		fl_write_file_atomic(marker, "", 0, 0600);
+	if (fl_mkdir_p(BPFFS_MARKER_DIR, 0700) < 0 ||
+	    fl_write_file_atomic(BPFFS_MARKER, "", 0, 0600) < 0)
+		log_warn("cannot write " BPFFS_MARKER ": the BPF filesystem stays mounted after "
+			 "the fault");
 	log_info("mounted the BPF filesystem on " FL_BPFFS " (it was not mounted); the last "
 		 "revert unmounts it");
 	return 0;
@@ -102,12 +101,11 @@ int fl_bpffs_ensure(void)
  */
 void fl_bpffs_release(void)
 {
-	_cleanup_free_ char *marker = bpffs_marker();
 	DIR *d;
 	struct dirent *de;
 	bool others = false;
 
-	if (!marker || access(marker, F_OK) < 0)
+	if (access(BPFFS_MARKER, F_OK) < 0)
 		return; /* not ours: never unmount a bpffs someone else mounted */
 	d = opendir(FL_BPFFS);
 	if (!d)
@@ -119,8 +117,10 @@ void fl_bpffs_release(void)
 	closedir(d);
 	if (others)
 		return;
-	if (umount2(FL_BPFFS, MNT_DETACH) == 0 || errno == EINVAL)
-		unlink(marker);
+	if (umount2(FL_BPFFS, MNT_DETACH) == 0 || errno == EINVAL) {
+		unlink(BPFFS_MARKER);
+		rmdir(BPFFS_MARKER_DIR); /* only when empty */
+	}
 }
 
 int fl_lab_peer_addr(const char *run_id, const char *host, struct fl_cidr *ret)

@@ -401,6 +401,55 @@ static int parse_target(const struct fl_params *p, struct fl_fault *f, struct fl
 	return 0;
 }
 
+/*
+ * The preferred backend cannot do what the parameters ask (netem: ingress): another backend of
+ * the kind that accepts them all (and knows every key given) is used instead (preflight still checks it can run here).
+ * When none does, the preferred backend's errors stand.
+ */
+static int parse_other_backend(struct fl_fault *f, const struct fl_params *p,
+			       struct fl_errors *errs, size_t n1, const bool *used0)
+{
+	const struct fl_backend *const *all = fl_backends_of(f->kind), *first = f->backend;
+	_cleanup_free_ bool *used1 = calloc(p->n + 1, sizeof(bool));
+	void *priv1 = f->priv;
+
+	if (!used0 || !used1)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++)
+		used1[i] = p->v[i].used;
+	for (; all && *all; all++) {
+		struct fl_errors e = { 0 };
+		int k;
+
+		if (*all == first || !(*all)->parse)
+			continue;
+		f->priv = NULL;
+		for (size_t i = 0; i < p->n; i++)
+			p->v[i].used = used0[i];
+		k = (*all)->parse(f, p, &e);
+		/* it must also know every key given: one that ignores a key is no substitute */
+		for (size_t i = 0; k == 0 && i < p->n; i++)
+			if (!p->v[i].used)
+				k = -EINVAL;
+		if (k == 0 && !e.n) {
+			for (size_t i = n1; i < errs->n; i++)
+				free(errs->v[i].text);
+			errs->n = n1;
+			if (priv1 && first->free_priv)
+				first->free_priv(priv1);
+			f->backend = *all;
+			return 0;
+		}
+		fl_errors_clear(&e);
+		if (f->priv && (*all)->free_priv)
+			(*all)->free_priv(f->priv);
+	}
+	f->priv = priv1;
+	for (size_t i = 0; i < p->n; i++)
+		p->v[i].used = used1[i];
+	return -EINVAL;
+}
+
 int fl_fault_from_params(const struct fl_params *p, const struct fl_lab *lab, struct fl_fault *ret,
 			 struct fl_errors *errs)
 {
@@ -491,7 +540,15 @@ int fl_fault_from_params(const struct fl_params *p, const struct fl_lab *lab, st
 			      "'target.cmdline' or 'target.cgroup'",
 			      f.backend->kind);
 	if (f.backend && f.backend->parse) {
+		_cleanup_free_ bool *used0 = calloc(p->n + 1, sizeof(bool));
+		size_t n1 = errs->n;
+
+		for (size_t i = 0; used0 && i < p->n; i++)
+			used0[i] = p->v[i].used;
 		r = f.backend->parse(&f, p, errs);
+		/* -EOPNOTSUPP: valid, but beyond this backend (netem and ingress) */
+		if (r == -EOPNOTSUPP)
+			r = f.backend_explicit ? -EINVAL : parse_other_backend(&f, p, errs, n1, used0);
 		if (r < 0 && r != -EINVAL)
 			return r;
 		invalid = r < 0;

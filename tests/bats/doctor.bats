@@ -197,7 +197,7 @@ for k in json.loads(sys.argv[1])["kinds"]:
 		'backend("kill") == "pidfd" and backend("stop") == "pidfd"' \
 		'status("latency", "netem") == "missing"' \
 		'"Specified qdisc kind is unknown" in bdetail("latency", "netem")' \
-		'backend("latency") is None' \
+		'backend("latency") == "nfqueue"' \
 		'backend("loss") == "tc-bpf" and backend("partition") == "tc-bpf"' \
 		'backend("bandwidth") == "tbf"'
 }

@@ -83,3 +83,29 @@ write_scenario() {
 		printf '%s\n' "$3"
 	} >"$1"
 }
+
+# veth_pair NS_A NS_B DEV_A DEV_B "ADDR/LEN..." "ADDR/LEN...": two new namespaces joined by a
+# veth pair (DEV_A in NS_A, DEV_B in NS_B), each end with its addresses (IPv6 ones with nodad,
+# usable at once), everything up. The caller deletes the namespaces in its teardown.
+veth_addr() {
+	if [[ "$3" == *:* ]]; then
+		ip -n "$1" addr add "$3" dev "$2" nodad
+	else
+		ip -n "$1" addr add "$3" dev "$2"
+	fi
+}
+
+veth_pair() {
+	local a="$1" b="$2" da="$3" db="$4" addr tmp="flv$RANDOM"
+	ip netns add "$a"
+	ip netns add "$b"
+	ip link add "${tmp}a" type veth peer name "${tmp}b"
+	ip link set "${tmp}a" netns "$a" name "$da"
+	ip link set "${tmp}b" netns "$b" name "$db"
+	for addr in $5; do veth_addr "$a" "$da" "$addr"; done
+	for addr in $6; do veth_addr "$b" "$db" "$addr"; done
+	ip -n "$a" link set lo up
+	ip -n "$b" link set lo up
+	ip -n "$a" link set "$da" up
+	ip -n "$b" link set "$db" up
+}

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Unit tests: the netem/tbf backends: validation, the request built, snapshot JSON, errors. */
+/* Unit tests: the netem/tbf backends: validation, the requests built, snapshot JSON, errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +7,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <netlink/msg.h>
@@ -95,13 +98,19 @@ static void validation_messages(void **state)
 			 "as '20%', got '120%'",
 			 "--distribution: 'distribution' must be uniform, normal or pareto, got "
 			 "'gauss'"));
-	expect_errors(KV("kind", "latency", "for", "1s", "dev", "veth0", "delay", "10ms",
-			 "direction", "ingress", "dport", "80"),
+	expect_errors(KV("kind", "latency", "backend", "netem", "for", "1s", "dev", "veth0",
+			 "delay", "10ms", "direction", "ingress", "dport", "80"),
 		      KV("--direction: 'direction' 'ingress': netem shapes a device's egress only "
 			 "(ingress needs an ifb device): put the fault on the peer's device, or "
-			 "use the tc-bpf backend",
-			 "--dport: 'dport': netem applies to all traffic of the device; use the "
-			 "tc-bpf backend for filtered faults, or drop 'dport'"));
+			 "use the nfqueue backend"));
+	/* the filter keys are the shared ones (inject/netspec.c), with their messages */
+	expect_errors(KV("kind", "latency", "for", "1s", "dev", "veth0", "delay", "10ms", "dport",
+			 "0", "exclude", "22,x", "direction", "sideways"),
+		      KV("--direction: 'direction' must be 'ingress', 'egress' or 'both', got "
+			 "'sideways'",
+			 "--dport: 'dport' must be a port or range such as '9000' or '9000-9010' "
+			 "(1-65535), got '0'",
+			 "--exclude: 'exclude' must be a comma-separated list of ports, got 'x'"));
 	expect_errors(KV("kind", "reorder", "for", "1s", "dev", "veth0", "percent", "25",
 			 "gap", "0"),
 		      KV("--gap: 'gap' must be a whole number of packets from 1, got '0'",
@@ -214,7 +223,7 @@ static void request_latency(void **state)
 	assert_int_equal(np->delay_ns, 50 * MS);
 	assert_int_equal(np->jitter_ns, 5 * MS);
 	assert_string_equal(np->dev, "veth0");
-	assert_int_equal(fl_netem_build_qdisc(np, 7, &q, NULL), 0);
+	assert_int_equal(fl_netem_build_qdisc(np, 7, TC_H_ROOT, FL_QDISC_HANDLE, &q, NULL), 0);
 	assert_string_equal(rtnl_tc_get_kind(TC_CAST(q)), "netem");
 	assert_int_equal(rtnl_netem_get_delay(q), 50000);
 	assert_int_equal(rtnl_netem_get_jitter(q), 5000);
@@ -242,7 +251,7 @@ static void request_loss_reorder_tbf(void **state)
 	struct tc_netem_qopt o;
 	char kind[16], d[200];
 
-	assert_int_equal(fl_netem_build_qdisc(np, 7, &q, NULL), 0);
+	assert_int_equal(fl_netem_build_qdisc(np, 7, TC_H_ROOT, FL_QDISC_HANDLE, &q, NULL), 0);
 	o = request_qopt(q, kind, sizeof(kind));
 	assert_int_equal(o.loss, fl_nm_percent_to_u32(20));
 	assert_int_equal((uint32_t)rtnl_netem_get_loss_correlation(q), fl_nm_percent_to_u32(10));
@@ -251,7 +260,7 @@ static void request_loss_reorder_tbf(void **state)
 
 	f = parse_ok(KV("kind", "reorder", "for", "1s", "dev", "eth1", "percent", "25", "gap", "5",
 			"delay", "10ms"));
-	assert_int_equal(fl_netem_build_qdisc(f.priv, 7, &q, NULL), 0);
+	assert_int_equal(fl_netem_build_qdisc(f.priv, 7, TC_H_ROOT, FL_QDISC_HANDLE, &q, NULL), 0);
 	o = request_qopt(q, kind, sizeof(kind));
 	assert_int_equal(o.gap, 5);
 	assert_int_equal((uint64_t)o.latency * 64, 10 * MS);
@@ -262,7 +271,7 @@ static void request_loss_reorder_tbf(void **state)
 	fl_fault_clear(&f);
 
 	f = parse_ok(KV("kind", "corrupt", "for", "1s", "dev", "eth1", "percent", "5"));
-	assert_int_equal(fl_netem_build_qdisc(f.priv, 7, &q, NULL), 0);
+	assert_int_equal(fl_netem_build_qdisc(f.priv, 7, TC_H_ROOT, FL_QDISC_HANDLE, &q, NULL), 0);
 	{
 		/* the message ends with its last attribute (libnl 3.7 leaves 12 stray bytes) */
 		struct nl_msg *m = NULL;
@@ -281,7 +290,7 @@ static void request_loss_reorder_tbf(void **state)
 	fl_fault_clear(&f);
 
 	f = parse_ok(KV("kind", "duplicate", "for", "1s", "dev", "eth1", "percent", "7.5"));
-	assert_int_equal(fl_netem_build_qdisc(f.priv, 7, &q, NULL), 0);
+	assert_int_equal(fl_netem_build_qdisc(f.priv, 7, TC_H_ROOT, FL_QDISC_HANDLE, &q, NULL), 0);
 	assert_int_equal((uint32_t)rtnl_netem_get_duplicate(q), fl_nm_percent_to_u32(7.5));
 	rtnl_qdisc_put(q);
 	fl_fault_clear(&f);
@@ -291,7 +300,7 @@ static void request_loss_reorder_tbf(void **state)
 	assert_int_equal(np->rate, 1250000);
 	assert_int_equal(np->burst, 12500);		 /* 10 ms worth */
 	assert_int_equal(np->limit, 1250000 / 20 + 12500); /* 50 ms of queue + burst */
-	assert_int_equal(fl_netem_build_qdisc(np, 7, &q, NULL), 0);
+	assert_int_equal(fl_netem_build_qdisc(np, 7, TC_H_ROOT, FL_QDISC_HANDLE, &q, NULL), 0);
 	(void)request_qopt(q, kind, sizeof(kind));
 	assert_string_equal(kind, "tbf");
 	assert_int_equal(rtnl_qdisc_tbf_get_rate(q), 1250000);
@@ -307,6 +316,134 @@ static void request_loss_reorder_tbf(void **state)
 	np = f.priv;
 	assert_int_equal(np->burst, 3028);
 	fl_fault_clear(&f);
+}
+
+static void filters_parsed(void **state)
+{
+	struct fl_fault f = parse_ok(KV("kind", "latency", "for", "1s", "dev", "veth0", "delay",
+					"20ms", "proto", "udp", "dport", "9000-9010", "dst",
+					"fd00::/64", "exclude", "22,2222", "direction", "egress"));
+	struct fl_netem_params *np = f.priv;
+	char d[200];
+
+	assert_true(np->filtered);
+	assert_int_equal(np->spec.direction, FL_DIR_EGRESS);
+	assert_int_equal(np->spec.proto, 17);
+	assert_int_equal(np->spec.dport.lo, 9000);
+	assert_int_equal(np->spec.dport.hi, 9010);
+	assert_int_equal(np->spec.dst.prefix, 64);
+	assert_int_equal(np->spec.n_exclude, 2);
+	assert_int_equal(np->spec.exclude[1], 2222);
+	assert_int_equal(f.backend->describe(&f, d, sizeof(d)), 0);
+	assert_string_equal(d, "netem delay 20ms on veth0 egress, only udp to fd00::/64 dport "
+			       "9000-9010 (never ports 22,2222)");
+	fl_fault_clear(&f);
+
+	/* exclude alone is not a filter (the fault still shapes everything else) */
+	f = parse_ok(KV("kind", "bandwidth", "for", "1s", "dev", "veth0", "rate", "1mbit",
+			"exclude", "22"));
+	np = f.priv;
+	assert_false(np->filtered);
+	assert_int_equal(np->spec.n_exclude, 1);
+	assert_int_equal(np->spec.direction, FL_DIR_EGRESS);
+	assert_int_equal(f.backend->describe(&f, d, sizeof(d)), 0);
+	assert_string_equal(d, "tbf rate 1mbit burst 3028 limit 9278 on veth0 egress (never ports "
+			       "22)");
+	fl_fault_clear(&f);
+}
+
+/* Parse a request's tcmsg and attributes (TCA_MAX); the message is freed. */
+static struct tcmsg parse_request(struct nl_msg *m, int type, struct nlattr **tb, char *kind,
+				  size_t kind_len, void *opts, size_t opts_len)
+{
+	struct tcmsg tcm;
+
+	assert_int_equal(nlmsg_hdr(m)->nlmsg_type, type);
+	memcpy(&tcm, nlmsg_data(nlmsg_hdr(m)), sizeof(tcm));
+	assert_int_equal(nlmsg_parse(nlmsg_hdr(m), sizeof(tcm), tb, TCA_MAX, NULL), 0);
+	assert_non_null(tb[TCA_KIND]);
+	nla_strlcpy(kind, tb[TCA_KIND], kind_len);
+	assert_non_null(tb[TCA_OPTIONS]);
+	if (opts) {
+		assert_true(nla_len(tb[TCA_OPTIONS]) >= (int)opts_len);
+		memcpy(opts, nla_data(tb[TCA_OPTIONS]), opts_len);
+	}
+	return tcm;
+}
+
+static void request_classful_tree(void **state)
+{
+	struct fl_fault f = parse_ok(KV("kind", "latency", "for", "1s", "dev", "veth0", "delay",
+					"50ms", "dport", "9000"));
+	struct nlattr *tb[TCA_MAX + 1], *bpf[TCA_BPF_MAX + 1];
+	struct tc_prio_qopt prio;
+	struct tc_fifo_qopt fifo;
+	struct tc_netem_qopt netem;
+	struct rtnl_qdisc *q = NULL;
+	struct nl_msg *m = NULL;
+	struct tcmsg tcm;
+	char kind[16];
+
+	/* the root: prio fa17:, 2 bands, every priority to the pass-through band fa17:1 */
+	assert_int_equal(fl_netem_build_prio(7, &q), 0);
+	assert_int_equal(fl_netem_request(q, NLM_F_CREATE | NLM_F_REPLACE, &m), 0);
+	assert_true(nlmsg_hdr(m)->nlmsg_flags & NLM_F_REPLACE);
+	tcm = parse_request(m, RTM_NEWQDISC, tb, kind, sizeof(kind), &prio, sizeof(prio));
+	assert_string_equal(kind, "prio");
+	assert_int_equal(tcm.tcm_ifindex, 7);
+	assert_int_equal(tcm.tcm_parent, TC_H_ROOT);
+	assert_int_equal(tcm.tcm_handle, 0xfa170000);
+	assert_int_equal(prio.bands, 2);
+	for (int i = 0; i <= TC_PRIO_MAX; i++)
+		assert_int_equal(prio.priomap[i], 0);
+	nlmsg_free(m);
+	rtnl_qdisc_put(q);
+
+	/* the pass-through band's own queue: pfifo fa18: under fa17:1 */
+	assert_int_equal(fl_netem_build_pass(7, &q), 0);
+	assert_int_equal(fl_netem_request(q, NLM_F_CREATE | NLM_F_EXCL, &m), 0);
+	tcm = parse_request(m, RTM_NEWQDISC, tb, kind, sizeof(kind), &fifo, sizeof(fifo));
+	assert_string_equal(kind, "pfifo");
+	assert_int_equal(tcm.tcm_parent, 0xfa170001);
+	assert_int_equal(tcm.tcm_handle, 0xfa180000);
+	assert_int_equal(fifo.limit, 1000);
+	nlmsg_free(m);
+	rtnl_qdisc_put(q);
+
+	/* the fault: netem fa19: under the fault band fa17:2 */
+	assert_int_equal(
+		fl_netem_build_qdisc(f.priv, 7, FL_NM_FAULT_CLASS, FL_NM_FAULT_HANDLE, &q, NULL),
+		0);
+	assert_int_equal(fl_netem_request(q, NLM_F_CREATE | NLM_F_EXCL, &m), 0);
+	tcm = parse_request(m, RTM_NEWQDISC, tb, kind, sizeof(kind), &netem, sizeof(netem));
+	assert_string_equal(kind, "netem");
+	assert_int_equal(tcm.tcm_parent, 0xfa170002);
+	assert_int_equal(tcm.tcm_handle, 0xfa190000);
+	assert_int_equal((uint64_t)netem.latency * 64, 50 * MS);
+	nlmsg_free(m);
+	rtnl_qdisc_put(q);
+	fl_fault_clear(&f);
+
+	/* the classifier: cls_bpf on fa17:, all protocols, direct action, our program's fd */
+	assert_int_equal(fl_netclass_filter_request(7, 42, NLM_F_CREATE | NLM_F_EXCL, &m), 0);
+	assert_true(nlmsg_hdr(m)->nlmsg_flags & NLM_F_ACK);
+	assert_true(nlmsg_hdr(m)->nlmsg_flags & NLM_F_EXCL);
+	tcm = parse_request(m, RTM_NEWTFILTER, tb, kind, sizeof(kind), NULL, 0);
+	assert_string_equal(kind, "bpf");
+	assert_int_equal(tcm.tcm_ifindex, 7);
+	assert_int_equal(tcm.tcm_parent, 0xfa170000);
+	assert_int_equal(tcm.tcm_handle, 1);
+	assert_int_equal(TC_H_MAJ(tcm.tcm_info) >> 16, 0xfa17); /* preference */
+	assert_int_equal(TC_H_MIN(tcm.tcm_info), htons(ETH_P_ALL));
+	assert_int_equal(nla_parse_nested(bpf, TCA_BPF_MAX, tb[TCA_OPTIONS], NULL), 0);
+	assert_non_null(bpf[TCA_BPF_FD]);
+	assert_int_equal(nla_get_u32(bpf[TCA_BPF_FD]), 42);
+	assert_non_null(bpf[TCA_BPF_FLAGS]);
+	assert_int_equal(nla_get_u32(bpf[TCA_BPF_FLAGS]), TCA_BPF_FLAG_ACT_DIRECT);
+	assert_non_null(bpf[TCA_BPF_NAME]);
+	assert_string_equal(nla_get_string(bpf[TCA_BPF_NAME]), "netclass");
+	assert_null(bpf[TCA_BPF_CLASSID]); /* the program picks the band */
+	nlmsg_free(m);
 }
 
 static void snapshot_json_round_trip(void **state)
@@ -391,6 +528,8 @@ int main(void)
 		cmocka_unit_test(units),
 		cmocka_unit_test(request_latency),
 		cmocka_unit_test(request_loss_reorder_tbf),
+		cmocka_unit_test(filters_parsed),
+		cmocka_unit_test(request_classful_tree),
 		cmocka_unit_test(snapshot_json_round_trip),
 		cmocka_unit_test(error_translation),
 	};
