@@ -123,6 +123,23 @@ test-vm: faultline
 		VM_FILTER='$(VM_FILTER)' VM_APPEND='$(VM_APPEND)' \
 		VM_FAULTLINE='$(CURDIR)/$(BUILD)/faultline' tests/vm/vm.sh $(VM_TESTS)
 
+# Benchmarks (figures in bench/RESULTS.md), not part of `make test`, as root. flperf links the
+# tool's objects like the unit tests do, with the same -Werror flags; built by `make bench` only.
+# --wrap: flperf times the BPF load inside a backend's apply (bench/flperf.c).
+BENCH_RUNS  ?=
+
+$(BUILD)/bench/flperf: bench/flperf.c $(LIBOBJS) | $(BUILD)/.dirs
+	@mkdir -p $(dir $@)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--wrap=bpf_object__load_skeleton -o $@ $< $(LIBOBJS) \
+		$(LDLIBS)
+
+.PHONY: bench
+bench: faultline $(BUILD)/bench/flperf $(BPF_OBJS)
+	$(Q)FAULTLINE='$(CURDIR)/$(BUILD)/faultline' FLPERF='$(CURDIR)/$(BUILD)/bench/flperf' \
+		NETFAULT_OBJ='$(CURDIR)/$(BUILD)/bpf/netfault.bpf.o' BENCH_RUNS='$(BENCH_RUNS)' \
+		bench/run.sh
+
 # libFuzzer target for the scenario loader, built with clang in its own object tree.
 FUZZ_BUILD  := build-fuzz
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DFL_VERSION='"$(VERSION)"' -I. -I$(BUILD) \
