@@ -394,6 +394,18 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 		r = fl_set_reason(&ctx->reason, -EINVAL, "malformed match in the plan");
 		goto out;
 	}
+	{
+		/* verify only the programs this fault attaches: the load is most of an apply */
+		bool in = false, eg = false;
+		json_array_foreach(hooks, i, h) {
+			if (attach_point(json_string_value(h)) == BPF_TC_EGRESS)
+				eg = true;
+			else
+				in = true;
+		}
+		bpf_program__set_autoload(skel->progs.netfault_ingress, in);
+		bpf_program__set_autoload(skel->progs.netfault_egress, eg);
+	}
 	r = netfault_bpf__load(skel);
 	if (r < 0) {
 		r = fl_set_reason(&ctx->reason, r, "the kernel refused the netfault program: %s",
@@ -445,7 +457,7 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 		r = bpf_tc_hook_create(&hook);
 		if (r == 0) {
 			/* ours: the marker tells revert (maybe another process) to remove it */
-			bpf_program__pin(skel->progs.netfault_ingress, opath);
+			bpf_obj_pin(bpf_map__fd(skel->maps.counters), opath);
 			json_object_set_new(injected, "created_clsact", json_true());
 		} else if (r == -EEXIST) {
 			json_object_set_new(injected, "created_clsact", json_false());
