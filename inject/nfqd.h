@@ -66,7 +66,7 @@ void nfqd_hist_add(struct nfqd_hist *h, uint64_t us);
 uint64_t nfqd_hist_quantile(const struct nfqd_hist *h, double q);
 
 /*
- * The stats file (written atomically on SIGUSR1 and at exit), one JSON object:
+ * The stats file (written atomically at start, on SIGUSR1 and at the lease), one JSON object:
  *   {"seq": N, "packets": delayed packets released, "held": still queued, "p50_us", "p90_us",
  *    "p99_us", "max_us", "mean_us": applied delay (verdict time - arrival), "queue_dropped",
  *    "user_dropped": the kernel's counters for our queue (/proc/net/netfilter/nfnetlink_queue),
