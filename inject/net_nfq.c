@@ -794,12 +794,13 @@ static int stop_daemon(const char *pidfile, char **ret_reason)
 		return fl_set_reason(ret_reason, -errno, "cannot stop the NFQUEUE daemon %d: %s",
 				     (int)pid, strerror(errno));
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };
-	if (poll(&p, 1, NFQ_STOP_WAIT_MS) == 1)
-		return 0;
-	log_warn("the NFQUEUE daemon %d ignored SIGTERM for %d ms: SIGKILL", (int)pid,
-		 NFQ_STOP_WAIT_MS);
-	pidfd_send_signal(fd, SIGKILL, NULL, 0);
-	poll(&p, 1, NFQ_STOP_WAIT_MS);
+	if (poll(&p, 1, NFQ_STOP_WAIT_MS) != 1) {
+		log_warn("the NFQUEUE daemon %d ignored SIGTERM for %d ms: SIGKILL", (int)pid,
+			 NFQ_STOP_WAIT_MS);
+		pidfd_send_signal(fd, SIGKILL, NULL, 0);
+		poll(&p, 1, NFQ_STOP_WAIT_MS);
+	}
+	nfqd_reap(fd); /* our child when this process started it */
 	return 0;
 }
 

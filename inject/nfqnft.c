@@ -712,7 +712,7 @@ int nfqnft_probe(const char *netns, bool physdev, bool cgroup, const char **ret_
 {
 	_cleanup_(nfqnft_batch_free) struct nfqnft_batch b = { .seq = 1 };
 	_cleanup_close_ int fd = -1;
-	struct nfqnft_error err;
+	struct nfqnft_error err = { 0 };
 	struct mb m;
 	int r;
 

@@ -313,7 +313,7 @@ Y
 	[ -z "$(ls "$FAULTLINE_STATE_DIR/nfq" 2>/dev/null)" ]
 }
 
-@test "IPv6: a v6 destination gets ip6tables rules only; IPv4 to the same port is not delayed" {
+@test "IPv6: a v6 destination gets an ip6 table only; IPv4 to the same port is not delayed" {
 	make_pair
 	ip -n "$NS_A" addr add fd00:fa17::1/64 dev va nodad
 	ip -n "$NS_B" addr add fd00:fa17::2/64 dev vb nodad
