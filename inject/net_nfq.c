@@ -7,9 +7,16 @@
  * device (mangle PREROUTING -i) is the default, and a lab host's fault sits at its switch port
  * (mangle FORWARD, -m physdev, with bridge-nf-call-ip(6)tables on in the switch namespace).
  *
- * Ownership: the rules live in a chain of our own, FL-HANDLE, entered from the parent chain by
- * one jump at position 1; every rule carries the comment faultline:RUN:HANDLE and revert deletes
- * nothing else. Each family's rules go in with one iptables-restore --noflush (all or none).
+ * Rules: first through nf_tables netlink (inject/nfqnft.c), a table of our own per family,
+ * faultline-RUN-HANDLE, created and deleted whole in one batch (~0.2 ms, no fork); where the
+ * kernel lacks nf_tables or nft_compat's NFQUEUE, iptables-restore as before. The plan records
+ * which ("rules": "nftables" | "iptables"), so revert and recover undo what was done.
+ * FAULTLINE_NFQ_RULES=iptables|nftables forces one (a debugging knob).
+ *
+ * Ownership (iptables): the rules live in a chain of our own, FL-HANDLE, entered from the parent
+ * chain by one jump at position 1; every rule carries the comment faultline:RUN:HANDLE and revert
+ * deletes nothing else. Each family's rules go in with one iptables-restore --noflush (all or
+ * none). With nftables the table is ours (created NLM_F_EXCL) and carries the same comment.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +36,7 @@
 #include "inject/netspec.h"
 #include "inject/netutil.h"
 #include "inject/nfqd.h"
+#include "inject/nfqnft.h"
 #include "inject/util.h"
 
 #define NFQ_QUEUE_BASE 64000 /* queue numbers 64000..65499: one per fault, from its handle */
@@ -195,7 +203,8 @@ static int nfq_probe(const struct fl_fault *f, const char **ret_reason)
 		if (geteuid() != 0) {
 			state = -EPERM;
 			why = "NFQUEUE rules and queues need root (CAP_NET_ADMIN)";
-		} else if (!in_path("iptables-restore") || !in_path("iptables")) {
+		} else if ((!in_path("iptables-restore") || !in_path("iptables")) &&
+			   nfqnft_probe(NULL, false, false, &why) < 0) {
 			state = -ENOENT;
 			why = "no iptables (iptables-restore) in PATH: install the iptables "
 			      "package";
@@ -339,64 +348,119 @@ static int sysctl_rw(const char *netns, const char *key, const char *set, char *
 
 /* --- plan ------------------------------------------------------------------------------------ */
 
-static int family_rules(json_t *o, const struct nfq_params *np, bool ipv6, const char *chain,
-			const char *const parents[2], const char *const opts[2], const char *dev,
-			uint16_t queue, const char *comment, json_t *families)
-{
-	struct fl_cidr src, dst;
-	_cleanup_free_ char *s = NULL, *d = NULL;
-	json_t *excl = json_object_get(o, "exclude"), *x, *rules;
+struct spec_bufs {
 	uint16_t ex[FL_NET_MAX_EXCLUDE + 2];
-	struct nfq_rule_spec spec;
+};
+
+/*
+ * The rule spec of one family from a plan object (all strings point into it). 1, 0 when the
+ * filter cannot match that family, or a negative errno.
+ */
+static int spec_of(json_t *o, bool ipv6, struct nfq_rule_spec *spec, struct spec_bufs *b)
+{
+	json_t *excl = json_object_get(o, "exclude"), *hooks = json_object_get(o, "hooks"), *x;
 	uint8_t proto = (uint8_t)json_integer_value(json_object_get(o, "proto"));
-	char **lines = NULL;
+	struct fl_cidr src, dst;
 	size_t i, n_ex = 0;
-	int r;
 
 	if (fl_cidr_from_json(json_object_get(o, "src"), &src) < 0 ||
-	    fl_cidr_from_json(json_object_get(o, "dst"), &dst) < 0)
+	    fl_cidr_from_json(json_object_get(o, "dst"), &dst) < 0 || !json_is_array(hooks) ||
+	    json_array_size(hooks) > 2)
 		return -EINVAL;
 	/* a family the filter cannot match gets no rules */
 	if ((src.family && (src.family == AF_INET6) != ipv6) ||
 	    (dst.family && (dst.family == AF_INET6) != ipv6) || (proto == IPPROTO_ICMP && ipv6) ||
 	    (proto == IPPROTO_ICMPV6 && !ipv6))
 		return 0;
-	if (src.family)
-		s = strdup(json_string_value(json_object_get(o, "src")));
-	if (dst.family)
-		d = strdup(json_string_value(json_object_get(o, "dst")));
 	json_array_foreach (excl, i, x)
-		if (n_ex < ARRAY_SIZE(ex))
-			ex[n_ex++] = (uint16_t)json_integer_value(x);
-	spec = (struct nfq_rule_spec){
+		if (n_ex < ARRAY_SIZE(b->ex))
+			b->ex[n_ex++] = (uint16_t)json_integer_value(x);
+	*spec = (struct nfq_rule_spec){
 		.ipv6 = ipv6,
-		.chain = chain,
-		.parent = { parents[0], parents[1] },
-		.iface_opt = { opts[0], opts[1] },
-		.iface = dev,
+		.chain = json_string_value(json_object_get(o, "chain")),
+		.iface = json_string_value(json_object_get(o, "dev")),
 		.proto = proto,
-		.src = s,
-		.dst = d,
+		.src = src.family ? json_string_value(json_object_get(o, "src")) : NULL,
+		.dst = dst.family ? json_string_value(json_object_get(o, "dst")) : NULL,
 		.sport_lo = (uint16_t)json_integer_value(json_object_get(o, "sport_lo")),
 		.sport_hi = (uint16_t)json_integer_value(json_object_get(o, "sport_hi")),
 		.dport_lo = (uint16_t)json_integer_value(json_object_get(o, "dport_lo")),
 		.dport_hi = (uint16_t)json_integer_value(json_object_get(o, "dport_hi")),
 		.symmetric = json_is_true(json_object_get(o, "symmetric")),
-		.cgroup = np->spec.cgroup,
-		.exclude = ex,
+		.cgroup = json_string_value(json_object_get(o, "cgroup")),
+		.exclude = b->ex,
 		.n_exclude = n_ex,
-		.queue = queue,
-		.comment = comment,
+		.queue = (uint16_t)json_integer_value(json_object_get(o, "queue")),
+		.comment = json_string_value(json_object_get(o, "comment")),
 	};
-	r = nfq_rule_lines(&spec, &lines);
-	if (r < 0)
+	json_array_foreach (hooks, i, x) {
+		spec->parent[i] = json_string_value(json_array_get(x, 0));
+		spec->iface_opt[i] = json_string_value(json_array_get(x, 1));
+		if (!spec->parent[i] || !spec->iface_opt[i])
+			return -EINVAL;
+	}
+	if (!spec->chain || !spec->iface || !spec->comment)
+		return -EINVAL;
+	return 1;
+}
+
+/* One family of the plan: its name, and with iptables its iptables-restore lines. */
+static int family_plan(json_t *o, bool ipv6, bool nft, json_t *families)
+{
+	struct nfq_rule_spec spec;
+	struct spec_bufs b;
+	json_t *rules, *fam;
+	char **lines = NULL;
+	int r = spec_of(o, ipv6, &spec, &b);
+
+	if (r <= 0)
 		return r;
-	rules = json_array();
-	for (char **l = lines; *l; l++)
-		json_array_append_new(rules, json_string(*l));
-	fl_strv_free(lines);
-	return json_array_append_new(families, json_pack("{s:s, s:o}", "family",
-							 ipv6 ? "ipv6" : "ipv4", "rules", rules));
+	fam = json_pack("{s:s}", "family", ipv6 ? "ipv6" : "ipv4");
+	if (!fam)
+		return -ENOMEM;
+	if (!nft) {
+		r = nfq_rule_lines(&spec, &lines);
+		if (r < 0) {
+			json_decref(fam);
+			return r;
+		}
+		rules = json_array();
+		for (char **l = lines; *l; l++)
+			json_array_append_new(rules, json_string(*l));
+		fl_strv_free(lines);
+		json_object_set_new(fam, "rules", rules);
+	} else if (spec.proto && spec.proto != IPPROTO_TCP && spec.proto != IPPROTO_UDP &&
+		   spec.proto != IPPROTO_ICMP && spec.proto != IPPROTO_ICMPV6) {
+		json_decref(fam);
+		return -EPROTONOSUPPORT;
+	}
+	return json_array_append_new(families, fam);
+}
+
+/* nftables unless FAULTLINE_NFQ_RULES says otherwise or the kernel cannot (once per process) */
+static int rules_mode(const char *netns, bool physdev, bool cgroup, bool *ret_nft, char **reason)
+{
+	static int known[4]; /* 1: nftables, -1: iptables, by physdev and cgroup */
+	const char *env = getenv("FAULTLINE_NFQ_RULES"), *why = NULL;
+	int *k = &known[physdev * 2 + cgroup];
+
+	if (env && *env) {
+		if (strcmp(env, "nftables") && strcmp(env, "iptables"))
+			return fl_set_reason(
+				reason, -EINVAL,
+				"FAULTLINE_NFQ_RULES must be 'nftables' or 'iptables', "
+				"got '%s'",
+				env);
+		*ret_nft = !strcmp(env, "nftables");
+		return 0;
+	}
+	if (!*k) {
+		*k = nfqnft_probe(netns, physdev, cgroup, &why) == 0 ? 1 : -1;
+		if (*k < 0)
+			log_debug("nfqueue: rules through iptables-restore: %s", why);
+	}
+	*ret_nft = *k > 0;
+	return 0;
 }
 
 static int nfq_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t **ret_objects)
@@ -408,7 +472,9 @@ static int nfq_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t 
 	const char *parents[2] = { NULL, NULL }, *opts[2] = { NULL, NULL };
 	char chain[16], comment[96];
 	enum fl_direction d;
-	json_t *o = NULL, *families, *sysctl = json_null();
+	json_t *o = NULL, *families, *sysctl = json_null(), *hooks;
+	_cleanup_free_ char *table = NULL;
+	bool nft = false;
 	uint32_t handle;
 	uint16_t queue;
 	size_t k = 0;
@@ -430,7 +496,11 @@ static int nfq_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t 
 		parents[k] = at_switch ? "FORWARD" : "POSTROUTING";
 		opts[k++] = at_switch ? "--physdev-out" : "-o";
 	}
-	if (asprintf(&dir, "%s/nfq", fl_state_dir()) < 0 ||
+	r = rules_mode(netns, at_switch, np->spec.cgroup != NULL, &nft, &ctx->reason);
+	if (r < 0)
+		return r;
+	if (asprintf(&table, "faultline-%s-%08x", ctx->run_id, handle) < 0 ||
+	    asprintf(&dir, "%s/nfq", fl_state_dir()) < 0 ||
 	    asprintf(&pidfile, "%s/%s-%08x.pid", dir, ctx->run_id, handle) < 0 ||
 	    asprintf(&statsfile, "%s/%s-%08x.json", dir, ctx->run_id, handle) < 0)
 		return -ENOMEM;
@@ -452,6 +522,9 @@ static int nfq_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t 
 		}
 	}
 	families = json_array();
+	hooks = json_array();
+	for (size_t i = 0; i < k; i++)
+		json_array_append_new(hooks, json_pack("[s, s]", parents[i], opts[i]));
 	o = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:o, s:I, s:I, "
 		      "s:f, s:s, s:I, s:I, s:o}",
 		      "type", "nfqueue", "netns", netns, "dev", dev, "direction",
@@ -465,11 +538,17 @@ static int nfq_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t 
 		      "distribution", dist_names[np->dist], "seed",
 		      (json_int_t)(fl_rand_next(ctx->rng) >> 1), "for_ns", (json_int_t)f->for_ns,
 		      "families", families);
-	if (!o)
+	if (!o || json_object_set_new(o, "hooks", hooks) < 0 ||
+	    json_object_set_new(o, "rules", json_string(nft ? "nftables" : "iptables")) < 0 ||
+	    json_object_set_new(o, "nft_table", nft ? json_string(table) : json_null()) < 0 ||
+	    json_object_set_new(o, "cgroup",
+				np->spec.cgroup ? json_string(np->spec.cgroup) : json_null()) < 0) {
+		json_decref(o);
 		return -ENOMEM;
+	}
 	r = fl_netmatch_plan(f, &np->spec, false, ctx, o);
 	for (int v6 = 0; r == 0 && v6 < 2; v6++)
-		r = family_rules(o, np, v6, chain, parents, opts, dev, queue, comment, families);
+		r = family_plan(o, v6, nft, families);
 	if (r == 0 && json_array_size(families) == 0)
 		r = fl_set_reason(&ctx->reason, -EINVAL, "the filter matches no address family");
 	if (r < 0) {
@@ -486,6 +565,109 @@ static int nfq_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t 
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* --- nftables: the table of each family, in one batch -------------------------------------- */
+
+static bool is_nft(json_t *o)
+{
+	return !strcmp(json_string_value(json_object_get(o, "rules")) ?: "", "nftables");
+}
+
+static bool fam_v6(json_t *fam)
+{
+	return !strcmp(json_string_value(json_object_get(fam, "family")) ?: "", "ipv6");
+}
+
+static int nft_reason(char **reason, const char *what, const char *netns,
+		      const struct nfqnft_batch *b, const struct nfqnft_error *e)
+{
+	_cleanup_free_ char *msg = nfqnft_describe(b, e->index);
+
+	return fl_set_reason(reason, e->error,
+			     "nf_tables refused to %s the NFQUEUE rules%s%s%s%s%s: %s%s%s", what,
+			     netns ? " in " : "", netns ? netns : "", msg ? " (" : "", msg ?: "",
+			     msg ? ")" : "", strerror(-e->error), e->msg[0] ? ": " : "", e->msg);
+}
+
+/* End batch b (r: how building it went) and send it; a build error has e->error 0. */
+static int nft_end_send(const char *netns, struct nfqnft_batch *b, int r, struct nfqnft_error *e,
+			char **reason)
+{
+	*e = (struct nfqnft_error){ 0 };
+	if (r == 0)
+		r = nfqnft_end(b);
+	if (r < 0)
+		return fl_set_reason(reason, r, "cannot build the nf_tables batch: %s",
+				     strerror(-r));
+	return nfqnft_send(netns, b, e);
+}
+
+static int nft_apply(const char *netns, json_t *o, char **reason)
+{
+	_cleanup_(nfqnft_batch_free) struct nfqnft_batch b = { 0 };
+	const char *table = json_string_value(json_object_get(o, "nft_table"));
+	json_t *fams = json_object_get(o, "families"), *fam;
+	struct nfqnft_error e;
+	size_t i;
+	int r;
+
+	if (!table)
+		return fl_set_reason(reason, -EINVAL, "malformed nfqueue object in the plan");
+	r = nfqnft_begin(&b);
+	json_array_foreach (fams, i, fam) {
+		struct nfq_rule_spec spec;
+		struct spec_bufs sb;
+		if (r == 0 && (r = spec_of(o, fam_v6(fam), &spec, &sb)) == 1)
+			r = nfqnft_add_table(&b, &spec, table);
+	}
+	r = nft_end_send(netns, &b, r, &e, reason);
+	if (r < 0 && e.error)
+		return nft_reason(reason, "create", netns, &b, &e);
+	return r;
+}
+
+/* Delete our tables (only: that family's, else all) in one batch. */
+static int nft_del(const char *netns, json_t *fams, const char *table, ssize_t only, bool destroy,
+		   char **reason)
+{
+	_cleanup_(nfqnft_batch_free) struct nfqnft_batch b = { 0 };
+	struct nfqnft_error e;
+	json_t *fam;
+	size_t i;
+	int r = nfqnft_begin(&b);
+
+	json_array_foreach (fams, i, fam)
+		if (r == 0 && (only < 0 || (size_t)only == i))
+			r = nfqnft_del_table(&b, fam_v6(fam), table, destroy);
+	r = nft_end_send(netns, &b, r, &e, reason);
+	if (r < 0 && !e.error)
+		return r;
+	/* no namespace (nothing sent), or no such table: gone already, with our rules */
+	if (r == 0 || (r == -ENOENT && (e.index == 0 || !destroy)))
+		return 0;
+	if (destroy && (r == -EINVAL || r == -EOPNOTSUPP))
+		return r; /* a kernel before 6.3 has no DESTROYTABLE */
+	return nft_reason(reason, "delete", netns, &b, &e);
+}
+
+/* One batch that a missing table does not fail; on older kernels one DELTABLE per table. */
+static int nft_undo(const char *netns, json_t *o, char **reason)
+{
+	const char *table = json_string_value(json_object_get(o, "nft_table"));
+	json_t *fams = json_object_get(o, "families");
+	int r, k;
+
+	if (!table || !json_is_array(fams))
+		return fl_set_reason(reason, -EINVAL, "malformed nfqueue object in the journal");
+	r = nft_del(netns, fams, table, -1, true, reason);
+	if (r != -EINVAL && r != -EOPNOTSUPP)
+		return r;
+	r = 0;
+	for (size_t i = 0; i < json_array_size(fams); i++)
+		if ((k = nft_del(netns, fams, table, (ssize_t)i, false, reason)) < 0 && !r)
+			r = k;
+	return r;
 }
 
 /* --- revert ---------------------------------------------------------------------------------- */
@@ -612,18 +794,21 @@ static int stop_daemon(const char *pidfile, char **ret_reason)
 		return fl_set_reason(ret_reason, -errno, "cannot stop the NFQUEUE daemon %d: %s",
 				     (int)pid, strerror(errno));
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };
-	if (poll(&p, 1, NFQ_STOP_WAIT_MS) == 1)
-		return 0;
-	log_warn("the NFQUEUE daemon %d ignored SIGTERM for %d ms: SIGKILL", (int)pid,
-		 NFQ_STOP_WAIT_MS);
-	pidfd_send_signal(fd, SIGKILL, NULL, 0);
-	poll(&p, 1, NFQ_STOP_WAIT_MS);
+	if (poll(&p, 1, NFQ_STOP_WAIT_MS) != 1) {
+		log_warn("the NFQUEUE daemon %d ignored SIGTERM for %d ms: SIGKILL", (int)pid,
+			 NFQ_STOP_WAIT_MS);
+		pidfd_send_signal(fd, SIGKILL, NULL, 0);
+		poll(&p, 1, NFQ_STOP_WAIT_MS);
+	}
+	nfqd_reap(fd); /* our child when this process started it */
 	return 0;
 }
 
-/* Does any rule of ours (any run, any fault) remain in the namespace's mangle tables? */
+/* Does any rule of ours (any run, any fault) remain in the namespace: a table, or iptables? */
 static bool others_in(const char *netns)
 {
+	if (nfqnft_count_tables(netns, "faultline-") > 0)
+		return true;
 	for (int v6 = 0; v6 < 2; v6++) {
 		char *argv[] = { v6 ? "ip6tables-save" : "iptables-save", "-t", "mangle", NULL };
 		_cleanup_free_ char *out = NULL;
@@ -650,14 +835,26 @@ static int revert_one(json_t *o, char **ret_reason)
 	if (!chain || !comment || !pidfile || !statsfile || !json_is_array(fams))
 		return fl_set_reason(ret_reason, -EINVAL,
 				     "malformed nfqueue object in the journal");
-	json_array_foreach (fams, i, fam) {
-		k = undo_family(netns, fam, chain, comment, ret_reason);
+	/*
+	 * nftables: the daemon goes first (its queue is fail-open and the rule bypasses it), then
+	 * the table. Deleting the table leaves the kernel an RCU grace period of cleanup that the
+	 * next NETLINK_NETFILTER socket to close waits for (nfqnft.c): not the daemon's then.
+	 */
+	if (is_nft(o)) {
+		r = stop_daemon(pidfile, ret_reason);
+		k = nft_undo(netns, o, ret_reason);
+		if (k < 0 && !r)
+			r = k;
+	} else {
+		json_array_foreach (fams, i, fam) {
+			k = undo_family(netns, fam, chain, comment, ret_reason);
+			if (k < 0 && !r)
+				r = k;
+		}
+		k = stop_daemon(pidfile, ret_reason);
 		if (k < 0 && !r)
 			r = k;
 	}
-	k = stop_daemon(pidfile, ret_reason);
-	if (k < 0 && !r)
-		r = k;
 	/* the switch's bridge-nf-call-ip(6)tables as they were (set to 1 at apply), once no other
 	 * fault of ours needs them there */
 	if (json_object_size(sys) && others_in(netns)) {
@@ -749,9 +946,10 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 			return fl_set_reason(&ctx->reason, r, "cannot set %s=1 in '%s': %s", key,
 					     netns, strerror(-r));
 	}
-	json_array_foreach (fams, i, fam) {
-		bool ipv6 =
-			!strcmp(json_string_value(json_object_get(fam, "family")) ?: "", "ipv6");
+	if (is_nft(o) && (r = nft_apply(netns, o, &ctx->reason)) < 0)
+		return r;
+	json_array_foreach (is_nft(o) ? NULL : fams, i, fam) {
+		bool ipv6 = fam_v6(fam);
 		char **lines = rules_of(fam);
 		_cleanup_free_ char *out = NULL;
 
@@ -777,6 +975,10 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	json_object_set_new(injected, "daemon_pid", json_integer(pid));
 	json_object_set_new(injected, "queue", json_copy(json_object_get(o, "queue")));
 	json_object_set_new(injected, "chain", json_copy(json_object_get(o, "chain")));
+	json_object_set_new(injected, "rules", json_copy(json_object_get(o, "rules")));
+	if (is_nft(o))
+		json_object_set_new(injected, "nft_table",
+				    json_copy(json_object_get(o, "nft_table")));
 	json_object_set_new(injected, "comment", json_copy(json_object_get(o, "comment")));
 	json_object_set_new(injected, "netns", netns ? json_string(netns) : json_null());
 	json_object_set_new(injected, "dev", json_string(dev));

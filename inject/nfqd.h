@@ -66,7 +66,7 @@ void nfqd_hist_add(struct nfqd_hist *h, uint64_t us);
 uint64_t nfqd_hist_quantile(const struct nfqd_hist *h, double q);
 
 /*
- * The stats file (written atomically on SIGUSR1 and at exit), one JSON object:
+ * The stats file (written atomically at start, on SIGUSR1 and at the lease), one JSON object:
  *   {"seq": N, "packets": delayed packets released, "held": still queued, "p50_us", "p90_us",
  *    "p99_us", "max_us", "mean_us": applied delay (verdict time - arrival), "queue_dropped",
  *    "user_dropped": the kernel's counters for our queue (/proc/net/netfilter/nfnetlink_queue),
@@ -100,10 +100,13 @@ struct nfqd_config {
 };
 
 /*
- * Start the daemon (double-forked, own session, "faultline-nfqd") and wait until its queue is
- * bound. 0 with *ret_pid, or a negative errno with *ret_reason (the daemon's own words).
+ * Start the daemon (forked, own session, "faultline-nfqd") and wait until its queue is bound.
+ * It is our child until we exit (then init's): stopping it, call nfqd_reap() once it is dead.
+ * 0 with *ret_pid, or a negative errno with *ret_reason (the daemon's own words).
  */
 int nfqd_spawn(const struct nfqd_config *c, pid_t *ret_pid, char **ret_reason);
+/* Reap the daemon behind pidfd if it is our dead child; nothing otherwise. */
+void nfqd_reap(int pidfd);
 
 /* The daemon named by pidfile as a verified pidfd (pid and start time match), or -ESRCH. */
 int nfqd_pidfd(const char *pidfile, pid_t *ret_pid);

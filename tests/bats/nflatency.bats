@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-only
-# latency without netem (nfqueue backend): an iptables NFQUEUE rule and faultline-nfqd.
+# latency without netem (nfqueue backend): NFQUEUE rules (an nf_tables table of ours, or
+# iptables-restore with FAULTLINE_NFQ_RULES=iptables) and faultline-nfqd.
 # Real UDP echo round trips and TCP streams, only inside namespaces these tests create (a veth
 # pair of their own, or a lab); every run is reverted or recovered in teardown.
 
@@ -11,6 +12,7 @@ setup() {
 	require_root
 	command -v python3 >/dev/null || skip "needs python3"
 	command -v iptables-save >/dev/null || skip "needs iptables"
+	command -v nft >/dev/null || skip "needs nft (to look at the rules)"
 	fl_setup
 	NS_A="flnfq-a-$$"
 	NS_B="flnfq-b-$$"
@@ -135,7 +137,10 @@ between() {
 		{ echo "expected $1 <= $2 <= $3"; return 1; }
 }
 
-ours() { ip netns exec "$1" iptables-save -t mangle 2>/dev/null | grep -c 'faultline:' || true; }
+# our rules in a namespace, whichever way they went in (nft lists iptables-nft's tables too)
+ours() { ip netns exec "$1" nft list ruleset 2>/dev/null | grep -c 'faultline:' || true; }
+# our nf_tables tables there: "ip faultline-RUN-HANDLE" lines
+our_tables() { ip netns exec "$1" nft list tables 2>/dev/null | awk '$3 ~ /^faultline-/ {print $2, $3}'; }
 daemons() { pgrep -x faultline-nfqd -a | grep -c . || true; }
 # start_run FILE: `faultline run FILE` in the background; sets runpid, id and sw (the switch)
 start_run() {
@@ -241,7 +246,11 @@ Y
 			"$BATS_TEST_TMPDIR/$h.ready" &
 	done
 	wait_for "[ \$(ours $sw) -gt 0 ]" 15
-	ip netns exec "$sw" iptables-save -t mangle | grep -- '-A FORWARD' | grep -q 'physdev-out h-rx'
+	# our table's forward chain matches the port through xtables' physdev
+	t="$(our_tables "$sw" | awk '$1 == "ip" {print $2}')"
+	[ -n "$t" ]
+	ip netns exec "$sw" nft list chain ip "$t" forward | grep -q 'xt match "\?physdev"\? jump FL-'
+	! ip netns exec "$sw" iptables-save -t mangle | grep -q faultline:
 	[ "$(ip netns exec "$sw" sysctl -n net.bridge.bridge-nf-call-iptables)" = 1 ]
 	dpid="$(daemon_of)"
 	wait_for "[ -e $BATS_TEST_TMPDIR/rx.ready ] && [ -e $BATS_TEST_TMPDIR/other.ready ]" 10
@@ -304,7 +313,7 @@ Y
 	[ -z "$(ls "$FAULTLINE_STATE_DIR/nfq" 2>/dev/null)" ]
 }
 
-@test "IPv6: a v6 destination gets ip6tables rules only; IPv4 to the same port is not delayed" {
+@test "IPv6: a v6 destination gets an ip6 table only; IPv4 to the same port is not delayed" {
 	make_pair
 	ip -n "$NS_A" addr add fd00:fa17::1/64 dev va nodad
 	ip -n "$NS_B" addr add fd00:fa17::2/64 dev vb nodad
@@ -314,8 +323,8 @@ Y
 		--proto udp --dport 9000 --for 60s 2>err.txt &
 	FL_PIDS+=($!)
 	local pid=$!
-	wait_for "ip netns exec $NS_B ip6tables-save -t mangle | grep -q faultline:" 10
-	! ip netns exec "$NS_B" iptables-save -t mangle | grep -q faultline:
+	wait_for "our_tables $NS_B | grep -q '^ip6 '" 10
+	! our_tables "$NS_B" | grep -q '^ip '
 	read -r n p50 _ < <(ip netns exec "$NS_A" python3 "$BATS_TEST_TMPDIR/echo.py" \
 		probe fd00:fa17::2 9000 200 0.005)
 	echo "IPv6: $n echoes p50 $p50 ms"
@@ -326,7 +335,7 @@ Y
 	between 0 "$p50" 5
 	kill -INT "$pid"
 	wait "$pid" || true
-	! ip netns exec "$NS_B" ip6tables-save -t mangle | grep -q faultline:
+	[ -z "$(our_tables "$NS_B")" ]
 }
 
 @test "SIGKILL on the CLI path, then recover --all: no rule, no daemon" {
@@ -422,5 +431,61 @@ sys.exit(0 if 29 <= dt <= 32 else 1)"
 	run "$FL" inject latency --netns "$NS_B" --dev vb --delay 5ms --direction egress --for 1s
 	assert_success
 	assert_output --partial "TCP throughput through a sender-side queue collapses"
+	[ "$(ours "$NS_B")" -eq 0 ]
+}
+
+@test "nftables: the rules are a table of our own, gone after; a user's table is left alone" {
+	make_pair
+	ip netns exec "$NS_B" nft add table ip usertab
+	ip netns exec "$NS_B" nft add chain ip usertab pre '{ type filter hook prerouting priority -150; }'
+	ip netns exec "$NS_B" nft add rule ip usertab pre udp dport 7 counter
+	before="$(ip netns exec "$NS_B" nft list table ip usertab)"
+	"$FL" inject latency --netns "$NS_B" --dev vb --delay 30ms --proto udp --dport 9000 \
+		--src 10.250.0.0/20 --exclude 9999 --for 60s --json >res.json 2>err.txt &
+	FL_PIDS+=($!)
+	local pid=$!
+	wait_for "[ -n \"\$(our_tables $NS_B)\" ]" 10
+	our_tables "$NS_B"
+	[ "$(our_tables "$NS_B" | wc -l)" -eq 1 ]
+	t="$(our_tables "$NS_B" | awk '{print $2}')"
+	ip netns exec "$NS_B" nft list table ip "$t" | tee table.txt
+	grep -q 'chain prerouting' table.txt
+	grep -q 'type filter hook prerouting priority mangle' table.txt
+	grep -q 'iifname "vb" jump FL-' table.txt
+	grep -q 'udp dport 9999 return' table.txt
+	grep -q 'ip saddr 10.250.0.0/20 udp dport 9000 .*queue num [0-9]* bypass' table.txt
+	grep -q "comment \"faultline:" table.txt
+	# nothing went through iptables
+	! ip netns exec "$NS_B" iptables-save | grep -q faultline:
+	read -r n p50 _ < <(probe 9000 200 0.005)
+	echo "9000: $n echoes p50 $p50 ms"
+	between 29.5 "$p50" 34
+	kill -INT "$pid"
+	wait "$pid" || true
+	jq -e '.events[] | select(.event == "applied") | .injected.rules == "nftables"' res.json
+	[ -z "$(our_tables "$NS_B")" ]
+	[ "$(ip netns exec "$NS_B" nft list table ip usertab)" = "$before" ]
+	read -r n p50 _ < <(probe 9000 100 0.005)
+	between 0 "$p50" 5
+}
+
+@test "FAULTLINE_NFQ_RULES=iptables: the iptables-restore fallback still delays, then is undone" {
+	make_pair
+	FAULTLINE_NFQ_RULES=iptables "$FL" inject latency --netns "$NS_B" --dev vb --delay 30ms \
+		--proto udp --dport 9000 --for 60s --json >res.json 2>err.txt &
+	FL_PIDS+=($!)
+	local pid=$!
+	wait_for "ip netns exec $NS_B iptables-save -t mangle | grep -q faultline:" 10
+	[ -z "$(our_tables "$NS_B")" ]
+	read -r n p50 _ < <(probe 9000 200 0.005)
+	echo "9000: $n echoes p50 $p50 ms"
+	between 29.5 "$p50" 34
+	kill -INT "$pid"
+	wait "$pid" || true
+	[ "$(ours "$NS_B")" -eq 0 ]
+	run env FAULTLINE_NFQ_RULES=bogus "$FL" inject latency --netns "$NS_B" --dev vb \
+		--delay 30ms --for 5s
+	assert_failure
+	assert_output --partial "FAULTLINE_NFQ_RULES must be 'nftables' or 'iptables'"
 	[ "$(ours "$NS_B")" -eq 0 ]
 }
