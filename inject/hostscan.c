@@ -364,24 +364,45 @@ static void add_chains(struct scan *s, const char *netns, const char *save, cons
 	}
 }
 
+/* What a dump of the namespace's nf_tables tables says. */
+struct nft_tables {
+	bool has[2]; /* a table of family ip, ip6 (iptables-nft's, or ours) */
+	struct {
+		char name[64];
+		uint8_t family;
+	} ours[16]; /* faultline-RUN-HANDLE: the nfqueue backend's own tables */
+	size_t n_ours;
+};
+
 static int table_cb(struct nl_msg *msg, void *arg)
 {
-	struct nfgenmsg *g = nlmsg_data(nlmsg_hdr(msg));
-	bool *has = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nfgenmsg *g = nlmsg_data(nlh);
+	struct nlattr *tb[NFTA_TABLE_MAX + 1];
+	struct nft_tables *t = arg;
 
 	if (g->nfgen_family == NFPROTO_IPV4)
-		has[0] = true;
+		t->has[0] = true;
 	else if (g->nfgen_family == NFPROTO_IPV6)
-		has[1] = true;
+		t->has[1] = true;
+	if (nlmsg_parse(nlh, sizeof(*g), tb, NFTA_TABLE_MAX, NULL) == 0 && tb[NFTA_TABLE_NAME] &&
+	    t->n_ours < ARRAY_SIZE(t->ours)) {
+		const char *name = nla_get_string(tb[NFTA_TABLE_NAME]);
+		if (!strncmp(name, "faultline-", 10) && strlen(name) < sizeof(t->ours[0].name)) {
+			snprintf(t->ours[t->n_ours].name, sizeof(t->ours[0].name), "%s", name);
+			t->ours[t->n_ours++].family = g->nfgen_family;
+		}
+	}
 	return NL_OK;
 }
 
 /*
- * Which of iptables-save and ip6tables-save can have something to say in this namespace: an
- * nf_tables table of family ip or ip6 (iptables-nft), or a legacy x_tables table. Most
- * namespaces have none, and each save costs an exec (3-7 ms here).
+ * The namespace's nf_tables tables: which of iptables-save and ip6tables-save can have
+ * something to say (an nf_tables table of family ip or ip6, iptables-nft's, or a legacy
+ * x_tables table: most namespaces have none, and each save costs an exec, 3-7 ms here), and
+ * the tables of our own.
  */
-static void ipt_families(bool has[2])
+static void nft_tables(struct nft_tables *t)
 {
 	static const char *const legacy[] = { "/proc/thread-self/net/ip_tables_names",
 					      "/proc/thread-self/net/ip6_tables_names" };
@@ -389,32 +410,49 @@ static void ipt_families(bool has[2])
 	struct nl_sock *sk = nl_socket_alloc();
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
 
+	*t = (struct nft_tables){ 0 };
 	for (int i = 0; i < 2; i++) {
 		_cleanup_fclose_ FILE *fp = fopen(legacy[i], "re");
-		has[i] = fp && fgetc(fp) != EOF;
+		t->has[i] = fp && fgetc(fp) != EOF;
 	}
 	if (!sk || !cb || nl_connect(sk, NETLINK_NETFILTER) < 0) {
-		has[0] = has[1] = true; /* cannot tell: look */
+		t->has[0] = t->has[1] = true; /* cannot tell: look */
 		goto out;
 	}
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, table_cb, has);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, table_cb, t);
 	if (nl_send_simple(sk, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE, NLM_F_DUMP, &g,
 			   sizeof(g)) < 0 ||
 	    nl_recvmsgs(sk, cb) < 0)
-		has[0] = has[1] = true;
+		t->has[0] = t->has[1] = true;
 out:
 	nl_cb_put(cb);
 	nl_socket_free(sk);
 }
 
+/* faultline-RUN-HANDLE tables: the nfqueue latency backend's rules (inject/nfqnft.c) */
+static void add_nft_tables(struct scan *s, const char *netns, const struct nft_tables *t)
+{
+	for (size_t i = 0; i < t->n_ours; i++) {
+		const char *fam = t->ours[i].family == NFPROTO_IPV6 ? "ip6" : "ip";
+		char run[13], what[128];
+		bool has_run = run_id_at(t->ours[i].name + 10, run);
+
+		snprintf(what, sizeof(what), "nftables table %s %s", fam, t->ours[i].name);
+		add(s, "nftables", netns, has_run ? run : NULL, has_run && known_run(s, run), what,
+		    "%s%s%snft delete table %s %s", netns ? "ip netns exec " : "", netns ?: "",
+		    netns ? " " : "", fam, t->ours[i].name);
+	}
+}
+
 static void scan_iptables(struct scan *s, const char *netns)
 {
 	static const char *const saves[] = { "iptables-save", "ip6tables-save" };
-	bool has[2];
+	struct nft_tables t;
 
-	ipt_families(has);
+	nft_tables(&t);
+	add_nft_tables(s, netns, &t);
 	for (size_t i = 0; i < ARRAY_SIZE(saves); i++) {
-		_cleanup_free_ char *text = has[i] ? run_capture(saves[i]) : NULL, *copy = NULL;
+		_cleanup_free_ char *text = t.has[i] ? run_capture(saves[i]) : NULL, *copy = NULL;
 		char table[32] = "filter", *save = NULL;
 		struct ipt_chain chains[16];
 		size_t n_chains = 0;

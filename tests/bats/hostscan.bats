@@ -19,6 +19,8 @@ setup() {
 
 teardown() {
 	fl_teardown
+	# a faultline-nfqd whose state directory a test deleted lives in NS_B
+	ip netns pids "$NS_B" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
 	ip netns del "$NS_A" 2>/dev/null || true
 	ip netns del "$NS_B" 2>/dev/null || true
 	for p in /sys/fs/bpf/faultline/"${RUN:-none}"-*; do
@@ -121,6 +123,37 @@ kobj() {
 	! ip netns exec "$NS_B" iptables-save | grep -q FL-00000007 || false
 	[ "$(ip netns exec "$NS_B" iptables-save | grep -c 'faultlinex:')" -eq 1 ]
 	[ -z "$(kobj .)" ]
+}
+
+@test "an nfqueue fault's nftables table is tracked, then untracked with the nft command that removes it" {
+	command -v nft >/dev/null || skip "needs nft"
+	veth_pair "$NS_A" "$NS_B" va vb 10.250.2.1/24 10.250.2.2/24
+	"$FL" inject latency --backend nfqueue --netns "$NS_B" --dev vb --delay 20ms \
+		--direction ingress --proto udp --dport 9000 --for 120s &
+	FL_PIDS+=($!)
+	local pid=$!
+	wait_for "ip netns exec $NS_B nft list tables | grep -q faultline-" 10
+	RUN="$(ls "$FAULTLINE_STATE_DIR/runs" | head -1)"
+	[ -n "$RUN" ]
+	run "$FL" status
+	assert_success
+	assert_output --regexp "tracked +nftables +nftables table ip faultline-$RUN-[0-9a-f]{8} in netns $NS_B, run $RUN"
+	# no address: one table per family (ip and ip6)
+	[ "$(kobj 'select(.type == "nftables") | .tracked' | sort -u)" = "true" ]
+	[ "$(kobj 'select(.type == "nftables")' | wc -l)" -eq 2 ]
+
+	kill -KILL "$pid"
+	wait "$pid" || true
+	rm -rf "$FAULTLINE_STATE_DIR/runs"
+	run "$FL" status
+	assert_success
+	assert_output --regexp "UNTRACKED +nftables +nftables table ip faultline-$RUN-[0-9a-f]{8} in netns $NS_B"
+	assert_output --regexp "remove with: ip netns exec $NS_B nft delete table ip faultline-$RUN-[0-9a-f]{8}"
+	kobj 'select(.type == "nftables") | .remove' | jq -r . >remove.sh
+	[ "$(wc -l <remove.sh)" -eq 2 ]
+	sh -e remove.sh
+	! ip netns exec "$NS_B" nft list tables | grep -q faultline- || false
+	[ -z "$(kobj 'select(.type == "nftables")')" ]
 }
 
 @test "a lab's namespaces are tracked by their run; status stays fast with a few namespaces" {
