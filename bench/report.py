@@ -258,7 +258,7 @@ def main(raw_path, json_path, md_path):
         # the same change by commands, per backend: tc-bpf loss is a tc bpf filter or an
         # iptables statistic rule; a latency fault by tc is a netem root (add, del: the two tc
         # runs of tc-qdisc, netem itself is not built here); the rest is context
-        judged = {"tc-bpf": ("tc", "iptables"), "nfqueue": ("tc-qdisc",)}
+        judged = {"tc-bpf": ("tc", "iptables"), "nfqueue": ("tc-qdisc", "iptables")}
         rows = []
         md += [f"{ar['iterations']} rounds each; times in ms, mean / p50; bpffs: "
                f"{ar.get('bpffs', '?')}.",
@@ -312,7 +312,9 @@ def main(raw_path, json_path, md_path):
                f"{APPLY_TARGET}. Judged against the same change by commands: tc-bpf against "
                "`tc` (the same BPF object) and `iptables` (a statistic rule), nfqueue against "
                "`tc-qdisc` (two tc runs that load nothing: what `tc qdisc add/del ... netem "
-               "delay` costs, netem itself is not built here); the other pairs are context.",
+               "delay` costs, netem itself is not built here) and `iptables` (an NFQUEUE rule "
+               "by command costs the same as this one: the same mechanism without a daemon); "
+               "the other pairs are context.",
                "",
                "| faultline | vs | with the BPF load | verdict | load once per run | verdict |",
                "|---|---|---|---|---|---|"]
