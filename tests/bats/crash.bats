@@ -253,7 +253,11 @@ P
 	local inj=$!
 	FL_PIDS+=("$inj")
 	wait_armed link-sys_enter
-	kill -KILL "$inj"
+	# the lease guard would revert at the same time: kill it too, the program is on its own
+	local guard
+	guard="$(pgrep -P "$inj" -x faultline-guard)"
+	[ -n "$guard" ]
+	kill -KILL "$guard" "$inj"
 	wait "$inj" || true
 	sleep 32
 	# still attached (nobody reverted it), but expired: the first fsync goes through
