@@ -7,7 +7,7 @@
 /*
  * CO-RE on purpose (no BPF_NO_PRESERVE_ACCESS_INDEX): at the firing call the program reads
  * the process's start time from its task_struct, so a pid reused by another process is never
- * signalled. The read happens once per target, never on the hot path.
+ * signalled; and when a cgroup's new process joins the targets. Never on the hot path.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -26,13 +26,24 @@ struct {
 	__type(value, struct crash_target);
 } targets SEC(".maps");
 
-/* The process behind the current task is still the one the plan named. */
-static __always_inline bool same_process(const struct crash_target *t)
+/* The current process's start time in /proc/PID/stat's ticks. */
+static __always_inline __u64 current_starttime(void)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 start = BPF_CORE_READ(task, group_leader, start_boottime);
 
-	return start / CRASH_NS_PER_TICK == t->starttime;
+	return BPF_CORE_READ(task, group_leader, start_boottime) / CRASH_NS_PER_TICK;
+}
+
+/* A process of the target cgroup's subtree that is not in the map yet: add it, armed. */
+static __always_inline struct crash_target *cgroup_member(__u32 tgid)
+{
+	struct crash_target n = {};
+
+	if (!cfg.cgroup_id || bpf_get_current_ancestor_cgroup_id(cfg.cgroup_level) != cfg.cgroup_id)
+		return NULL;
+	n.starttime = current_starttime();
+	bpf_map_update_elem(&targets, &tgid, &n, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&targets, &tgid);
 }
 
 static __always_inline int crash_call(void)
@@ -43,14 +54,18 @@ static __always_inline int crash_call(void)
 	long r;
 
 	t = bpf_map_lookup_elem(&targets, &tgid);
-	if (!t || t->verdict != CRASH_ARMED)
+	if (t && t->verdict != CRASH_ARMED)
+		return 0;
+	if (!t && !cfg.cgroup_id)
 		return 0;
 	if (bpf_ktime_get_boot_ns() >= cfg.expiry_boot_ns)
 		return 0; /* the lease ran out and nobody reverted us: inert */
+	if (!t && !(t = cgroup_member(tgid)))
+		return 0;
 	/* threads race here: exactly one of them draws the nth number */
 	if (__sync_fetch_and_add(&t->calls, 1) + 1 != cfg.nth)
 		return 0;
-	if (!same_process(t)) {
+	if (current_starttime() != t->starttime) {
 		t->verdict = CRASH_STALE;
 		return 0;
 	}

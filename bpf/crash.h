@@ -12,6 +12,14 @@ struct crash_config {
 	__u64 nth;	      /* the call that fires, counted per target process from 1 */
 	__u32 syscall_nr;     /* sys_enter: the syscall counted (x86_64 number) */
 	__u32 signal;	      /* what bpf_send_signal() sends, SIGKILL by default */
+	/*
+	 * 0, or a cgroup v2 id: processes of that subtree (its ancestor at cgroup_level) that
+	 * are not in the map yet become targets at their first call, so a service's processes
+	 * forked after the fault started are counted too.
+	 */
+	__u64 cgroup_id;
+	__u32 cgroup_level;
+	__u32 pad;
 };
 
 enum crash_verdict {
@@ -19,6 +27,7 @@ enum crash_verdict {
 	CRASH_FIRED,   /* the signal went to the process on its nth call */
 	CRASH_STALE,   /* the pid was reused by another process: left alone, disarmed */
 	CRASH_FAILED,  /* bpf_send_signal() refused */
+	CRASH_EXEMPT,  /* faultline's own processes: never counted */
 };
 
 /* One per target process, keyed by its tgid in the root pid namespace. */

@@ -239,9 +239,6 @@ static int crash_parse(struct fl_fault *f, const struct fl_params *p, struct fl_
 		fl_errors_add(errs, &sig->where,
 			      "'signal' must be a signal name or number such as 'SIGKILL', got '%s'",
 			      sig->value);
-	if (f->target.cgroup && !f->target.pid && !f->target.name && !f->target.cmdline)
-		log_debug("crash-point on cgroup '%s': the processes in it when the fault starts",
-			  f->target.cgroup);
 	return errs->n > n0 ? -EINVAL : 0;
 }
 
@@ -291,6 +288,40 @@ static int crash_probe(const struct fl_fault *f, const char **ret_reason)
 	return r < 0 ? r : 0;
 }
 
+/*
+ * A target that is a cgroup and nothing else: its processes forked later are targets too (the
+ * program adds them at their first call). Any other key names a fixed set of processes.
+ */
+static bool cgroup_mode(const struct fl_fault *f)
+{
+	const struct fl_target *t = &f->target;
+
+	return t->cgroup && !t->pid && !t->name && !t->cmdline && !t->netns && !t->pick_random &&
+	       !t->count;
+}
+
+/* "cgroup", its id and its depth in the v2 hierarchy (the program compares that ancestor). */
+static int plan_cgroup(const char *cg, json_t *o, char **reason)
+{
+	uint64_t id;
+	int level = 0, r;
+
+	r = fl_cgroup_id(cg, &id);
+	if (r < 0)
+		return fl_set_reason(reason, r, "cgroup '%s': %s", cg, strerror(-r));
+	for (const char *c = cg; *c; c++)
+		if (*c != '/' && (c == cg || c[-1] == '/') && strncmp(c, "./", 2) && strcmp(c, "."))
+			level++;
+	if (level == 0)
+		return fl_set_reason(reason, -EINVAL, "cgroup '%s' is the root: every process "
+				     "would be a target", cg);
+	if (json_object_set_new(o, "cgroup", json_string(cg)) < 0 ||
+	    json_object_set_new(o, "cgroup_id", json_integer((json_int_t)id)) < 0 ||
+	    json_object_set_new(o, "cgroup_level", json_integer(level)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 /* --- plan ---------------------------------------------------------------------------------- */
 
 static int crash_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t **ret_objects)
@@ -298,7 +329,7 @@ static int crash_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_
 	const struct crash_params *cp = f->priv;
 	_cleanup_free_ struct fl_proc *v = NULL;
 	_cleanup_free_ char *pin = NULL;
-	json_t *o, *tg, *links;
+	json_t *o, *tg, *links, *exempt;
 	char sig[32];
 	size_t n = 0;
 	int r;
@@ -317,6 +348,7 @@ static int crash_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_
 		return -ENOMEM;
 	tg = json_array();
 	links = json_array();
+	exempt = json_array();
 	for (size_t i = 0; tg && links && i < n; i++) {
 		char ln[48];
 
@@ -330,9 +362,19 @@ static int crash_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_
 	}
 	if (links && !cp->function)
 		json_array_append_new(links, json_string("link-sys_enter"));
-	o = json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I}", "type", "bpf-signal", "pin_dir", pin,
-		      "targets", tg, "links", links, "nth", (json_int_t)cp->nth, "signal",
-		      fl_signal_name(cp->signal, sig, sizeof(sig)), "for_ns", (json_int_t)f->for_ns);
+	for (size_t i = 0; exempt && i < ctx->n_protect; i++)
+		json_array_append_new(exempt, json_integer(ctx->protect[i]));
+	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:I}", "type", "bpf-signal", "pin_dir",
+		      pin, "targets", tg, "links", links, "exempt", exempt, "nth",
+		      (json_int_t)cp->nth, "signal", fl_signal_name(cp->signal, sig, sizeof(sig)),
+		      "for_ns", (json_int_t)f->for_ns);
+	if (o && cgroup_mode(f)) {
+		r = plan_cgroup(f->target.cgroup, o, &ctx->reason);
+		if (r < 0) {
+			json_decref(o);
+			return r;
+		}
+	}
 	if (o && cp->syscall &&
 	    (json_object_set_new(o, "syscall", json_string(cp->syscall)) < 0 ||
 	     json_object_set_new(o, "nr", json_integer(cp->nr)) < 0))
@@ -432,6 +474,8 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	c->nth = (uint64_t)json_integer_value(json_object_get(o, "nth"));
 	c->syscall_nr = (uint32_t)json_integer_value(json_object_get(o, "nr"));
 	c->signal = (uint32_t)signo;
+	c->cgroup_id = (uint64_t)json_integer_value(json_object_get(o, "cgroup_id"));
+	c->cgroup_level = (uint32_t)json_integer_value(json_object_get(o, "cgroup_level"));
 	r = crash_bpf__load(skel);
 	if (r < 0)
 		return fl_set_reason(&ctx->reason, r, "the kernel refused the crash-point program: "
@@ -447,6 +491,14 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 		if (r < 0)
 			return fl_set_reason(&ctx->reason, r, "cannot add pid %u to the targets: %s",
 					     pid, strerror(-r));
+	}
+	json_array_foreach(json_object_get(o, "exempt"), i, t) {
+		uint32_t pid = (uint32_t)json_integer_value(t);
+		struct crash_target ct = { .verdict = CRASH_EXEMPT };
+
+		/* a planned target is never exempt (the plan left faultline's own out) */
+		bpf_map__update_elem(skel->maps.targets, &pid, sizeof(pid), &ct, sizeof(ct),
+				     BPF_NOEXIST);
 	}
 	if ((mkdir(FL_PIN_ROOT, 0700) < 0 && errno != EEXIST) || mkdir(pin, 0700) < 0)
 		return fl_set_reason(&ctx->reason, -errno, "cannot create '%s': %s", pin,
@@ -509,7 +561,8 @@ static int crash_apply(const struct fl_fault *f, json_t *objects, struct fl_inje
 
 static const char *verdict_name(uint32_t v)
 {
-	static const char *const names[] = { "armed", "fired", "pid-reused", "signal-failed" };
+	static const char *const names[] = { "armed", "fired", "pid-reused", "signal-failed",
+					     "exempt" };
 
 	return v < ARRAY_SIZE(names) ? names[v] : "unknown";
 }
@@ -517,12 +570,12 @@ static const char *verdict_name(uint32_t v)
 static int crash_observe(json_t *objects, json_t *observed)
 {
 	uint64_t mono = fl_now_ns(), real = fl_realtime_ns();
-	json_t *o = json_array_get(objects, 0), *t, *out;
+	json_t *o = json_array_get(objects, 0), *out;
 	const char *pin = json_string_value(json_object_get(o, "pin_dir"));
 	_cleanup_free_ char *mpath = NULL;
 	_cleanup_close_ int fd = -1;
 	long long fired = 0, calls = 0;
-	size_t k;
+	uint32_t pid;
 
 	if (!pin)
 		return -EINVAL;
@@ -532,12 +585,13 @@ static int crash_observe(json_t *objects, json_t *observed)
 	if (fd < 0)
 		return -errno;
 	out = json_array();
-	json_array_foreach(json_object_get(o, "targets"), k, t) {
-		uint32_t pid = (uint32_t)json_integer_value(json_object_get(t, "pid"));
+	/* every process the map holds: the planned ones, and a cgroup's later members */
+	for (int k = bpf_map_get_next_key(fd, NULL, &pid); k == 0;
+	     k = bpf_map_get_next_key(fd, &pid, &pid)) {
 		struct crash_target ct;
 		json_t *e;
 
-		if (bpf_map_lookup_elem(fd, &pid, &ct) < 0)
+		if (bpf_map_lookup_elem(fd, &pid, &ct) < 0 || ct.verdict == CRASH_EXEMPT)
 			continue;
 		e = json_pack("{s:i, s:I, s:s}", "pid", (int)pid, "calls", (json_int_t)ct.calls,
 			      "verdict", verdict_name(ct.verdict));

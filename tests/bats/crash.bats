@@ -95,7 +95,10 @@ setup() {
 	[ -x "$BATS_FILE_TMPDIR/crashw" ]
 }
 
-teardown() { fl_teardown; }
+teardown() {
+	fl_teardown
+	[ -z "${CG:-}" ] || rmdir "$CG" 2>/dev/null || true
+}
 
 # A copy of the writer under its own name (the target key), waiting for ./go.
 start_writer() { # NAME FILE N
@@ -187,6 +190,39 @@ P
 	assert_equal "$(cat a.txt)" "$(lines 1 2)"
 	assert_equal "$(cat b.txt)" "$(lines 1 2)"
 	wait "$inj"
+}
+
+@test "crash-point: a cgroup target: its processes started after the fault are counted too" {
+	CG="/sys/fs/cgroup/unified/fl-crash-$$-$BATS_TEST_NUMBER"
+	mkdir "$CG"
+	cp "$BATS_FILE_TMPDIR/crashw" "$BATS_TEST_TMPDIR/fl-crashc"
+	# a shell in the cgroup that starts two writers once ./go exists
+	bash -c 'echo $$ >"$1/cgroup.procs"
+		while [ ! -e go ]; do sleep 0.01; done
+		"$2" w a.txt 10 go & a=$!
+		"$2" w b.txt 10 go & b=$!
+		wait $a; echo $? >a.st; wait $b; echo $? >b.st' _ "$CG" "$BATS_TEST_TMPDIR/fl-crashc" &
+	FL_PIDS+=($!)
+	local sh=$!
+	wait_for "grep -qx $sh $CG/cgroup.procs" 5
+	start_writer fl-bystandc other.txt 10
+	local other=$LAST
+	"$FL" inject crash-point --cgroup "/${CG##*/}" --syscall fsync --nth 3 --for 3s \
+		--json >res.json &
+	local inj=$!
+	wait_armed link-sys_enter
+	touch go
+	wait "$sh"
+	wait "$other"
+	assert_equal "$(cat a.st) $(cat b.st)" "137 137"
+	assert_equal "$(cat a.txt)" "$(lines 1 3)"
+	assert_equal "$(cat b.txt)" "$(lines 1 3)"
+	assert_equal "$(cat other.txt)" "$(lines 1 10)"
+	wait "$inj"
+	run jq -r '[.events[] | select(.event == "observed")][0].observed |
+		"\(.signals_sent) \([.targets[] | select(.verdict == "fired") | .calls] | unique)"' \
+		res.json
+	assert_output "2 [3]"
 }
 
 @test "crash-point: uprobe on libc's fsync, 3rd entry; a bystander using the same libc untouched" {
