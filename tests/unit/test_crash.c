@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests: the crash-point backend's keys (errors name them), its description and its plan. */
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,6 +148,56 @@ static void plan_objects(void **state)
 	waitpid(child, NULL, 0);
 }
 
+/* A target that is only a cgroup: the plan has its id and depth, and faultline's pids exempt. */
+static void plan_cgroup_target(void **state)
+{
+	const char *root = "/sys/fs/cgroup/unified";
+	char dir[128], cg[64], procs[160], yaml[512];
+	struct fl_inject_ctx ctx = { .run_id = "0123456789ab", .fault_id = "f0" };
+	struct fl_scenario *s;
+	struct stat st;
+	json_t *objs = NULL, *o;
+	uint64_t rng = 1;
+	pid_t child;
+	FILE *f;
+
+	if (geteuid() != 0 || access(root, W_OK) < 0)
+		skip();
+	snprintf(cg, sizeof(cg), "/fl-unit-crash-%d", (int)getpid());
+	snprintf(dir, sizeof(dir), "%s%s", root, cg);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	f = fopen(procs, "w");
+	assert_non_null(f);
+	fprintf(f, "%d\n", (int)child);
+	assert_int_equal(fclose(f), 0);
+	ctx.rng = &rng;
+	ctx.protect[ctx.n_protect++] = getpid();
+	snprintf(yaml, sizeof(yaml),
+		 HEAD "faults:\n  - kind: crash-point\n    for: 1s\n    target: { cgroup: '%s' }\n"
+		      "    syscall: fsync\n", cg);
+	s = load_ok(yaml);
+	assert_int_equal(s->faults[0].backend->plan(&s->faults[0], &ctx, &objs), 0);
+	o = json_array_get(objs, 0);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(json_integer_value(json_object_get(o, "cgroup_id")), (json_int_t)st.st_ino);
+	assert_int_equal(json_integer_value(json_object_get(o, "cgroup_level")), 1);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(o, "exempt"), 0)),
+			 getpid());
+	json_decref(objs);
+	fl_scenario_free(s);
+	free(ctx.reason);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* Revert never removes anything outside our pin root, and "already gone" is success. */
 static void revert_only_ours(void **state)
 {
@@ -172,6 +223,7 @@ int main(void)
 		cmocka_unit_test(errors_name_the_key),
 		cmocka_unit_test(describe_defaults),
 		cmocka_unit_test(plan_objects),
+		cmocka_unit_test(plan_cgroup_target),
 		cmocka_unit_test(revert_only_ours),
 	};
 
