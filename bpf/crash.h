@@ -23,11 +23,11 @@ struct crash_config {
 };
 
 enum crash_verdict {
-	CRASH_ARMED,   /* counting */
-	CRASH_FIRED,   /* the signal went to the process on its nth call */
-	CRASH_STALE,   /* the pid was reused by another process: left alone, disarmed */
-	CRASH_FAILED,  /* bpf_send_signal() refused */
-	CRASH_EXEMPT,  /* faultline's own processes: never counted */
+	CRASH_ARMED,  /* counting */
+	CRASH_FIRED,  /* the signal went to the process on its nth call */
+	CRASH_STALE,  /* the pid was reused by another process: left alone, disarmed */
+	CRASH_FAILED, /* bpf_send_signal() refused */
+	CRASH_EXEMPT, /* faultline's own processes: never counted */
 };
 
 /* One per target process, keyed by its tgid in the root pid namespace. */

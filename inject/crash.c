@@ -129,7 +129,8 @@ static int elf_has_function(const char *path, const char *name)
 		GElf_Shdr sh;
 		Elf_Data *data;
 
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+		if (!gelf_getshdr(scn, &sh) ||
+		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
 			continue;
 		data = elf_getdata(scn, NULL);
 		for (size_t i = 0; data && sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
@@ -152,8 +153,8 @@ static int elf_has_function(const char *path, const char *name)
 	return r;
 }
 
-static void parse_function(struct crash_params *cp,
-			   struct fl_param *fn, struct fl_param *bin, struct fl_errors *errs)
+static void parse_function(struct crash_params *cp, struct fl_param *fn, struct fl_param *bin,
+			   struct fl_errors *errs)
 {
 	struct stat st;
 	int k;
@@ -165,13 +166,16 @@ static void parse_function(struct crash_params *cp,
 		return;
 	}
 	if (!fn) {
-		fl_errors_add(errs, &bin->where, "'binary' needs 'function', the function to crash "
+		fl_errors_add(errs, &bin->where,
+			      "'binary' needs 'function', the function to crash "
 			      "on entering, such as 'fsync'");
 		return;
 	}
 	if (bin->value[0] != '/') {
-		fl_errors_add(errs, &bin->where, "'binary' must be an absolute path, such as "
-			      "'/lib/x86_64-linux-gnu/libc.so.6', got '%s'", bin->value);
+		fl_errors_add(errs, &bin->where,
+			      "'binary' must be an absolute path, such as "
+			      "'/lib/x86_64-linux-gnu/libc.so.6', got '%s'",
+			      bin->value);
 		return;
 	}
 	if (stat(bin->value, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -219,8 +223,10 @@ static int crash_parse(struct fl_fault *f, const struct fl_params *p, struct fl_
 		if (k == -ENOMEM)
 			return k;
 		if (k < 0 && closest_syscall(sc->value, hint, sizeof(hint)))
-			fl_errors_add(errs, &sc->where, "'syscall': unknown x86_64 syscall '%s' "
-				      "(did you mean '%s'?)", sc->value, hint);
+			fl_errors_add(errs, &sc->where,
+				      "'syscall': unknown x86_64 syscall '%s' "
+				      "(did you mean '%s'?)",
+				      sc->value, hint);
 		else if (k < 0)
 			fl_errors_add(errs, &sc->where, "'syscall': unknown x86_64 syscall '%s'",
 				      sc->value);
@@ -232,13 +238,16 @@ static int crash_parse(struct fl_fault *f, const struct fl_params *p, struct fl_
 			      "'binary' (such as 'fsync' in '/lib/x86_64-linux-gnu/libc.so.6')");
 	}
 	if (nth && (fl_parse_uint(nth->value, CRASH_NTH_MAX, &cp->nth) < 0 || cp->nth == 0))
-		fl_errors_add(errs, &nth->where,
-			      "'nth' must be a whole number from 1 to %llu (the call that crashes), "
-			      "got '%s'", CRASH_NTH_MAX, nth->value);
+		fl_errors_add(
+			errs, &nth->where,
+			"'nth' must be a whole number from 1 to %llu (the call that crashes), "
+			"got '%s'",
+			CRASH_NTH_MAX, nth->value);
 	if (sig && fl_parse_signal(sig->value, &cp->signal) < 0)
-		fl_errors_add(errs, &sig->where,
-			      "'signal' must be a signal name or number such as 'SIGKILL', got '%s'",
-			      sig->value);
+		fl_errors_add(
+			errs, &sig->where,
+			"'signal' must be a signal name or number such as 'SIGKILL', got '%s'",
+			sig->value);
 	return errs->n > n0 ? -EINVAL : 0;
 }
 
@@ -282,9 +291,10 @@ static int crash_probe(const struct fl_fault *f, const char **ret_reason)
 	r = crash_bpf__load(skel);
 	crash_bpf__destroy(skel);
 	if (r < 0)
-		*ret_reason = uprobe ? "the kernel refused the uprobe program with bpf_send_signal" :
-				       "the kernel refused the raw tracepoint sys_enter program with "
-				       "bpf_send_signal (BPF_PROG_LOAD failed; needs kernel BTF)";
+		*ret_reason =
+			uprobe ? "the kernel refused the uprobe program with bpf_send_signal"
+			       : "the kernel refused the raw tracepoint sys_enter program with "
+				 "bpf_send_signal (BPF_PROG_LOAD failed; needs kernel BTF)";
 	return r < 0 ? r : 0;
 }
 
@@ -313,8 +323,10 @@ static int plan_cgroup(const char *cg, json_t *o, char **reason)
 		if (*c != '/' && (c == cg || c[-1] == '/') && strncmp(c, "./", 2) && strcmp(c, "."))
 			level++;
 	if (level == 0)
-		return fl_set_reason(reason, -EINVAL, "cgroup '%s' is the root: every process "
-				     "would be a target", cg);
+		return fl_set_reason(reason, -EINVAL,
+				     "cgroup '%s' is the root: every process "
+				     "would be a target",
+				     cg);
 	if (json_object_set_new(o, "cgroup", json_string(cg)) < 0 ||
 	    json_object_set_new(o, "cgroup_id", json_integer((json_int_t)id)) < 0 ||
 	    json_object_set_new(o, "cgroup_level", json_integer(level)) < 0)
@@ -340,9 +352,10 @@ static int crash_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_
 	if (r < 0)
 		return r;
 	if (n > CRASH_MAX_TARGETS)
-		return fl_set_reason(&ctx->reason, -E2BIG, "%zu target processes: a crash point "
-				     "takes at most %d (narrow the target or use 'count')", n,
-				     CRASH_MAX_TARGETS);
+		return fl_set_reason(&ctx->reason, -E2BIG,
+				     "%zu target processes: a crash point "
+				     "takes at most %d (narrow the target or use 'count')",
+				     n, CRASH_MAX_TARGETS);
 	if (asprintf(&pin, FL_PIN_ROOT "/%s-%08x", ctx->run_id,
 		     fl_net_handle(ctx->run_id, f->name)) < 0)
 		return -ENOMEM;
@@ -422,14 +435,17 @@ static int attach_pinned(struct crash_bpf *skel, json_t *o, const char *pin, con
 
 		link = bpf_program__attach_uprobe_opts(skel->progs.crash_uprobe, pid, bin, 0, &uo);
 		if (!link)
-			return fl_set_reason(reason, -errno, "cannot attach a uprobe to '%s' in '%s' "
-					     "for pid %d: %s", fn, bin, pid, strerror(errno));
+			return fl_set_reason(reason, -errno,
+					     "cannot attach a uprobe to '%s' in '%s' "
+					     "for pid %d: %s",
+					     fn, bin, pid, strerror(errno));
 	} else {
-		link = bpf_program__attach_raw_tracepoint(skel->progs.crash_sys_enter,
-							  "sys_enter");
+		link = bpf_program__attach_raw_tracepoint(skel->progs.crash_sys_enter, "sys_enter");
 		if (!link)
-			return fl_set_reason(reason, -errno, "cannot attach to the raw tracepoint "
-					     "sys_enter: %s", strerror(errno));
+			return fl_set_reason(reason, -errno,
+					     "cannot attach to the raw tracepoint "
+					     "sys_enter: %s",
+					     strerror(errno));
 	}
 	r = bpf_link__pin(link, path);
 	if (r < 0)
@@ -455,18 +471,22 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	    (!sc && !json_object_get(o, "function")) || (sig && fl_parse_signal(sig, &signo) < 0)) {
 		json_decref(armed);
 		json_decref(gone);
-		return fl_set_reason(&ctx->reason, -EINVAL, "malformed bpf-signal object in the plan");
+		return fl_set_reason(&ctx->reason, -EINVAL,
+				     "malformed bpf-signal object in the plan");
 	}
 	json_object_set_new(injected, "armed", armed);
 	json_object_set_new(injected, "gone", gone);
 	r = fl_bpffs_ensure();
 	if (r < 0)
-		return fl_set_reason(&ctx->reason, r, "cannot mount the BPF filesystem on " FL_BPFFS
-				     ": %s", strerror(-r));
+		return fl_set_reason(&ctx->reason, r,
+				     "cannot mount the BPF filesystem on " FL_BPFFS ": %s",
+				     strerror(-r));
 	skel = crash_open(!sc);
 	if (!skel)
-		return fl_set_reason(&ctx->reason, -errno, "cannot open the crash-point BPF object: "
-				     "%s", strerror(errno));
+		return fl_set_reason(&ctx->reason, -errno,
+				     "cannot open the crash-point BPF object: "
+				     "%s",
+				     strerror(errno));
 	c = (struct crash_config *)&skel->rodata->cfg;
 	c->expiry_boot_ns = fl_boottime_ns() +
 			    (uint64_t)json_integer_value(json_object_get(o, "for_ns")) +
@@ -478,9 +498,11 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	c->cgroup_level = (uint32_t)json_integer_value(json_object_get(o, "cgroup_level"));
 	r = crash_bpf__load(skel);
 	if (r < 0)
-		return fl_set_reason(&ctx->reason, r, "the kernel refused the crash-point program: "
-				     "%s", strerror(-r));
-	json_array_foreach(tg, i, t) {
+		return fl_set_reason(&ctx->reason, r,
+				     "the kernel refused the crash-point program: "
+				     "%s",
+				     strerror(-r));
+	json_array_foreach (tg, i, t) {
 		uint32_t pid = (uint32_t)json_integer_value(json_object_get(t, "pid"));
 		struct crash_target ct = {
 			.starttime = (uint64_t)json_integer_value(json_object_get(t, "starttime")),
@@ -489,10 +511,11 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 		r = bpf_map__update_elem(skel->maps.targets, &pid, sizeof(pid), &ct, sizeof(ct),
 					 BPF_NOEXIST);
 		if (r < 0)
-			return fl_set_reason(&ctx->reason, r, "cannot add pid %u to the targets: %s",
-					     pid, strerror(-r));
+			return fl_set_reason(&ctx->reason, r,
+					     "cannot add pid %u to the targets: %s", pid,
+					     strerror(-r));
 	}
-	json_array_foreach(json_object_get(o, "exempt"), i, t) {
+	json_array_foreach (json_object_get(o, "exempt"), i, t) {
 		uint32_t pid = (uint32_t)json_integer_value(t);
 		struct crash_target ct = { .verdict = CRASH_EXEMPT };
 
@@ -513,11 +536,11 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 		r = attach_pinned(skel, o, pin, "link-sys_enter", 0, &ctx->reason);
 		if (r < 0)
 			return r;
-		json_array_foreach(tg, i, t)
+		json_array_foreach (tg, i, t)
 			json_array_append(armed, json_object_get(t, "pid"));
 	} else {
 		/* one uprobe per process: the kernel filters on its memory map */
-		json_array_foreach(tg, i, t) {
+		json_array_foreach (tg, i, t) {
 			pid_t pid = (pid_t)json_integer_value(json_object_get(t, "pid"));
 			uint64_t st = (uint64_t)json_integer_value(json_object_get(t, "starttime"));
 			_cleanup_close_ int pfd = fl_pidfd_open_verified(pid, st);
@@ -534,7 +557,8 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 		}
 	}
 	if (json_array_size(armed) == 0)
-		return fl_set_reason(&ctx->reason, -ESRCH, "every planned process exited before "
+		return fl_set_reason(&ctx->reason, -ESRCH,
+				     "every planned process exited before "
 				     "the crash point was armed");
 	if (sc) {
 		json_object_set_new(injected, "syscall", json_string(sc));
@@ -598,9 +622,11 @@ static int crash_observe(json_t *objects, json_t *observed)
 		if (e && ct.verdict == CRASH_FIRED) {
 			/* when the nth call entered the kernel, also as wall-clock time */
 			json_object_set_new(e, "tid", json_integer(ct.tid));
-			json_object_set_new(e, "fired_mono_ns", json_integer((json_int_t)ct.fired_ns));
-			json_object_set_new(e, "fired_at_ns",
-					    json_integer((json_int_t)(real - (mono - ct.fired_ns))));
+			json_object_set_new(e, "fired_mono_ns",
+					    json_integer((json_int_t)ct.fired_ns));
+			json_object_set_new(
+				e, "fired_at_ns",
+				json_integer((json_int_t)(real - (mono - ct.fired_ns))));
 			fired++;
 		}
 		if (e && ct.verdict == CRASH_FAILED)
@@ -635,9 +661,10 @@ static int revert_one(json_t *o, char **ret_reason)
 	int r = 0, k;
 
 	if (!pin || !json_is_array(links) || strncmp(pin, FL_PIN_ROOT "/", strlen(FL_PIN_ROOT) + 1))
-		return fl_set_reason(ret_reason, -EINVAL, "malformed bpf-signal object in the journal");
+		return fl_set_reason(ret_reason, -EINVAL,
+				     "malformed bpf-signal object in the journal");
 	/* the last reference to a link is its pin: unpinning detaches the program */
-	json_array_foreach(links, i, l) {
+	json_array_foreach (links, i, l) {
 		const char *name = json_string_value(l);
 
 		if (!name || strchr(name, '/'))
@@ -673,10 +700,9 @@ static int crash_describe(const struct fl_fault *f, char *buf, size_t len)
 		return -EINVAL;
 	fl_target_describe(&f->target, tgt, sizeof(tgt));
 	if (cp->syscall)
-		snprintf(buf, len, "%s to %s%s%s on its %s %s()", fl_signal_name(cp->signal, sig,
-									sizeof(sig)), tgt,
-			 f->on ? " on " : "", f->on ? f->on : "",
-			 ordinal(cp->nth, nth, sizeof(nth)), cp->syscall);
+		snprintf(buf, len, "%s to %s%s%s on its %s %s()",
+			 fl_signal_name(cp->signal, sig, sizeof(sig)), tgt, f->on ? " on " : "",
+			 f->on ? f->on : "", ordinal(cp->nth, nth, sizeof(nth)), cp->syscall);
 	else
 		snprintf(buf, len, "%s to %s%s%s on its %s entry into %s() in %s",
 			 fl_signal_name(cp->signal, sig, sizeof(sig)), tgt, f->on ? " on " : "",

@@ -51,10 +51,9 @@ static void errors_name_the_key(void **state)
 	assert_errors(FAULT "    syscall: fsync\n    function: fsync\n",
 		      "t.yaml:8:15: a crash point is either a 'syscall' or a 'function' in a "
 		      "'binary', not both");
-	assert_errors(FAULT,
-		      "t.yaml:4:5: a 'crash-point' needs 'syscall' (such as 'fsync') or "
-		      "'function' and 'binary' (such as 'fsync' in "
-		      "'/lib/x86_64-linux-gnu/libc.so.6')");
+	assert_errors(FAULT, "t.yaml:4:5: a 'crash-point' needs 'syscall' (such as 'fsync') or "
+			     "'function' and 'binary' (such as 'fsync' in "
+			     "'/lib/x86_64-linux-gnu/libc.so.6')");
 }
 
 static void describe_defaults(void **state)
@@ -133,7 +132,8 @@ static void plan_objects(void **state)
 	json_decref(objs);
 
 	/* a uprobe crash point: one link per process */
-	objs = plan_for("    function: fsync\n    binary: /lib/x86_64-linux-gnu/libc.so.6\n", child);
+	objs = plan_for("    function: fsync\n    binary: /lib/x86_64-linux-gnu/libc.so.6\n",
+			child);
 	o = json_array_get(objs, 0);
 	{
 		char want[48];
@@ -181,12 +181,14 @@ static void plan_cgroup_target(void **state)
 	ctx.protect[ctx.n_protect++] = getpid();
 	snprintf(yaml, sizeof(yaml),
 		 HEAD "faults:\n  - kind: crash-point\n    for: 1s\n    target: { cgroup: '%s' }\n"
-		      "    syscall: fsync\n", cg);
+		      "    syscall: fsync\n",
+		 cg);
 	s = load_ok(yaml);
 	assert_int_equal(s->faults[0].backend->plan(&s->faults[0], &ctx, &objs), 0);
 	o = json_array_get(objs, 0);
 	assert_int_equal(stat(dir, &st), 0);
-	assert_int_equal(json_integer_value(json_object_get(o, "cgroup_id")), (json_int_t)st.st_ino);
+	assert_int_equal(json_integer_value(json_object_get(o, "cgroup_id")),
+			 (json_int_t)st.st_ino);
 	assert_int_equal(json_integer_value(json_object_get(o, "cgroup_level")), 1);
 	assert_int_equal(json_integer_value(json_array_get(json_object_get(o, "exempt"), 0)),
 			 getpid());
@@ -220,10 +222,8 @@ static void revert_only_ours(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(errors_name_the_key),
-		cmocka_unit_test(describe_defaults),
-		cmocka_unit_test(plan_objects),
-		cmocka_unit_test(plan_cgroup_target),
+		cmocka_unit_test(errors_name_the_key), cmocka_unit_test(describe_defaults),
+		cmocka_unit_test(plan_objects),	       cmocka_unit_test(plan_cgroup_target),
 		cmocka_unit_test(revert_only_ours),
 	};
 
