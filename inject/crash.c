@@ -299,14 +299,17 @@ static int crash_probe(const struct fl_fault *f, const char **ret_reason)
 }
 
 /*
- * A target that is a cgroup and nothing else: its processes forked later are targets too (the
- * program adds them at their first call). Any other key names a fixed set of processes.
+ * A syscall crash point whose target is a cgroup and nothing else: its processes forked later
+ * are targets too (the program adds them at their first call). Any other key names a fixed set
+ * of processes, and so does a cgroup for a uprobe (attached per process: a uprobe for every
+ * process would trap each caller of the function on the host).
  */
 static bool cgroup_mode(const struct fl_fault *f)
 {
 	const struct fl_target *t = &f->target;
+	const struct crash_params *cp = f->priv;
 
-	return t->cgroup && !t->pid && !t->name && !t->cmdline && !t->netns && !t->pick_random &&
+	return cp->syscall && t->cgroup && !t->pid && !t->name && !t->cmdline && !t->netns && !t->pick_random &&
 	       !t->count;
 }
 
@@ -484,8 +487,7 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	skel = crash_open(!sc);
 	if (!skel)
 		return fl_set_reason(&ctx->reason, -errno,
-				     "cannot open the crash-point BPF object: "
-				     "%s",
+				     "cannot open the crash-point BPF object: %s",
 				     strerror(errno));
 	c = (struct crash_config *)&skel->rodata->cfg;
 	c->expiry_boot_ns = fl_boottime_ns() +
@@ -499,8 +501,7 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	r = crash_bpf__load(skel);
 	if (r < 0)
 		return fl_set_reason(&ctx->reason, r,
-				     "the kernel refused the crash-point program: "
-				     "%s",
+				     "the kernel refused the crash-point program: %s",
 				     strerror(-r));
 	json_array_foreach (tg, i, t) {
 		uint32_t pid = (uint32_t)json_integer_value(json_object_get(t, "pid"));
