@@ -72,6 +72,13 @@ size_t fl_kind_names(const char **out, size_t max);
 
 /* "SIGTERM", "TERM", "15" */
 int fl_parse_signal(const char *s, int *ret);
+/* "SIGTERM", or the number for a signal without a name */
+const char *fl_signal_name(int sig, char *buf, size_t len);
+
+struct fl_proc;
+/* The processes a fault's target keys name (in its lab host's namespace when `on`). */
+int fl_fault_targets(const struct fl_fault *f, struct fl_inject_ctx *ctx, struct fl_proc **ret,
+		     size_t *ret_n);
 
 extern const struct fl_backend fl_backend_kill;
 extern const struct fl_backend fl_backend_stop;
@@ -85,5 +92,6 @@ extern const struct fl_backend fl_backend_bandwidth_tbf;
 extern const struct fl_backend fl_backend_loss_tc;
 extern const struct fl_backend fl_backend_partition_tc;
 extern const struct fl_backend fl_backend_corrupt_tc;
+extern const struct fl_backend fl_backend_crash_bpf;
 
 #endif

@@ -35,7 +35,7 @@ int fl_parse_signal(const char *s, int *ret)
 	return -EINVAL;
 }
 
-static const char *signal_name(int sig, char *buf, size_t len)
+const char *fl_signal_name(int sig, char *buf, size_t len)
 {
 	const char *a = sigabbrev_np(sig);
 
@@ -111,19 +111,26 @@ static json_t *process_objects(const struct fl_proc *v, size_t n)
 	return a;
 }
 
-static int proc_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t **ret_objects)
+int fl_fault_targets(const struct fl_fault *f, struct fl_inject_ctx *ctx, struct fl_proc **ret,
+		     size_t *ret_n)
 {
-	_cleanup_free_ struct fl_proc *v = NULL;
 	_cleanup_free_ char *where = NULL, *nspath = NULL;
-	size_t n = 0;
-	int r;
 
 	if (f->target.netns && asprintf(&nspath, "/run/netns/%s", f->target.netns) < 0)
 		return -ENOMEM;
 	if (f->on && asprintf(&where, "lab host '%s'", f->on) < 0)
 		return -ENOMEM;
-	r = fl_target_resolve(&f->target, nspath, where, ctx->protect, ctx->n_protect, ctx->rng,
-			      &v, &n, &ctx->reason);
+	return fl_target_resolve(&f->target, nspath, where, ctx->protect, ctx->n_protect,
+				 ctx->rng, ret, ret_n, &ctx->reason);
+}
+
+static int proc_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t **ret_objects)
+{
+	_cleanup_free_ struct fl_proc *v = NULL;
+	size_t n = 0;
+	int r;
+
+	r = fl_fault_targets(f, ctx, &v, &n);
 	if (r < 0)
 		return r;
 	*ret_objects = process_objects(v, n);
@@ -157,7 +164,7 @@ static int signal_objects(json_t *objects, int sig, struct fl_inject_ctx *ctx, j
 				first_err = e;
 				free(ctx->reason);
 				if (asprintf(&ctx->reason, "cannot send %s to pid %d: %s",
-					     signal_name(sig, name, sizeof(name)), pid,
+					     fl_signal_name(sig, name, sizeof(name)), pid,
 					     strerror(-e)) < 0)
 					ctx->reason = NULL;
 			}
@@ -165,7 +172,7 @@ static int signal_objects(json_t *objects, int sig, struct fl_inject_ctx *ctx, j
 		}
 		json_array_append_new(sent, json_integer(pid));
 	}
-	json_object_set_new(injected, "signal", json_string(signal_name(sig, name, sizeof(name))));
+	json_object_set_new(injected, "signal", json_string(fl_signal_name(sig, name, sizeof(name))));
 	json_object_set_new(injected, "signalled", sent);
 	json_object_set_new(injected, "gone", gone);
 	if (first_err)
@@ -199,7 +206,7 @@ static int kill_describe(const struct fl_fault *f, char *buf, size_t len)
 	char sig[32], tgt[200], iv[32];
 
 	fl_target_describe(&f->target, tgt, sizeof(tgt));
-	snprintf(buf, len, "%s to %s%s%s%s%s", signal_name(kp ? kp->signal : SIGKILL, sig,
+	snprintf(buf, len, "%s to %s%s%s%s%s", fl_signal_name(kp ? kp->signal : SIGKILL, sig,
 							    sizeof(sig)),
 		 tgt, f->on ? " on " : "", f->on ? f->on : "", f->repeat_ns ? " every " : "",
 		 f->repeat_ns ? fl_format_duration(f->repeat_ns, iv, sizeof(iv)) : "");

@@ -12,7 +12,7 @@ CAPS="root cap-sys-admin cap-net-admin cap-bpf kernel-btf bpf-syscall netns tc-b
 nfqueue iptables-nfqueue veth bridge bpf-trampoline bpf-lsm bpf-lsm-active fmod-ret-security
 fmod-ret-syscall kprobe-override tp-btf-signal tracepoint-signal uprobe seccomp-filter
 seccomp-notify seccomp-notify-sync-wakeup dev-fuse fusermount3 cgroup2 cgroup-kill pidfd"
-KINDS="kill stop latency loss corrupt duplicate reorder partition bandwidth crash disk-error
+KINDS="kill stop latency loss corrupt duplicate reorder partition bandwidth crash-point disk-error
 io-latency"
 
 require_root() {

@@ -85,7 +85,7 @@ Y
 	printf 'version: 1\nname: t\nfaults:\n  - { kind: disk-error, for: 1s }\n' > lat.yaml
 	run "$FL" validate lat.yaml
 	assert_failure 2
-	assert_output --partial "fault kind 'disk-error' is not implemented yet (implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth)"
+	assert_output --partial "fault kind 'disk-error' is not implemented yet (implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth, crash-point)"
 }
 
 @test "--json reports every file" {

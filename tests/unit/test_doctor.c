@@ -17,7 +17,7 @@
 /* Only the name matters to doctor. */
 static const struct fl_backend b_netem = { .kind = "latency", .name = "netem" };
 static const struct fl_backend b_nfqueue = { .kind = "latency", .name = "nfqueue" };
-static const struct fl_backend b_signal = { .kind = "crash", .name = "bpf-signal" };
+static const struct fl_backend b_signal = { .kind = "crash-point", .name = "bpf-signal" };
 static const struct fl_backend b_fuse = { .kind = "io-latency", .name = "fuse" };
 static const struct fl_backend b_lsm = { .kind = "disk-error", .name = "bpf-lsm" };
 static const struct fl_backend b_magic = { .kind = "latency", .name = "magic" };
@@ -175,7 +175,7 @@ static void missing_privilege_names_the_capability(void **state)
 
 static void any_of_requirements(void **state)
 {
-	struct fl_kind_info k = { "crash", "", PLANNED("bpf-signal"), BUILT(&b_signal) };
+	struct fl_kind_info k = { "crash-point", "", PLANNED("bpf-signal"), BUILT(&b_signal) };
 	struct fl_caps *c = all_caps();
 	struct fl_kind_report r;
 

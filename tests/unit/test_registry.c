@@ -59,7 +59,8 @@ static void kind_names(void **state)
 {
 	static const char *const want[] = { "kill",	 "stop",      "latency",
 					     "loss",	 "corrupt",   "duplicate",
-					     "reorder",	 "partition", "bandwidth" };
+					     "reorder",	 "partition", "bandwidth",
+					     "crash-point" };
 	const char *names[16];
 	size_t n = fl_kind_names(names, 16);
 

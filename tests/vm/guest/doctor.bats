@@ -174,7 +174,7 @@ kind() {
 	done <"$KINDS"
 	# the backends the network and disk work rely on are there to implement
 	for kb in latency:netem loss:netem corrupt:netem bandwidth:tbf partition:tc-bpf \
-		disk-error:bpf-lsm disk-error:fmod-ret crash:bpf-signal; do
+		disk-error:bpf-lsm disk-error:fmod-ret crash-point:bpf-signal; do
 		case ",$(kind backends "${kb%%:*}")," in
 		*",${kb#*:}=available,"* | *",${kb#*:}=not-implemented,"*) ;;
 		*) echo "${kb}: not available: $(kind backends "${kb%%:*}")"; bad=1 ;;
