@@ -74,6 +74,8 @@ static const char inject_usage[] =
 	"         --burst-1k K]: a Gilbert-Elliott burst model), partition (drop all matching),\n"
 	"       corrupt (--percent P), duplicate (--percent P), reorder (--percent P --delay D\n"
 	"         [--gap N]), bandwidth (--rate 10mbit [--burst B --limit L])\n"
+	"       crash-point (--syscall NAME | --function F --binary PATH, [--nth N --signal S]:\n"
+	"         kill the target on its Nth call; eBPF, bpf_send_signal)\n"
 	"       --backend NAME picks one (faultline doctor lists them and what this host can run)\n"
 	"Network filters (every network kind): --netns NAME --dev IFACE\n"
 	"  --direction ingress|egress|both --src/--dst ADDR[/LEN] --proto tcp|udp|icmp|icmpv6\n"
@@ -103,7 +105,8 @@ static const char inject_usage[] =
 	"  faultline inject loss --netns NS --dev veth0 --percent 20 --proto udp --dport 9000 --for 30s\n"
 	"  faultline inject latency --netns NS --dev veth0 --delay 50ms --jitter 5ms \\\n"
 	"      --direction ingress --for 30s\n"
-	"  faultline inject loss --netns NS --dev veth0 --burst-p 5% --burst-r 30% --for 1m\n";
+	"  faultline inject loss --netns NS --dev veth0 --burst-p 5% --burst-r 30% --for 1m\n"
+	"  faultline inject crash-point --name redis-server --syscall fdatasync --nth 4 --for 1m\n";
 
 static const char status_usage[] =
 	"Usage: faultline status\n"
