@@ -33,7 +33,7 @@ static const char *const fault_keys[] = {
 	"name",		 "kind",	 "on",		"at",
 	"for",		 "target.pid",	 "target.name", "target.cmdline",
 	"target.cgroup", "target.netns", "target.pick", "target.count",
-	"backend",
+	"backend",	 "target.exec",
 };
 
 static bool valid_ident(const char *s)
@@ -382,6 +382,18 @@ static int parse_target(const struct fl_params *p, struct fl_fault *f, struct fl
 		else if (dup_str(&f->target.netns, t->value) < 0)
 			return -ENOMEM;
 	}
+	if ((t = fl_params_take(p, "target.exec"))) {
+		/* the command itself is started by `faultline exec`; seccomp faults need it */
+		if (!*t->value)
+			fl_errors_add(e, &t->where, "'target.exec' needs a command");
+		else if (f->backend && f->backend->needs_target)
+			fl_errors_add(e, &t->where,
+				      "'target.exec' is for faults on a command faultline launches "
+				      "(syscall, disk-error, io-latency), not '%s'",
+				      f->backend->kind);
+		else if (dup_str(&f->target.exec, t->value) < 0)
+			return -ENOMEM;
+	}
 	if ((t = fl_params_take(p, "target.pick"))) {
 		if (!strcmp(t->value, "random") || !strcmp(t->value, "all"))
 			f->target.pick_random = !strcmp(t->value, "random");
@@ -598,6 +610,7 @@ void fl_fault_clear(struct fl_fault *f)
 	free(f->target.cmdline);
 	free(f->target.cgroup);
 	free(f->target.netns);
+	free(f->target.exec);
 	fl_params_clear(&f->params);
 	*f = (struct fl_fault){ 0 };
 }
