@@ -392,6 +392,12 @@ static int sc_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t *
 	return -EOPNOTSUPP;
 }
 
+static int sc_apply(const struct fl_fault *f, json_t *objects, struct fl_inject_ctx *ctx,
+		    json_t *injected)
+{
+	return -EOPNOTSUPP; /* never planned: see sc_plan() */
+}
+
 static int sc_revert(json_t *objects, char **ret_reason)
 {
 	/* nothing outlives the supervisor: the filter dies with the command */
@@ -444,6 +450,7 @@ static const char *const iolat_keys[] = { "ops", "syscall", "delay", "percent", 
 		.free_priv = sc_free,                                                              \
 		.probe = sc_probe,                                                                 \
 		.plan = sc_plan,                                                                   \
+		.apply = sc_apply,                                                                 \
 		.revert = sc_revert,                                                               \
 		.describe = sc_describe,                                                           \
 	}
