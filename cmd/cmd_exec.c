@@ -149,7 +149,8 @@ static json_t *fault_stats(const struct fl_fault *f)
 	json_object_set_new(o, "syscalls", calls);
 	json_object_set_new(o, "mechanism", json_string(sf->notify ? "notify" : "errno-filter"));
 	/* an errno filter is answered by the kernel: nothing to count */
-	json_object_set_new(o, "seen", sf->notify ? json_integer((json_int_t)sf->seen) : json_null());
+	json_object_set_new(o, "seen",
+			    sf->notify ? json_integer((json_int_t)sf->seen) : json_null());
 	json_object_set_new(o, "hit", sf->notify ? json_integer((json_int_t)sf->hit) : json_null());
 	return o;
 }
@@ -192,8 +193,10 @@ int cmd_exec(int argc, char **argv, struct fl_cli *cli)
 		} else if (a[0] == '-') {
 			return fl_usage_error(self, "unknown option '%s'", a);
 		} else {
-			return fl_usage_error(self, "put the command after '--': faultline exec "
-						    "--fault SPEC -- %s ...", a);
+			return fl_usage_error(self,
+					      "put the command after '--': faultline exec "
+					      "--fault SPEC -- %s ...",
+					      a);
 		}
 		if (i + 1 >= argc)
 			return fl_usage_error(self, "%s needs a value", a);
@@ -207,13 +210,17 @@ int cmd_exec(int argc, char **argv, struct fl_cli *cli)
 	if (for_s) {
 		r = fl_parse_duration(for_s, &o.for_ns);
 		if (r < 0 || o.for_ns == 0)
-			return fl_usage_error(self, "--for must be a duration such as '30s', got "
-						    "'%s'", for_s);
+			return fl_usage_error(self,
+					      "--for must be a duration such as '30s', got "
+					      "'%s'",
+					      for_s);
 	}
 	if (seed_s) {
 		if (fl_parse_uint(seed_s, UINT64_MAX, &o.seed) < 0)
-			return fl_usage_error(self, "--seed must be a non-negative integer, got "
-						    "'%s'", seed_s);
+			return fl_usage_error(self,
+					      "--seed must be a non-negative integer, got "
+					      "'%s'",
+					      seed_s);
 	} else if (getrandom(&o.seed, sizeof(o.seed), 0) != sizeof(o.seed)) {
 		return FL_EXIT_INTERNAL;
 	}
@@ -249,7 +256,8 @@ int cmd_exec(int argc, char **argv, struct fl_cli *cli)
 		const char *why = NULL;
 
 		if (faults[i].backend->probe && faults[i].backend->probe(&faults[i], &why) < 0) {
-			fprintf(stderr, "faultline exec: %s\n", why ? why : "seccomp is unavailable");
+			fprintf(stderr, "faultline exec: %s\n",
+				why ? why : "seccomp is unavailable");
 			ret = FL_EXIT_HOST;
 			goto out;
 		}
@@ -258,8 +266,9 @@ int cmd_exec(int argc, char **argv, struct fl_cli *cli)
 	r = fl_seccomp_exec(faults, n, cmd, &o, &res, &reason);
 	if (r < 0) {
 		fprintf(stderr, "faultline exec: %s\n", reason ? reason : strerror(-r));
-		ret = r == -EPERM || r == -EACCES || r == -EOPNOTSUPP || r == -ENOSYS ?
-			      FL_EXIT_HOST : FL_EXIT_INTERNAL;
+		ret = r == -EPERM || r == -EACCES || r == -EOPNOTSUPP || r == -ENOSYS
+			      ? FL_EXIT_HOST
+			      : FL_EXIT_INTERNAL;
 		goto out;
 	}
 	if (reason)
@@ -272,14 +281,15 @@ int cmd_exec(int argc, char **argv, struct fl_cli *cli)
 		ret = FL_EXIT_INTERNAL;
 
 	if (stats || cli->verbosity > 0) {
-		json_t *j = json_pack("{s:s, s:i, s:b, s:b, s:b, s:I, s:o}", "command", cmdline,
-				      "exit_status", ret, "supervised", res.supervised,
-				      "sync_wakeup", res.sync_wakeup, "timed_out", res.timed_out,
-				      "notifications", (json_int_t)res.notifications, "faults",
-				      json_array());
+		json_t *j =
+			json_pack("{s:s, s:i, s:b, s:b, s:b, s:I, s:o}", "command", cmdline,
+				  "exit_status", ret, "supervised", res.supervised, "sync_wakeup",
+				  res.sync_wakeup, "timed_out", res.timed_out, "notifications",
+				  (json_int_t)res.notifications, "faults", json_array());
 
 		for (size_t i = 0; j && i < n; i++)
-			json_array_append_new(json_object_get(j, "faults"), fault_stats(&faults[i]));
+			json_array_append_new(json_object_get(j, "faults"),
+					      fault_stats(&faults[i]));
 		if (j && stats && json_dump_file(j, stats, JSON_INDENT(2)) < 0)
 			fprintf(stderr, "faultline exec: cannot write '%s'\n", stats);
 		for (size_t i = 0; j && cli->verbosity > 0 && i < n; i++) {
@@ -287,11 +297,13 @@ int cmd_exec(int argc, char **argv, struct fl_cli *cli)
 			json_t *seen = json_object_get(f, "seen");
 
 			if (json_is_null(seen))
-				fprintf(stderr, "faultline exec: %s: %s (kernel filter, not counted)\n",
+				fprintf(stderr,
+					"faultline exec: %s: %s (kernel filter, not counted)\n",
 					json_string_value(json_object_get(f, "name")),
 					json_string_value(json_object_get(f, "description")));
 			else
-				fprintf(stderr, "faultline exec: %s: %s: %lld calls matched, %lld hit\n",
+				fprintf(stderr,
+					"faultline exec: %s: %s: %lld calls matched, %lld hit\n",
 					json_string_value(json_object_get(f, "name")),
 					json_string_value(json_object_get(f, "description")),
 					json_integer_value(seen),

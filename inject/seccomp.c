@@ -136,23 +136,40 @@ static const struct {
 	unsigned index;
 	bool at;
 } file_args[] = {
-	{ "read", FL_SC_ARG_FD, 0, false },	    { "write", FL_SC_ARG_FD, 0, false },
-	{ "pread64", FL_SC_ARG_FD, 0, false },	    { "pwrite64", FL_SC_ARG_FD, 0, false },
-	{ "readv", FL_SC_ARG_FD, 0, false },	    { "writev", FL_SC_ARG_FD, 0, false },
-	{ "preadv", FL_SC_ARG_FD, 0, false },	    { "pwritev", FL_SC_ARG_FD, 0, false },
-	{ "preadv2", FL_SC_ARG_FD, 0, false },	    { "pwritev2", FL_SC_ARG_FD, 0, false },
-	{ "fsync", FL_SC_ARG_FD, 0, false },	    { "fdatasync", FL_SC_ARG_FD, 0, false },
-	{ "ftruncate", FL_SC_ARG_FD, 0, false },    { "fallocate", FL_SC_ARG_FD, 0, false },
-	{ "sync_file_range", FL_SC_ARG_FD, 0, false }, { "lseek", FL_SC_ARG_FD, 0, false },
-	{ "fstat", FL_SC_ARG_FD, 0, false },	    { "close", FL_SC_ARG_FD, 0, false },
-	{ "open", FL_SC_ARG_PATH, 0, false },	    { "creat", FL_SC_ARG_PATH, 0, false },
-	{ "unlink", FL_SC_ARG_PATH, 0, false },	    { "rename", FL_SC_ARG_PATH, 0, false },
-	{ "mkdir", FL_SC_ARG_PATH, 0, false },	    { "rmdir", FL_SC_ARG_PATH, 0, false },
-	{ "truncate", FL_SC_ARG_PATH, 0, false },   { "stat", FL_SC_ARG_PATH, 0, false },
-	{ "openat", FL_SC_ARG_PATH, 1, true },	    { "openat2", FL_SC_ARG_PATH, 1, true },
-	{ "unlinkat", FL_SC_ARG_PATH, 1, true },    { "renameat", FL_SC_ARG_PATH, 1, true },
-	{ "renameat2", FL_SC_ARG_PATH, 1, true },   { "mkdirat", FL_SC_ARG_PATH, 1, true },
-	{ "newfstatat", FL_SC_ARG_PATH, 1, true },  { "statx", FL_SC_ARG_PATH, 1, true },
+	{ "read", FL_SC_ARG_FD, 0, false },
+	{ "write", FL_SC_ARG_FD, 0, false },
+	{ "pread64", FL_SC_ARG_FD, 0, false },
+	{ "pwrite64", FL_SC_ARG_FD, 0, false },
+	{ "readv", FL_SC_ARG_FD, 0, false },
+	{ "writev", FL_SC_ARG_FD, 0, false },
+	{ "preadv", FL_SC_ARG_FD, 0, false },
+	{ "pwritev", FL_SC_ARG_FD, 0, false },
+	{ "preadv2", FL_SC_ARG_FD, 0, false },
+	{ "pwritev2", FL_SC_ARG_FD, 0, false },
+	{ "fsync", FL_SC_ARG_FD, 0, false },
+	{ "fdatasync", FL_SC_ARG_FD, 0, false },
+	{ "ftruncate", FL_SC_ARG_FD, 0, false },
+	{ "fallocate", FL_SC_ARG_FD, 0, false },
+	{ "sync_file_range", FL_SC_ARG_FD, 0, false },
+	{ "lseek", FL_SC_ARG_FD, 0, false },
+	{ "fstat", FL_SC_ARG_FD, 0, false },
+	{ "close", FL_SC_ARG_FD, 0, false },
+	{ "open", FL_SC_ARG_PATH, 0, false },
+	{ "creat", FL_SC_ARG_PATH, 0, false },
+	{ "unlink", FL_SC_ARG_PATH, 0, false },
+	{ "rename", FL_SC_ARG_PATH, 0, false },
+	{ "mkdir", FL_SC_ARG_PATH, 0, false },
+	{ "rmdir", FL_SC_ARG_PATH, 0, false },
+	{ "truncate", FL_SC_ARG_PATH, 0, false },
+	{ "stat", FL_SC_ARG_PATH, 0, false },
+	{ "openat", FL_SC_ARG_PATH, 1, true },
+	{ "openat2", FL_SC_ARG_PATH, 1, true },
+	{ "unlinkat", FL_SC_ARG_PATH, 1, true },
+	{ "renameat", FL_SC_ARG_PATH, 1, true },
+	{ "renameat2", FL_SC_ARG_PATH, 1, true },
+	{ "mkdirat", FL_SC_ARG_PATH, 1, true },
+	{ "newfstatat", FL_SC_ARG_PATH, 1, true },
+	{ "statx", FL_SC_ARG_PATH, 1, true },
 };
 
 int fl_sc_file_arg(int nr, unsigned *ret_index, bool *ret_at)
@@ -332,9 +349,10 @@ static int sc_parse(struct fl_fault *f, const struct fl_params *p, struct fl_err
 
 			if (fl_sc_file_arg(sf->nr[i], &idx, &at) != FL_SC_ARG_NONE)
 				continue;
-			fl_errors_add(errs, &pa->where,
-				      "'path' needs calls that name a file; syscall '%s' does not",
-				      seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, sf->nr[i]));
+			fl_errors_add(
+				errs, &pa->where,
+				"'path' needs calls that name a file; syscall '%s' does not",
+				seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, sf->nr[i]));
 			break;
 		}
 	}
@@ -412,8 +430,7 @@ static int sc_describe(const struct fl_fault *f, char *buf, size_t len)
 
 	for (size_t i = 0; sf && i < sf->n_nr && o < sizeof(calls) - 1; i++) {
 		const char *n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, sf->nr[i]);
-		int k = snprintf(calls + o, sizeof(calls) - o, "%s%s", i ? "," : "",
-				 n ? n : "?");
+		int k = snprintf(calls + o, sizeof(calls) - o, "%s%s", i ? "," : "", n ? n : "?");
 		free((char *)n);
 		if (k > 0)
 			o += (size_t)k;
@@ -428,31 +445,31 @@ static int sc_describe(const struct fl_fault *f, char *buf, size_t len)
 		 sf->delay_ns ? "delay " : "",
 		 sf->delay_ns ? fl_format_duration(sf->delay_ns, d, sizeof(d)) : "",
 		 sf->delay_ns && sf->err ? " then " : "", sf->err ? strerrorname_np(sf->err) : "",
-		 sf->err ? "on" : "of", calls, sf->path ? " under " : "",
-		 sf->path ? sf->path : "", sf->percent < 1.0 ? pct : nth);
+		 sf->err ? "on" : "of", calls, sf->path ? " under " : "", sf->path ? sf->path : "",
+		 sf->percent < 1.0 ? pct : nth);
 	return 0;
 }
 
-static const char *const syscall_keys[] = { "syscall", "errno", "delay", "percent", "nth", "path",
-					    "notify", NULL };
-static const char *const disk_keys[] = { "ops", "syscall", "errno", "percent", "nth", "path",
-					 "notify", NULL };
-static const char *const iolat_keys[] = { "ops", "syscall", "delay", "percent", "nth", "path",
-					  "notify", NULL };
+static const char *const syscall_keys[] = { "syscall", "errno", "delay",  "percent",
+					    "nth",     "path",	"notify", NULL };
+static const char *const disk_keys[] = { "ops", "syscall", "errno",  "percent",
+					 "nth", "path",	   "notify", NULL };
+static const char *const iolat_keys[] = { "ops", "syscall", "delay",  "percent",
+					  "nth", "path",    "notify", NULL };
 
-#define SC_BACKEND(sym, k, n, sum, keyv, parsefn)                                                 \
-	const struct fl_backend sym = {                                                            \
-		.kind = k,                                                                         \
-		.name = n,                                                                         \
-		.summary = sum,                                                                    \
-		.keys = keyv,                                                                      \
-		.parse = parsefn,                                                                  \
-		.free_priv = sc_free,                                                              \
-		.probe = sc_probe,                                                                 \
-		.plan = sc_plan,                                                                   \
-		.apply = sc_apply,                                                                 \
-		.revert = sc_revert,                                                               \
-		.describe = sc_describe,                                                           \
+#define SC_BACKEND(sym, k, n, sum, keyv, parsefn) \
+	const struct fl_backend sym = {           \
+		.kind = k,                        \
+		.name = n,                        \
+		.summary = sum,                   \
+		.keys = keyv,                     \
+		.parse = parsefn,                 \
+		.free_priv = sc_free,             \
+		.probe = sc_probe,                \
+		.plan = sc_plan,                  \
+		.apply = sc_apply,                \
+		.revert = sc_revert,              \
+		.describe = sc_describe,          \
 	}
 
 SC_BACKEND(fl_backend_syscall_seccomp, "syscall", "seccomp",
@@ -624,8 +641,8 @@ struct sup {
 	int nfd;
 	uint64_t rng;
 	struct nfqd_heap heap;
-	struct slot *slot;  /* pending answers */
-	uint32_t *free_ix;  /* unused slots */
+	struct slot *slot; /* pending answers */
+	uint32_t *free_ix; /* unused slots */
 	size_t n_slot, n_free;
 	int tfd;
 	uint64_t notifications;
@@ -667,8 +684,7 @@ static int respond(int nfd, uint64_t id, int err)
 }
 
 /* Which fault hits this call: 1 with its errno and delay, or 0 to let it through. */
-static int decide(struct sup *s, const struct seccomp_notif *req, int *ret_err,
-		  uint64_t *ret_delay)
+static int decide(struct sup *s, const struct seccomp_notif *req, int *ret_err, uint64_t *ret_delay)
 {
 	char path[PATH_MAX];
 	int have_path = 0; /* 0 not read, 1 read, -1 unreadable */
@@ -810,7 +826,9 @@ static int recv_hello(int sock, struct hello *h, int *ret_fd)
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = { h, sizeof(*h) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
 			    .msg_controllen = sizeof(u.buf) };
 	struct cmsghdr *c;
 	ssize_t k;
@@ -1037,8 +1055,8 @@ int fl_seccomp_exec(struct fl_fault *faults, size_t n, char *const *argv,
 				res->timed_out = true;
 				kill(pid, term_sent ? SIGKILL : SIGTERM);
 				if (!term_sent)
-					arm_timer(dfd, fl_now_ns() + (o->grace_ns ? o->grace_ns :
-									    NSEC_PER_SEC));
+					arm_timer(dfd, fl_now_ns() + (o->grace_ns ? o->grace_ns
+										  : NSEC_PER_SEC));
 				term_sent = true;
 				break;
 			}

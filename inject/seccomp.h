@@ -54,10 +54,10 @@ enum { FL_SC_ARG_NONE, FL_SC_ARG_FD, FL_SC_ARG_PATH };
 int fl_sc_file_arg(int nr, unsigned *ret_index, bool *ret_at);
 
 struct fl_sc_opts {
-	uint64_t for_ns;      /* end the command after this long; 0: run to its end */
-	uint64_t grace_ns;    /* SIGTERM at for_ns, SIGKILL this long after */
-	uint64_t seed;	      /* for percent */
-	bool no_sync_wakeup;  /* do not ask for the sync wake-up flag (benchmarks) */
+	uint64_t for_ns;     /* end the command after this long; 0: run to its end */
+	uint64_t grace_ns;   /* SIGTERM at for_ns, SIGKILL this long after */
+	uint64_t seed;	     /* for percent */
+	bool no_sync_wakeup; /* do not ask for the sync wake-up flag (benchmarks) */
 };
 
 struct fl_sc_result {

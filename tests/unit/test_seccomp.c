@@ -110,17 +110,17 @@ static void parse_faults(void **state)
 	struct fl_errors e = { 0 };
 	const struct fl_sc_fault *sf;
 
-	assert_int_equal(parse(&f, &e, "dd", "kind", "syscall", "syscall", "write", "errno",
-			       "ENOSPC", NULL),
-			 0);
+	assert_int_equal(
+		parse(&f, &e, "dd", "kind", "syscall", "syscall", "write", "errno", "ENOSPC", NULL),
+		0);
 	sf = f.priv;
 	assert_int_equal(sf->err, ENOSPC);
 	assert_false(sf->notify); /* every call, one errno: a kernel filter */
 	assert_string_equal(f.backend->name, "seccomp");
 	fl_fault_clear(&f);
 
-	assert_int_equal(parse(&f, &e, "dd", "kind", "disk-error", "ops", "write", "path",
-			       "/tmp/x", "percent", "30", NULL),
+	assert_int_equal(parse(&f, &e, "dd", "kind", "disk-error", "ops", "write", "path", "/tmp/x",
+			       "percent", "30", NULL),
 			 0);
 	sf = f.priv;
 	assert_int_equal(sf->err, EIO); /* the default */
@@ -149,31 +149,31 @@ static void parse_faults(void **state)
 	fl_errors_clear(&e);
 	fl_fault_clear(&f);
 
-	assert_int_equal(parse(&f, &e, NULL, "kind", "syscall", "syscall", "write", "errno", "EIO",
-			       NULL),
-			 -EINVAL);
+	assert_int_equal(
+		parse(&f, &e, NULL, "kind", "syscall", "syscall", "write", "errno", "EIO", NULL),
+		-EINVAL);
 	assert_true(has_error(&e, "acts on a command faultline launches"));
 	fl_errors_clear(&e);
 	fl_fault_clear(&f);
 
-	assert_int_equal(parse(&f, &e, "dd", "kind", "syscall", "syscall", "getpid", "errno",
-			       "EIO", "path", "/x", "nth", "2", "percent", "5", NULL),
+	assert_int_equal(parse(&f, &e, "dd", "kind", "syscall", "syscall", "getpid", "errno", "EIO",
+			       "path", "/x", "nth", "2", "percent", "5", NULL),
 			 -EINVAL);
 	assert_true(has_error(&e, "syscall 'getpid' does not"));
 	assert_true(has_error(&e, "'nth' cannot be combined with 'percent'"));
 	fl_errors_clear(&e);
 	fl_fault_clear(&f);
 
-	assert_int_equal(parse(&f, &e, "dd", "kind", "syscall", "syscall", "execve", "errno", "EIO",
-			       NULL),
-			 -EINVAL);
+	assert_int_equal(
+		parse(&f, &e, "dd", "kind", "syscall", "syscall", "execve", "errno", "EIO", NULL),
+		-EINVAL);
 	assert_true(has_error(&e, "'execve' cannot be faulted"));
 	fl_errors_clear(&e);
 	fl_fault_clear(&f);
 
-	assert_int_equal(parse(&f, &e, "dd", "kind", "io-latency", "ops", "fsync", "errno", "EIO",
-			       NULL),
-			 -EINVAL);
+	assert_int_equal(
+		parse(&f, &e, "dd", "kind", "io-latency", "ops", "fsync", "errno", "EIO", NULL),
+		-EINVAL);
 	assert_true(has_error(&e, "unknown key 'errno'"));
 	assert_true(has_error(&e, "needs 'delay'"));
 	fl_errors_clear(&e);
@@ -197,8 +197,7 @@ static void read_string_stops_at_unmapped(void **state)
 	assert_int_equal(mprotect(m + pg, (size_t)pg, PROT_NONE), 0);
 	/* a string that ends right before the unmapped page: one read would fail */
 	strcpy(m + pg - 6, "/x/y");
-	assert_int_equal(fl_sc_read_string(getpid(), (uintptr_t)(m + pg - 6), buf, sizeof(buf)),
-			 0);
+	assert_int_equal(fl_sc_read_string(getpid(), (uintptr_t)(m + pg - 6), buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "/x/y");
 	memset(m + pg - 4, 'a', 4);
 	assert_true(fl_sc_read_string(getpid(), (uintptr_t)(m + pg - 4), buf, sizeof(buf)) < 0);
@@ -219,9 +218,9 @@ static void exec_status(void **state)
 	char *nope[] = { "/nonexistent/cmd", NULL };
 
 	/* echo's write fails with EIO under the kernel filter: the shell exits 7 */
-	assert_int_equal(parse(&f, &e, "sh", "kind", "syscall", "syscall", "write", "errno", "EIO",
-			       NULL),
-			 0);
+	assert_int_equal(
+		parse(&f, &e, "sh", "kind", "syscall", "syscall", "write", "errno", "EIO", NULL),
+		0);
 	assert_int_equal(fl_seccomp_exec(&f, 1, sh, &o, &res, &why), 0);
 	assert_true(WIFEXITED(res.wstatus));
 	assert_int_equal(WEXITSTATUS(res.wstatus), 7);
