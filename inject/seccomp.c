@@ -913,7 +913,7 @@ int fl_seccomp_exec(struct fl_fault *faults, size_t n, char *const *argv,
 	struct sup s = { .faults = faults, .n = n, .nfd = -1, .rng = o->seed };
 	sigset_t mask, old;
 	int sv[2], r, status = 0;
-	bool notify = false, exec_done = false, exited = false, term_sent = false;
+	bool notify = false, exited = false, term_sent = false;
 	struct hello h;
 	pid_t pid;
 
@@ -1034,7 +1034,6 @@ int fl_seccomp_exec(struct fl_fault *faults, size_t n, char *const *argv,
 				if (k2 == 0 && h.stage == 2)
 					r = set_reason(ret_reason, 0, "cannot run '%s': %s",
 						       SHOW(argv[0]), strerror(h.err));
-				exec_done = true;
 				epoll_ctl(ep, EPOLL_CTL_DEL, sock_p, NULL);
 				break;
 			}
@@ -1067,7 +1066,6 @@ int fl_seccomp_exec(struct fl_fault *faults, size_t n, char *const *argv,
 			}
 		}
 	}
-	(void)exec_done;
 	nfqd_heap_free(&s.heap);
 	free(s.slot);
 	free(s.free_ix);
