@@ -15,8 +15,8 @@
 #define MAX_FAULTS 16
 
 const char cmd_exec_usage[] =
-	"Usage: faultline exec --fault SPEC [--fault SPEC...] [--for DURATION] [--seed N]\n"
-	"                      [--stats FILE] -- CMD [ARGS...]\n"
+	"Usage: faultline exec --fault SPEC [--fault SPEC...] [--for DURATION [--release]]\n"
+	"                      [--seed N] [--stats FILE] -- CMD [ARGS...]\n"
 	"\n"
 	"Run CMD with syscall faults installed as a seccomp filter before it starts (no root\n"
 	"needed), and exit with CMD's exit status (128+N if signal N ended it). Faults that\n"
@@ -40,6 +40,8 @@ const char cmd_exec_usage[] =
 	"Options:\n"
 	"  --fault SPEC       a fault (repeatable; the first that matches a call decides)\n"
 	"  --for DURATION     end CMD after DURATION (SIGTERM, SIGKILL 1s later)\n"
+	"  --release          with --for: at its end stop injecting and let CMD run on (every\n"
+	"                     fault is then decided by faultline, never a kernel errno rule)\n"
 	"  --seed N           seed for percent (default: random)\n"
 	"  --stats FILE       write what was asked and what happened as JSON to FILE\n"
 	"  --no-sync-wakeup   do not ask the kernel for synchronous wake-ups (benchmarks)\n"
@@ -176,6 +178,10 @@ int cmd_exec(int argc, char **argv, struct fl_cli *cli)
 			cmd = argv + i + 1;
 			break;
 		}
+		if (!strcmp(a, "--release")) {
+			o.release = true;
+			continue;
+		}
 		if (!strcmp(a, "--no-sync-wakeup")) {
 			o.no_sync_wakeup = true;
 			continue;
@@ -204,6 +210,8 @@ int cmd_exec(int argc, char **argv, struct fl_cli *cli)
 	}
 	if (!cmd || !cmd[0])
 		return fl_usage_error(self, "give the command after '--'");
+	if (o.release && !for_s)
+		return fl_usage_error(self, "--release goes with --for (when the faults end)");
 	if (!n_specs)
 		return fl_usage_error(self, "give at least one --fault, e.g. "
 					    "--fault syscall=write,errno=EIO");
@@ -281,11 +289,11 @@ int cmd_exec(int argc, char **argv, struct fl_cli *cli)
 		ret = FL_EXIT_INTERNAL;
 
 	if (stats || cli->verbosity > 0) {
-		json_t *j =
-			json_pack("{s:s, s:i, s:b, s:b, s:b, s:I, s:o}", "command", cmdline,
-				  "exit_status", ret, "supervised", res.supervised, "sync_wakeup",
-				  res.sync_wakeup, "timed_out", res.timed_out, "notifications",
-				  (json_int_t)res.notifications, "faults", json_array());
+		json_t *j = json_pack("{s:s, s:i, s:b, s:b, s:b, s:b, s:I, s:o}", "command",
+				      cmdline, "exit_status", ret, "supervised", res.supervised,
+				      "sync_wakeup", res.sync_wakeup, "timed_out", res.timed_out,
+				      "released", res.released, "notifications",
+				      (json_int_t)res.notifications, "faults", json_array());
 
 		for (size_t i = 0; j && i < n; i++)
 			json_array_append_new(json_object_get(j, "faults"),

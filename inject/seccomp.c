@@ -640,6 +640,7 @@ struct sup {
 	size_t n;
 	int nfd;
 	uint64_t rng;
+	bool released; /* the faults are over: every call goes through */
 	struct nfqd_heap heap;
 	struct slot *slot; /* pending answers */
 	uint32_t *free_ix; /* unused slots */
@@ -689,7 +690,7 @@ static int decide(struct sup *s, const struct seccomp_notif *req, int *ret_err, 
 	char path[PATH_MAX];
 	int have_path = 0; /* 0 not read, 1 read, -1 unreadable */
 
-	for (size_t i = 0; i < s->n; i++) {
+	for (size_t i = 0; i < s->n && !s->released; i++) {
 		struct fl_sc_fault *sf = s->faults[i].priv;
 		bool covered = false;
 		bool fire;
@@ -922,6 +923,8 @@ int fl_seccomp_exec(struct fl_fault *faults, size_t n, char *const *argv,
 		if (!is_sc_backend(faults[i].backend) || !faults[i].priv)
 			return set_reason(ret_reason, -EINVAL, "fault '%s' is not a seccomp fault",
 					  faults[i].name);
+	for (size_t i = 0; i < n && o->release; i++)
+		((struct fl_sc_fault *)faults[i].priv)->notify = true;
 	r = build_filter(faults, n, &ctx, &notify);
 	if (r < 0)
 		return set_reason(ret_reason, r, "cannot build the seccomp filter: %s",
@@ -1051,6 +1054,11 @@ int fl_seccomp_exec(struct fl_fault *faults, size_t n, char *const *argv,
 
 				if (read(dfd, &t, sizeof(t)) < 0)
 					break;
+				if (o->release) {
+					/* delayed calls already held end on time */
+					s.released = res->released = true;
+					break;
+				}
 				res->timed_out = true;
 				kill(pid, term_sent ? SIGKILL : SIGTERM);
 				if (!term_sent)

@@ -58,6 +58,9 @@ struct fl_sc_opts {
 	uint64_t grace_ns;   /* SIGTERM at for_ns, SIGKILL this long after */
 	uint64_t seed;	     /* for percent */
 	bool no_sync_wakeup; /* do not ask for the sync wake-up flag (benchmarks) */
+	bool release;	     /* at for_ns stop injecting and let the command run on (every
+				fault then goes through the supervisor: a kernel errno rule
+				cannot be lifted) */
 };
 
 struct fl_sc_result {
@@ -65,6 +68,7 @@ struct fl_sc_result {
 	bool sync_wakeup; /* the supervisor's fd had SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP */
 	bool supervised;  /* a notification supervisor ran */
 	bool timed_out;	  /* ended by for_ns */
+	bool released;	  /* the faults ended at for_ns, the command ran on */
 	uint64_t notifications;
 };
 

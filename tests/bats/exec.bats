@@ -212,6 +212,35 @@ EOF
 	[ "$SECONDS" -lt 5 ]
 }
 
+@test "--for with --release: the faults end on time and the command runs on" {
+	cat > "$D/rel.py" <<'EOF'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+t0, res = time.monotonic(), []
+while time.monotonic() - t0 < 1.0:
+    try:
+        os.write(fd, b"x")
+        res.append("%.2f ok" % (time.monotonic() - t0))
+    except OSError:
+        res.append("%.2f EIO" % (time.monotonic() - t0))
+    time.sleep(0.02)
+open(sys.argv[2], "w").write("\n".join(res) + "\n")
+EOF
+	run "$FL" exec --for 400ms --release --stats "$D/st.json" \
+		--fault syscall=write,errno=EIO,path="$D/db" -- $PY "$D/rel.py" "$D/db/x" "$D/other/log"
+	assert_success
+	[ "$(jq .released "$D/st.json")" = true ]
+	# EIO until ~0.4 s, then every write goes through, to the end of the command's second
+	$PY - "$D/other/log" <<'EOF'
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+fails = [float(t) for t, r in rows if r == "EIO"]
+oks = [float(t) for t, r in rows if r == "ok"]
+assert fails and oks and max(fails) < min(oks), (fails, oks)
+assert 0.3 < min(oks) < 0.6 and max(oks) > 0.9, (min(oks), max(oks))
+EOF
+}
+
 @test "Ctrl-C reaches the command, which decides" {
 	# python, because a shell started in the background cannot trap SIGINT (ignored on entry)
 	cat > "$D/int.py" <<'EOF'
