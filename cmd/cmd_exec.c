@@ -165,7 +165,7 @@ int cmd_exec(int argc, char **argv, struct fl_cli *cli)
 	struct fl_sc_opts o = { 0 };
 	struct fl_sc_result res;
 	const char *specs[MAX_FAULTS], *for_s = NULL, *seed_s = NULL, *stats = NULL;
-	_cleanup_free_ char *cmdline = NULL, *reason = NULL;
+	_cleanup_free_ char *cmdline = NULL, *reason = NULL, *argv_json = NULL;
 	size_t n_specs = 0, n = 0;
 	char **cmd = NULL;
 	int ret = FL_EXIT_USAGE, r;
@@ -233,7 +233,8 @@ int cmd_exec(int argc, char **argv, struct fl_cli *cli)
 		return FL_EXIT_INTERNAL;
 	}
 	cmdline = fl_strv_join(cmd, " ");
-	if (!cmdline)
+	argv_json = fl_sc_argv_json(cmd);
+	if (!cmdline || !argv_json)
 		return FL_EXIT_INTERNAL;
 
 	for (size_t i = 0; i < n_specs; i++) {
@@ -244,7 +245,7 @@ int cmd_exec(int argc, char **argv, struct fl_cli *cli)
 		if (!r)
 			r = fl_params_add(&p, "for", for_s ? for_s : "24h", &wf);
 		if (!r)
-			r = fl_params_add(&p, "target.exec", cmdline, &wx);
+			r = fl_params_add(&p, "target.exec", argv_json, &wx);
 		if (!r) {
 			r = fl_fault_from_params(&p, NULL, &faults[n], &errs);
 			if (r == 0)

@@ -8,6 +8,7 @@
 #include <seccomp.h>
 #include <signal.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/pidfd.h>
@@ -22,7 +23,9 @@
 #include "inject/injector.h"
 #include "inject/log.h"
 #include "inject/nfqd.h"
+#include "inject/journal.h"
 #include "inject/seccomp.h"
+#include "inject/target.h"
 
 #define SHOW(v) fl_shorten((v), 64, (char[68]){ 0 })
 #define DELAY_MAX (60 * NSEC_PER_SEC)
@@ -245,7 +248,8 @@ static int sc_parse(struct fl_fault *f, const struct fl_params *p, struct fl_err
 	if (!f->target.exec)
 		fl_errors_add(errs, &p->where,
 			      "a '%s' fault through seccomp acts on a command faultline launches: "
-			      "use 'faultline exec --fault SPEC -- CMD ARGS' (target.exec)",
+			      "give 'target: { exec: [CMD, ARGS...] }', or use 'faultline exec "
+			      "--fault SPEC -- CMD ARGS'",
 			      f->kind);
 	else if (f->target.pid || f->target.name || f->target.cmdline || f->target.cgroup)
 		fl_errors_add(errs, &p->where,
@@ -402,23 +406,235 @@ static int sc_probe(const struct fl_fault *f, const char **ret_reason)
 	return 0;
 }
 
+char *fl_sc_argv_json(char *const *argv)
+{
+	json_t *a = json_array();
+	char *text;
+
+	for (size_t i = 0; a && argv[i]; i++)
+		json_array_append_new(a, json_string(argv[i]));
+	text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	return text;
+}
+
+int fl_sc_argv_from_json(const char *text, char ***ret)
+{
+	json_t *a = json_loads(text, 0, NULL), *v;
+	char **argv = NULL;
+	size_t i;
+	int r = 0;
+
+	if (!json_is_array(a) || !json_array_size(a))
+		r = -EINVAL;
+	json_array_foreach (a, i, v) {
+		if (r || !json_is_string(v))
+			r = r ?: -EINVAL;
+		else
+			r = fl_strv_push(&argv, json_string_value(v));
+	}
+	json_decref(a);
+	if (r < 0) {
+		fl_strv_free(argv);
+		return r;
+	}
+	*ret = argv;
+	return 0;
+}
+
+/*
+ * In a scenario, the fault owns a keeper: a child of the runner that launches the command
+ * under the filter and supervises it (PR_SET_PDEATHSIG: it dies with the runner, and the
+ * command with it). Its pidfile, its stats and the command's output are under the state dir.
+ */
 static int sc_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t **ret_objects)
 {
-	free(ctx->reason);
-	ctx->reason = strdup("seccomp faults act on a command faultline launches: use "
-			     "'faultline exec --fault SPEC -- CMD ARGS'");
-	return -EOPNOTSUPP;
+	_cleanup_free_ char *base = NULL, *pidfile = NULL, *stats = NULL, *log = NULL;
+	json_t *argv = f->target.exec ? json_loads(f->target.exec, 0, NULL) : NULL;
+
+	if (!argv) {
+		free(ctx->reason);
+		ctx->reason = strdup("seccomp faults act on a command faultline launches: give "
+				     "'target.exec'");
+		return -EINVAL;
+	}
+	if (asprintf(&base, "%s/exec/%s-%s", fl_state_dir(), ctx->run_id, f->name) < 0 ||
+	    asprintf(&pidfile, "%s.pid", base) < 0 || asprintf(&stats, "%s.json", base) < 0 ||
+	    asprintf(&log, "%s.log", base) < 0) {
+		json_decref(argv);
+		return -ENOMEM;
+	}
+	*ret_objects = json_pack("[{s:s, s:s, s:s, s:s, s:o, s:I}]", "type", "exec-supervisor",
+				 "pidfile", pidfile, "stats", stats, "log", log, "argv", argv,
+				 "seed", (json_int_t)(fl_rand_next(ctx->rng) >> 1));
+	return *ret_objects ? 0 : -ENOMEM;
+}
+
+static void keeper(struct fl_fault *f, json_t *o, int ready)
+{
+	const char *log = json_string_value(json_object_get(o, "log"));
+	const char *stats = json_string_value(json_object_get(o, "stats"));
+	_cleanup_free_ char *text = json_dumps(json_object_get(o, "argv"), JSON_COMPACT);
+	struct fl_sc_opts opts = {
+		.seed = (uint64_t)json_integer_value(json_object_get(o, "seed")),
+		.ready_fd = ready,
+		.stats_path = stats,
+	};
+	struct fl_sc_result res;
+	char **argv = NULL, *reason = NULL;
+	sigset_t none;
+	int fd, r;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		dup2(fd, 0);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	if (!text || fl_sc_argv_from_json(text, &argv) < 0)
+		_exit(5);
+	r = fl_seccomp_exec(f, 1, argv, &opts, &res, &reason);
+	if (reason)
+		fprintf(stderr, "faultline: %s\n", reason);
+	_exit(r < 0 ? 5 : 0);
 }
 
 static int sc_apply(const struct fl_fault *f, json_t *objects, struct fl_inject_ctx *ctx,
 		    json_t *injected)
 {
-	return -EOPNOTSUPP; /* never planned: see sc_plan() */
+	json_t *o = json_array_get(objects, 0);
+	const char *pidfile = json_string_value(json_object_get(o, "pidfile"));
+	_cleanup_free_ char *dir =
+		pidfile ? strndup(pidfile, strrchr(pidfile, '/') - pidfile) : NULL;
+	char buf[64], c = 0;
+	uint64_t st;
+	int p[2], r, n;
+	pid_t pid;
+
+	if (!dir)
+		return -EINVAL;
+	r = fl_mkdir_p(dir, 0700);
+	if (r < 0)
+		return r;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		keeper((struct fl_fault *)f, o, p[1]);
+	}
+	close(p[1]);
+	{
+		struct pollfd pfd = { p[0], POLLIN, 0 };
+
+		/* the filter is in place when the keeper says so; EOF: it failed */
+		if (poll(&pfd, 1, 5000) == 1 && read(p[0], &c, 1) == 1 && c == '1')
+			r = 0;
+		else
+			r = -ECHILD;
+	}
+	close(p[0]);
+	if (r == 0)
+		r = fl_proc_starttime(pid, &st);
+	if (r == 0) {
+		n = snprintf(buf, sizeof(buf), "%d %llu\n", pid, (unsigned long long)st);
+		r = fl_write_file_atomic(pidfile, buf, (size_t)n, 0600);
+	}
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		free(ctx->reason);
+		if (asprintf(&ctx->reason, "cannot launch the command under seccomp (see %s): %s",
+			     json_string_value(json_object_get(o, "log")), strerror(-r)) < 0)
+			ctx->reason = NULL;
+		return r;
+	}
+	json_object_set_new(injected, "supervisor", json_integer(pid));
+	json_object_set_new(injected, "log", json_copy(json_object_get(o, "log")));
+	return 0;
 }
 
+/* The keeper's pid from its pidfile, as a verified pidfd; -ESRCH when it is gone. */
+static int keeper_pidfd(json_t *o, pid_t *ret_pid)
+{
+	const char *pidfile = json_string_value(json_object_get(o, "pidfile"));
+	_cleanup_free_ char *text = NULL;
+	unsigned long long st = 0;
+	int pid = 0;
+
+	if (!pidfile || fl_read_file(pidfile, &text, NULL) < 0 ||
+	    sscanf(text, "%d %llu", &pid, &st) != 2)
+		return -ESRCH; /* never started, or already ended and cleaned up */
+	*ret_pid = pid;
+	return fl_pidfd_open_verified(pid, st);
+}
+
+/* What the supervisor counted so far: it writes its stats file on SIGUSR1. */
+static int sc_observe(json_t *objects, json_t *observed)
+{
+	json_t *o = json_array_get(objects, 0);
+	const char *stats = json_string_value(json_object_get(o, "stats"));
+	pid_t pid;
+	json_t *j;
+	int fd;
+
+	if (!stats)
+		return 0;
+	fd = keeper_pidfd(o, &pid);
+	if (fd >= 0) {
+		unlink(stats);
+		if (pidfd_send_signal(fd, SIGUSR1, NULL, 0) == 0)
+			/* a few ms: the supervisor answers between two notifications */
+			for (int i = 0; i < 200 && access(stats, F_OK) < 0; i++)
+				nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
+		close(fd);
+	}
+	j = json_load_file(stats, 0, NULL);
+	if (!j)
+		return 0;
+	json_object_update(observed, j);
+	json_decref(j);
+	return 0;
+}
+
+/* End the keeper: SIGTERM (passed on to the command), SIGKILL after 5 s (the command dies
+ * with it). Already gone is success. */
 static int sc_revert(json_t *objects, char **ret_reason)
 {
-	/* nothing outlives the supervisor: the filter dies with the command */
+	json_t *o = json_array_get(objects, 0);
+	const char *pidfile = json_string_value(json_object_get(o, "pidfile"));
+	pid_t pid = 0;
+	int fd = keeper_pidfd(o, &pid);
+
+	if (fd >= 0) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		if (pidfd_send_signal(fd, SIGTERM, NULL, 0) == 0 && poll(&pfd, 1, 5000) != 1) {
+			pidfd_send_signal(fd, SIGKILL, NULL, 0);
+			poll(&pfd, 1, 2000);
+		}
+		close(fd);
+		waitpid(pid, NULL, WNOHANG); /* the runner's child: reap it */
+	} else if (fd != -ESRCH && fd != -ENOENT) {
+		if (ret_reason && asprintf(ret_reason, "cannot end the command's supervisor %d: %s",
+					   pid, strerror(-fd)) < 0)
+			*ret_reason = NULL;
+		return fd;
+	}
+	if (pidfile)
+		unlink(pidfile);
 	return 0;
 }
 
@@ -469,6 +685,8 @@ static const char *const iolat_keys[] = { "ops", "syscall", "delay",  "percent",
 		.plan = sc_plan,                  \
 		.apply = sc_apply,                \
 		.revert = sc_revert,              \
+		.observe = sc_observe,            \
+		.reversible = true,               \
 		.describe = sc_describe,          \
 	}
 
@@ -857,6 +1075,7 @@ static _Noreturn void child(scmp_filter_ctx ctx, bool notify, int sock, char *co
 
 	/* the command ends with its supervisor: it must never run on, half-filtered */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGPIPE, SIG_DFL); /* faultline ignores it; the command gets the default */
 	sigprocmask(SIG_SETMASK, old, NULL);
 	r = seccomp_load(ctx);
 	if (r < 0) {
@@ -903,6 +1122,31 @@ static void epoll_add(int ep, int fd, uint32_t tag)
 		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* The counts so far (or final, with the wait status and the reason) as JSON, atomically. */
+static void write_stats(const char *path, const struct sup *s, const int *wstatus,
+			const struct fl_sc_result *res)
+{
+	json_t *j = json_pack("{s:b, s:I, s:o}", "sync_wakeup", res->sync_wakeup, "notifications",
+			      (json_int_t)s->notifications, "faults", json_array());
+	char *text;
+
+	for (size_t i = 0; j && i < s->n; i++) {
+		const struct fl_sc_fault *sf = s->faults[i].priv;
+
+		json_array_append_new(json_object_get(j, "faults"),
+				      json_pack("{s:s, s:I, s:I}", "name", s->faults[i].name,
+						"seen", (json_int_t)sf->seen, "hit",
+						(json_int_t)sf->hit));
+	}
+	if (j && wstatus)
+		json_object_set_new(j, "wait_status", json_integer(*wstatus));
+	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (text)
+		fl_write_file_atomic(path, text, strlen(text), 0600);
+	free(text);
+	json_decref(j);
+}
+
 enum { EV_NOTIFY, EV_SOCK, EV_PIDFD, EV_SIGNAL, EV_HEAP, EV_DEADLINE };
 
 int fl_seccomp_exec(struct fl_fault *faults, size_t n, char *const *argv,
@@ -939,6 +1183,8 @@ int fl_seccomp_exec(struct fl_fault *faults, size_t n, char *const *argv,
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGQUIT);
+	if (o->stats_path)
+		sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	fflush(NULL);
 	pid = fork();
@@ -969,6 +1215,11 @@ int fl_seccomp_exec(struct fl_fault *faults, size_t n, char *const *argv,
 	}
 	s.nfd = nfd;
 	res->supervised = nfd >= 0;
+	if (o->ready_fd > 0) {
+		if (write(o->ready_fd, "1", 1) < 0)
+			log_debug("seccomp: readiness: %m");
+		close(o->ready_fd);
+	}
 	if (nfd >= 0 && !o->no_sync_wakeup) {
 		/* the supervisor's wake-ups go to the waiting caller's CPU: ~4 us instead of ~47 */
 		uint64_t fl = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
@@ -1045,6 +1296,10 @@ int fl_seccomp_exec(struct fl_fault *faults, size_t n, char *const *argv,
 
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					break;
+				if (si.ssi_signo == SIGUSR1 && o->stats_path) {
+					write_stats(o->stats_path, &s, NULL, res);
+					break;
+				}
 				/* like a shell: the command gets the signal and decides */
 				kill(pid, (int)si.ssi_signo);
 				break;
@@ -1080,6 +1335,8 @@ int fl_seccomp_exec(struct fl_fault *faults, size_t n, char *const *argv,
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	res->wstatus = status;
 	res->notifications = s.notifications;
+	if (o->stats_path)
+		write_stats(o->stats_path, &s, &status, res);
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);

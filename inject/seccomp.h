@@ -54,13 +54,15 @@ enum { FL_SC_ARG_NONE, FL_SC_ARG_FD, FL_SC_ARG_PATH };
 int fl_sc_file_arg(int nr, unsigned *ret_index, bool *ret_at);
 
 struct fl_sc_opts {
-	uint64_t for_ns;     /* end the command after this long; 0: run to its end */
-	uint64_t grace_ns;   /* SIGTERM at for_ns, SIGKILL this long after */
-	uint64_t seed;	     /* for percent */
-	bool no_sync_wakeup; /* do not ask for the sync wake-up flag (benchmarks) */
-	bool release;	     /* at for_ns stop injecting and let the command run on (every
-				fault then goes through the supervisor: a kernel errno rule
-				cannot be lifted) */
+	uint64_t for_ns;	/* end the command after this long; 0: run to its end */
+	uint64_t grace_ns;	/* SIGTERM at for_ns, SIGKILL this long after */
+	uint64_t seed;		/* for percent */
+	bool no_sync_wakeup;	/* do not ask for the sync wake-up flag (benchmarks) */
+	const char *stats_path; /* SIGUSR1 writes the counts there (a scenario's observe) */
+	int ready_fd;		/* > 0: written to ("1") and closed once the filter is in place */
+	bool release;		/* at for_ns stop injecting and let the command run on (every
+				   fault then goes through the supervisor: a kernel errno rule
+				   cannot be lifted) */
 };
 
 struct fl_sc_result {
@@ -79,6 +81,10 @@ struct fl_sc_result {
  */
 int fl_seccomp_exec(struct fl_fault *faults, size_t n, char *const *argv,
 		    const struct fl_sc_opts *o, struct fl_sc_result *res, char **ret_reason);
+
+/* argv as a JSON array of strings (malloc'd text), and back (fl_strv_free()). */
+char *fl_sc_argv_json(char *const *argv);
+int fl_sc_argv_from_json(const char *text, char ***ret);
 
 /* Read a NUL-terminated string of at most len - 1 bytes from another process' memory. */
 int fl_sc_read_string(pid_t pid, uint64_t addr, char *buf, size_t len);

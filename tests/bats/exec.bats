@@ -301,6 +301,80 @@ EOF
 	[ ! -e "$D/ran" ]
 }
 
+# A scenario whose fault launches a python writer under disk errors (50%) for `for`.
+exec_scenario() {
+	cat > "$D/w.py" <<'EOF'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+open(sys.argv[2], "w").write(str(os.getpid()))
+while True:
+    try:
+        os.write(fd, b"x")
+    except OSError:
+        pass
+    time.sleep(0.005)
+EOF
+	cat > s.yaml <<EOF
+version: 1
+name: exec-fault
+steady_state:
+  baseline: 0s
+faults:
+  - name: eio
+    kind: disk-error
+    target: { exec: [$PY, "$D/w.py", "$D/db/data", "$D/pid"] }
+    ops: write
+    path: $D/db
+    percent: 50
+    for: $1
+EOF
+}
+
+@test "scenario: target.exec launches the command for the fault's window, observed counts" {
+	require_root
+	exec_scenario 1s
+	run "$FL" validate s.yaml
+	assert_success
+	run "$FL" run --out out s.yaml
+	assert_success
+	pid=$(cat "$D/pid")
+	# the command ended with the fault
+	! kill -0 "$pid" 2>/dev/null
+	jq -e '.faults[0].events[] | select(.event == "observed") | .observed.faults[0] |
+		.seen > 50 and .hit > 0.3 * .seen and .hit < 0.7 * .seen' out/result.json
+	jq -e '.faults[0].backend == "seccomp"' out/result.json
+}
+
+@test "scenario: SIGKILL of the runner takes the supervisor and the command with it; recover is clean" {
+	require_root
+	exec_scenario 60s
+	"$FL" run --out out s.yaml >/dev/null 2>&1 &
+	fl=$!
+	FL_PIDS+=("$fl")
+	wait_for "[ -s '$D/pid' ]" 10
+	pid=$(cat "$D/pid")
+	kill -0 "$pid"
+	kill -KILL "$fl"
+	wait "$fl" || true
+	wait_for "! kill -0 $pid 2>/dev/null" 5
+	run "$FL" recover --all
+	assert_success
+	run "$FL" status
+	assert_output --partial "nothing active"
+	[ -z "$(ls "$FAULTLINE_STATE_DIR"/exec/*.pid 2>/dev/null)" ]
+}
+
+@test "scenario: target.exec must be a command sequence" {
+	printf 'version: 1\nname: t\nfaults:\n  - { kind: syscall, syscall: write, errno: EIO, for: 1s, target: { exec: "dd" } }\n' > s.yaml
+	run "$FL" validate s.yaml
+	assert_failure 2
+	assert_output --partial "s.yaml:4:75: expected a sequence of strings for 'exec', got 'dd'"
+	printf 'version: 1\nname: t\nfaults:\n  - { kind: kill, for: 1s, target: { exec: [dd] } }\n' > s.yaml
+	run "$FL" validate s.yaml
+	assert_failure 2
+	assert_output --partial "'target.exec' is for faults on a command faultline launches"
+}
+
 @test "a syscall fault in a scenario without a launched command is refused clearly" {
 	printf 'version: 1\nname: t\nfaults:\n  - { kind: syscall, syscall: write, errno: EIO, for: 1s }\n' > s.yaml
 	run "$FL" validate s.yaml

@@ -110,17 +110,17 @@ static void parse_faults(void **state)
 	struct fl_errors e = { 0 };
 	const struct fl_sc_fault *sf;
 
-	assert_int_equal(
-		parse(&f, &e, "dd", "kind", "syscall", "syscall", "write", "errno", "ENOSPC", NULL),
-		0);
+	assert_int_equal(parse(&f, &e, "[\"dd\"]", "kind", "syscall", "syscall", "write", "errno",
+			       "ENOSPC", NULL),
+			 0);
 	sf = f.priv;
 	assert_int_equal(sf->err, ENOSPC);
 	assert_false(sf->notify); /* every call, one errno: a kernel filter */
 	assert_string_equal(f.backend->name, "seccomp");
 	fl_fault_clear(&f);
 
-	assert_int_equal(parse(&f, &e, "dd", "kind", "disk-error", "ops", "write", "path", "/tmp/x",
-			       "percent", "30", NULL),
+	assert_int_equal(parse(&f, &e, "[\"dd\"]", "kind", "disk-error", "ops", "write", "path",
+			       "/tmp/x", "percent", "30", NULL),
 			 0);
 	sf = f.priv;
 	assert_int_equal(sf->err, EIO); /* the default */
@@ -129,8 +129,8 @@ static void parse_faults(void **state)
 	assert_string_equal(sf->path, "/tmp/x");
 	fl_fault_clear(&f);
 
-	assert_int_equal(parse(&f, &e, "dd", "kind", "io-latency", "syscall", "fsync", "delay",
-			       "20ms", "nth", "3", NULL),
+	assert_int_equal(parse(&f, &e, "[\"dd\"]", "kind", "io-latency", "syscall", "fsync",
+			       "delay", "20ms", "nth", "3", NULL),
 			 0);
 	sf = f.priv;
 	assert_int_equal(sf->delay_ns, 20 * NSEC_PER_MSEC);
@@ -139,8 +139,8 @@ static void parse_faults(void **state)
 	fl_fault_clear(&f);
 
 	/* every problem at once, each naming its key */
-	assert_int_equal(parse(&f, &e, "dd", "kind", "syscall", "syscall", "write,frob", "errno",
-			       "EWHAT", "percent", "0", NULL),
+	assert_int_equal(parse(&f, &e, "[\"dd\"]", "kind", "syscall", "syscall", "write,frob",
+			       "errno", "EWHAT", "percent", "0", NULL),
 			 -EINVAL);
 	assert_true(has_error(&e, "--fault: 'syscall' must be a comma list"));
 	assert_true(has_error(&e, "unknown 'frob'"));
@@ -156,31 +156,32 @@ static void parse_faults(void **state)
 	fl_errors_clear(&e);
 	fl_fault_clear(&f);
 
-	assert_int_equal(parse(&f, &e, "dd", "kind", "syscall", "syscall", "getpid", "errno", "EIO",
-			       "path", "/x", "nth", "2", "percent", "5", NULL),
+	assert_int_equal(parse(&f, &e, "[\"dd\"]", "kind", "syscall", "syscall", "getpid", "errno",
+			       "EIO", "path", "/x", "nth", "2", "percent", "5", NULL),
 			 -EINVAL);
 	assert_true(has_error(&e, "syscall 'getpid' does not"));
 	assert_true(has_error(&e, "'nth' cannot be combined with 'percent'"));
 	fl_errors_clear(&e);
 	fl_fault_clear(&f);
 
-	assert_int_equal(
-		parse(&f, &e, "dd", "kind", "syscall", "syscall", "execve", "errno", "EIO", NULL),
-		-EINVAL);
+	assert_int_equal(parse(&f, &e, "[\"dd\"]", "kind", "syscall", "syscall", "execve", "errno",
+			       "EIO", NULL),
+			 -EINVAL);
 	assert_true(has_error(&e, "'execve' cannot be faulted"));
 	fl_errors_clear(&e);
 	fl_fault_clear(&f);
 
-	assert_int_equal(
-		parse(&f, &e, "dd", "kind", "io-latency", "ops", "fsync", "errno", "EIO", NULL),
-		-EINVAL);
+	assert_int_equal(parse(&f, &e, "[\"dd\"]", "kind", "io-latency", "ops", "fsync", "errno",
+			       "EIO", NULL),
+			 -EINVAL);
 	assert_true(has_error(&e, "unknown key 'errno'"));
 	assert_true(has_error(&e, "needs 'delay'"));
 	fl_errors_clear(&e);
 	fl_fault_clear(&f);
 
 	/* other process faults cannot launch commands */
-	assert_int_equal(parse(&f, &e, "dd", "kind", "kill", "target.name", "x", NULL), -EINVAL);
+	assert_int_equal(parse(&f, &e, "[\"dd\"]", "kind", "kill", "target.name", "x", NULL),
+			 -EINVAL);
 	assert_true(has_error(&e, "'target.exec' is for faults on a command"));
 	fl_errors_clear(&e);
 	fl_fault_clear(&f);
@@ -218,9 +219,9 @@ static void exec_status(void **state)
 	char *nope[] = { "/nonexistent/cmd", NULL };
 
 	/* echo's write fails with EIO under the kernel filter: the shell exits 7 */
-	assert_int_equal(
-		parse(&f, &e, "sh", "kind", "syscall", "syscall", "write", "errno", "EIO", NULL),
-		0);
+	assert_int_equal(parse(&f, &e, "[\"sh\"]", "kind", "syscall", "syscall", "write", "errno",
+			       "EIO", NULL),
+			 0);
 	assert_int_equal(fl_seccomp_exec(&f, 1, sh, &o, &res, &why), 0);
 	assert_true(WIFEXITED(res.wstatus));
 	assert_int_equal(WEXITSTATUS(res.wstatus), 7);
@@ -234,8 +235,8 @@ static void exec_status(void **state)
 	fl_fault_clear(&f);
 
 	/* the same through the supervisor: every call answered, counted */
-	assert_int_equal(parse(&f, &e, "sh", "kind", "syscall", "syscall", "write", "errno", "EIO",
-			       "notify", "yes", NULL),
+	assert_int_equal(parse(&f, &e, "[\"sh\"]", "kind", "syscall", "syscall", "write", "errno",
+			       "EIO", "notify", "yes", NULL),
 			 0);
 	assert_int_equal(fl_seccomp_exec(&f, 1, sh, &o, &res, &why), 0);
 	assert_int_equal(WEXITSTATUS(res.wstatus), 7);
