@@ -282,6 +282,9 @@ record "$(jq -cn --arg k "$(uname -r)" --arg cpu "$(awk -F': ' '/model name/ {pr
 	--arg v "$("$FL" version 2>/dev/null | head -1)" \
 	--arg g "$commit" \
 	'{bench: "machine", kernel: $k, cpu: $cpu, cpus: $n, date: $d, faultline: $v, commit: $g}')"
+# --- syscall faults (issue 6): faultline exec, strace, fiu-run on a write loop -------------
+log syscall "write loop: plain, seccomp errno, notify (sync/no sync), strace, fiu-run"
+FAULTLINE="$FL" "$HERE/syscall.sh" >>"$RAW" || log syscall "failed (see above)"
 python3 "$HERE/report.py" "$RAW" "$OUT/results.json" "$OUT/RESULTS.md"
 sed -n '/^## Summary/,/^## Loss/{/^- /p}' "$OUT/RESULTS.md" >&2
 echo "bench: wrote $OUT/results.json and $OUT/RESULTS.md" >&2

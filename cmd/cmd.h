@@ -58,6 +58,7 @@ int fl_usage_error(const struct fl_cmd *cmd, const char *fmt, ...)
 extern const char cmd_lab_usage[];
 extern const char cmd_doctor_usage[];
 extern const char cmd_report_usage[];
+extern const char cmd_exec_usage[];
 
 int cmd_run(int argc, char **argv, struct fl_cli *cli);
 int cmd_validate(int argc, char **argv, struct fl_cli *cli);
@@ -68,5 +69,6 @@ int cmd_doctor(int argc, char **argv, struct fl_cli *cli);
 int cmd_lab(int argc, char **argv, struct fl_cli *cli);
 int cmd_version(int argc, char **argv, struct fl_cli *cli);
 int cmd_report(int argc, char **argv, struct fl_cli *cli);
+int cmd_exec(int argc, char **argv, struct fl_cli *cli);
 
 #endif

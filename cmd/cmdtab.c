@@ -153,6 +153,7 @@ const struct fl_cmd fl_commands[] = {
 	{ "run", cmd_run, 0, "run a scenario and report", run_usage },
 	{ "validate", cmd_validate, 0, "check scenario files", validate_usage },
 	{ "inject", cmd_inject, 0, "apply one fault now", inject_usage },
+	{ "exec", cmd_exec, 0, "run a command under syscall faults (no root)", cmd_exec_usage },
 	{ "status", cmd_status, 0, "list active runs, faults and labs", status_usage },
 	{ "recover", cmd_recover, 0, "undo what dead runs left behind", recover_usage },
 	{ "doctor", cmd_doctor, 0, "what this host can inject, and with what", cmd_doctor_usage },

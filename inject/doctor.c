@@ -45,16 +45,11 @@
 #include "inject/doctor.h"
 #include "inject/log.h"
 #include "inject/nlack.h"
+#include "inject/seccomp.h"
 
 /* Not in Debian 12's 6.1 uapi headers; values from the kernel's uapi. */
 #ifndef BPF_TCX_INGRESS
 #define BPF_TCX_INGRESS 46
-#endif
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38

@@ -93,5 +93,9 @@ extern const struct fl_backend fl_backend_loss_tc;
 extern const struct fl_backend fl_backend_partition_tc;
 extern const struct fl_backend fl_backend_corrupt_tc;
 extern const struct fl_backend fl_backend_crash_bpf;
+/* seccomp, for commands faultline launches (target.exec): after every other backend */
+extern const struct fl_backend fl_backend_syscall_seccomp;
+extern const struct fl_backend fl_backend_disk_seccomp;
+extern const struct fl_backend fl_backend_iolat_seccomp;
 
 #endif

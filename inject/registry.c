@@ -29,13 +29,16 @@ static const struct fl_kind_info kinds[] = {
 	{ "crash-point", "kill a process at its Nth call of a syscall or function",
 	  PLANNED("bpf-signal"), BUILT(&fl_backend_crash_bpf) },
 	{ "disk-error", "fail file operations with an errno",
-	  PLANNED("bpf-lsm", "fmod-ret", "fuse", "seccomp"), NONE },
-	{ "io-latency", "delay file operations", PLANNED("fuse", "seccomp-notify"), NONE },
+	  PLANNED("bpf-lsm", "fmod-ret", "fuse", "seccomp"), BUILT(&fl_backend_disk_seccomp) },
+	{ "io-latency", "delay file operations", PLANNED("fuse", "seccomp-notify"),
+	  BUILT(&fl_backend_iolat_seccomp) },
+	{ "syscall", "fail or delay syscalls of a command faultline launches", PLANNED("seccomp"),
+	  BUILT(&fl_backend_syscall_seccomp) },
 };
 
 static const struct fl_kind_info *const kind_ptrs[] = {
 	&kinds[0], &kinds[1], &kinds[2], &kinds[3], &kinds[4],	&kinds[5],
-	&kinds[6], &kinds[7], &kinds[8], &kinds[9], &kinds[10], &kinds[11], NULL,
+	&kinds[6], &kinds[7], &kinds[8], &kinds[9], &kinds[10], &kinds[11], &kinds[12], NULL,
 };
 
 _Static_assert(ARRAY_SIZE(kind_ptrs) == ARRAY_SIZE(kinds) + 1, "kind_ptrs out of sync");

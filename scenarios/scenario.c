@@ -33,7 +33,7 @@ static const char *const fault_keys[] = {
 	"name",		 "kind",	 "on",		"at",
 	"for",		 "target.pid",	 "target.name", "target.cmdline",
 	"target.cgroup", "target.netns", "target.pick", "target.count",
-	"backend",
+	"backend",	 "target.exec",
 };
 
 static bool valid_ident(const char *s)
@@ -382,6 +382,28 @@ static int parse_target(const struct fl_params *p, struct fl_fault *f, struct fl
 		else if (dup_str(&f->target.netns, t->value) < 0)
 			return -ENOMEM;
 	}
+	if ((t = fl_params_take(p, "target.exec"))) {
+		/* a command faultline starts (seccomp faults), as a JSON array of strings */
+		json_t *a = json_loads(t->value, JSON_REJECT_DUPLICATES, NULL);
+		bool ok = json_is_array(a) && json_array_size(a) >= 1 &&
+			  json_array_size(a) <= FL_MAX_ARGS;
+
+		for (size_t i = 0; ok && i < json_array_size(a); i++)
+			ok = json_is_string(json_array_get(a, i)) &&
+			     (i || *json_string_value(json_array_get(a, i)));
+		json_decref(a);
+		if (!ok)
+			fl_errors_add(e, &t->where,
+				      "'target.exec' must be a command and its arguments, such as "
+				      "[sqlite3, /var/lib/app/t.db]");
+		else if (f->backend && f->backend->needs_target)
+			fl_errors_add(e, &t->where,
+				      "'target.exec' is for faults on a command faultline launches "
+				      "(syscall, disk-error, io-latency), not '%s'",
+				      f->backend->kind);
+		else if (dup_str(&f->target.exec, t->value) < 0)
+			return -ENOMEM;
+	}
 	if ((t = fl_params_take(p, "target.pick"))) {
 		if (!strcmp(t->value, "random") || !strcmp(t->value, "all"))
 			f->target.pick_random = !strcmp(t->value, "random");
@@ -598,6 +620,7 @@ void fl_fault_clear(struct fl_fault *f)
 	free(f->target.cmdline);
 	free(f->target.cgroup);
 	free(f->target.netns);
+	free(f->target.exec);
 	fl_params_clear(&f->params);
 	*f = (struct fl_fault){ 0 };
 }
@@ -1571,6 +1594,37 @@ static void parse_steady_state(struct ctx *c, const struct fl_ynode *n)
 		parse_probe(c, seq->child[i], &s->probes[s->n_probes++]);
 }
 
+/* target: { exec: [cmd, args...] }: one parameter, the command as a JSON array of strings. */
+static void flatten_exec(struct ctx *c, const struct fl_ynode *k, const struct fl_ynode *v,
+			 struct fl_params *p)
+{
+	struct field f = { k, v };
+	char **argv = NULL;
+	size_t n0 = c->errs->n;
+	struct fl_where w = where_of(c, v);
+	json_t *a;
+	char *text;
+
+	if (find_param(p, "target.exec")) {
+		dup_key(c, k, find_param(p, "target.exec")->where.line);
+		return;
+	}
+	get_command(c, &f, &argv);
+	if (c->errs->n > n0 || !argv) {
+		fl_strv_free(argv);
+		return;
+	}
+	a = json_array();
+	for (size_t i = 0; a && argv[i]; i++)
+		json_array_append_new(a, json_string(argv[i]));
+	text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+	if (!text || fl_params_add(p, "target.exec", text, &w) < 0)
+		c->r = -ENOMEM;
+	free(text);
+	json_decref(a);
+	fl_strv_free(argv);
+}
+
 /* A fault's mapping as flat parameters: scalars as they are, target.KEY for `target:`. */
 static void flatten(struct ctx *c, const struct fl_ynode *m, const char *prefix,
 		    struct fl_params *p)
@@ -1593,6 +1647,10 @@ static void flatten(struct ctx *c, const struct fl_ynode *m, const char *prefix,
 			else if (!fl_ynode_is_null(v))
 				type_error(c, v, "a mapping", "target", false);
 			target = k;
+			continue;
+		}
+		if (prefix && !strcmp(prefix, "target") && !strcmp(k->value, "exec")) {
+			flatten_exec(c, k, v, p);
 			continue;
 		}
 		if (v->type != FL_YSCALAR) {

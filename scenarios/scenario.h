@@ -101,6 +101,7 @@ struct fl_target {
 	char *cmdline; /* POSIX extended regex over the space-joined cmdline */
 	char *cgroup;  /* cgroup v2 path, e.g. /system.slice/redis.service (subtree) */
 	char *netns;   /* a named network namespace (ip netns), set by `on:` for lab hosts */
+	char *exec;    /* a command faultline launches (seccomp faults), as one display line */
 	bool pick_random;
 	uint32_t count; /* 0: every match (or 1 with pick_random) */
 	struct fl_where where;

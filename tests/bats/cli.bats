@@ -15,7 +15,7 @@ setup() { fl_setup; }
 @test "--help lists every command" {
 	run "$FL" --help
 	assert_success
-	for c in run validate inject status recover doctor lab report version; do
+	for c in run validate inject exec status recover doctor lab report version; do
 		assert_output --partial "  $c "
 	done
 }
@@ -34,7 +34,7 @@ setup() { fl_setup; }
 }
 
 @test "every subcommand has --help with examples" {
-	for c in run validate inject status recover doctor lab report version; do
+	for c in run validate inject exec status recover doctor lab report version; do
 		run "$FL" "$c" --help
 		assert_success
 		assert_output --partial "Usage: faultline $c"

@@ -13,7 +13,7 @@ nfqueue iptables-nfqueue veth bridge bpf-trampoline bpf-lsm bpf-lsm-active fmod-
 fmod-ret-syscall kprobe-override tp-btf-signal tracepoint-signal uprobe seccomp-filter
 seccomp-notify seccomp-notify-sync-wakeup dev-fuse fusermount3 cgroup2 cgroup-kill pidfd"
 KINDS="kill stop latency loss corrupt duplicate reorder partition bandwidth crash-point disk-error
-io-latency"
+io-latency syscall"
 
 require_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"

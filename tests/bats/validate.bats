@@ -81,11 +81,11 @@ Y
 	assert_output --regexp "^host\.yaml:5:5: invalid lab host name 'Web_1'"
 }
 
-@test "a kind of the design that is not implemented yet" {
-	printf 'version: 1\nname: t\nfaults:\n  - { kind: disk-error, for: 1s }\n' > lat.yaml
+@test "an unknown kind lists the implemented ones" {
+	printf 'version: 1\nname: t\nfaults:\n  - { kind: crash, for: 1s }\n' > lat.yaml
 	run "$FL" validate lat.yaml
 	assert_failure 2
-	assert_output --partial "fault kind 'disk-error' is not implemented yet (implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth, crash-point)"
+	assert_output --partial "lat.yaml:4:13: unknown fault kind 'crash' (implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth, crash-point, disk-error, io-latency, syscall)"
 }
 
 @test "--json reports every file" {

@@ -27,7 +27,7 @@ static void find_by_exact_kind(void **state)
 	assert_null(fl_backend_find("Kill"));
 	assert_null(fl_backend_find(NULL));
 	/* a design kind without a backend yet is known but not findable */
-	assert_null(fl_backend_find("disk-error"));
+	assert_null(fl_backend_find("crash"));
 	/* several backends: the preferred one first */
 	assert_string_equal(fl_backend_find("loss")->name, "tc-bpf");
 	assert_string_equal(fl_backends_of("loss")[1]->name, "netem");
@@ -52,7 +52,7 @@ static void every_backend_is_complete(void **state)
 			assert_non_null((*b)->probe);
 		}
 	}
-	assert_int_equal(kinds, 12);
+	assert_int_equal(kinds, 13);
 }
 
 static void kind_names(void **state)
@@ -60,7 +60,7 @@ static void kind_names(void **state)
 	static const char *const want[] = { "kill",	 "stop",      "latency",
 					     "loss",	 "corrupt",   "duplicate",
 					     "reorder",	 "partition", "bandwidth",
-					     "crash-point" };
+					     "crash-point", "disk-error", "io-latency", "syscall" };
 	const char *names[16];
 	size_t n = fl_kind_names(names, 16);
 

@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The syscall rows of `make bench` (issue 6): ns per targeted and untargeted call of a loop of
+# 16-byte write()s to a file (bench/wloop.c), plain, under `faultline exec` (seccomp errno
+# filter; user notification with and without the sync wake-up flag), under
+# `strace -e inject=write:error=EIO` (ptrace, what ChaosBlade runs) and under `fiu-run`
+# (libfiu's LD_PRELOAD wrappers), all in one run. A targeted call is one the fault fails; an
+# untargeted one is a write() while the same tool fails another syscall (fsync).
+#
+# Prints one JSON line per measurement ({"bench": "syscall", ...}) on stdout, the median of
+# BENCH_SC_REPS runs (default 5); bench/run.sh appends them to its records, bench/report.py
+# judges them. Needs no root. Environment: FAULTLINE, CC, BENCH_SC_N (calls per cheap run,
+# default 1000000; notify runs do N/10, strace N/50).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(dirname "$HERE")"
+FL="${FAULTLINE:-$ROOT/faultline}"
+REPS="${BENCH_SC_REPS:-5}"
+N="${BENCH_SC_N:-1000000}"
+
+die() { echo "bench/syscall: $*" >&2; exit 1; }
+[ -x "$FL" ] || die "missing $FL (run 'make')"
+for c in jq strace "${CC:-cc}"; do command -v "$c" >/dev/null || die "needs $c"; done
+
+TMP="$(mktemp -d /tmp/flbench-sc.XXXXXX)"
+trap 'rm -rf "$TMP"' EXIT
+"${CC:-cc}" -O2 -Wall -Wextra -Werror -o "$TMP/wloop" "$HERE/wloop.c"
+export WLOOP_OUT="$TMP/out.json"
+
+# The cases: "tool|case|targeted|calls|command...". Runs are interleaved (every case once per
+# round, REPS rounds) so that other load on the machine spreads over all of them alike.
+W="$TMP/data"
+NN=$((N / 10))
+NS=$((N / 50))
+WL="$TMP/wloop"
+FE="--fault syscall=write,errno=EIO"
+FO="--fault syscall=fsync,errno=EIO"
+CASES=(
+	"plain|write|false|$N|$WL write $N $W"
+	"plain|getppid|false|$N|$WL getppid $N"
+	"faultline-errno|write|true|$N|$FL exec $FE -- $WL write $N $W"
+	"faultline-errno|write|false|$N|$FL exec $FO -- $WL write $N $W"
+	"faultline-notify-sync|write|true|$NN|$FL exec $FE,notify=yes -- $WL write $NN $W"
+	"faultline-notify-nosync|write|true|$NN|$FL exec --no-sync-wakeup $FE,notify=yes -- $WL write $NN $W"
+	"faultline-notify-sync|write|false|$N|$FL exec $FO,notify=yes -- $WL write $N $W"
+	# notified, path read, let through: what a path-scoped disk-error costs other files
+	"faultline-notify-path|write-passthrough|false|$NN|$FL exec --fault kind=disk-error,ops=write,path=$TMP/elsewhere -- $WL write $NN $W"
+	"strace|write|true|$NS|strace -f -o /dev/null -e trace=write -e inject=write:error=EIO $WL write $NS $W"
+	"strace|write|false|$NS|strace -f -o /dev/null -e trace=fsync -e inject=fsync:error=EIO $WL write $NS $W"
+	"strace-seccomp-bpf|write|false|$N|strace --seccomp-bpf -f -o /dev/null -e trace=fsync -e inject=fsync:error=EIO $WL write $N $W"
+)
+if command -v fiu-run >/dev/null; then
+	CASES+=("fiu-run|write|true|$N|fiu-run -x -c enable\ name=posix/io/rw/write $WL write $N $W"
+		"fiu-run|write|false|$N|fiu-run -x -c enable\ name=posix/io/sync/fsync $WL write $N $W")
+else
+	jq -cn '{bench: "syscall", tool: "fiu-run", case: "write",
+		 na: "fiu-run is not installed (Debian fiu-utils)"}'
+fi
+
+declare -A VALS FAILED
+for ((r = 0; r < REPS; r++)); do
+	for c in "${CASES[@]}"; do
+		IFS='|' read -r tool case targeted n cmd <<<"$c"
+		rm -f "$WLOOP_OUT"
+		eval "$cmd" >/dev/null 2>&1 || true
+		if [ -s "$WLOOP_OUT" ]; then
+			VALS[$tool/$case/$targeted]+="$(jq .ns_per_call "$WLOOP_OUT") "
+			FAILED[$tool/$case/$targeted]=$(jq .failed "$WLOOP_OUT")
+		fi
+	done
+done
+for c in "${CASES[@]}"; do
+	IFS='|' read -r tool case targeted n cmd <<<"$c"
+	k="$tool/$case/$targeted"
+	if [ -z "${VALS[$k]:-}" ]; then
+		jq -cn --arg tool "$tool" --arg case "$case" --argjson t "$targeted" \
+			'{bench: "syscall", tool: $tool, case: $case, targeted: $t, na: "no result"}'
+		continue
+	fi
+	# shellcheck disable=SC2086
+	printf '%s\n' ${VALS[$k]} | jq -sc --arg tool "$tool" --arg case "$case" \
+		--argjson t "$targeted" --argjson n "$n" --argjson failed "${FAILED[$k]}" \
+		'sort as $v | {bench: "syscall", tool: $tool, case: $case, targeted: $t, calls: $n,
+		  failed_last: $failed, runs: $v, ns_per_call: $v[($v | length) / 2 | floor]}'
+done
