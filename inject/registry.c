@@ -29,8 +29,9 @@ static const struct fl_kind_info kinds[] = {
 	{ "crash", "kill a process at its Nth call of a syscall or function",
 	  PLANNED("bpf-signal"), NONE },
 	{ "disk-error", "fail file operations with an errno",
-	  PLANNED("bpf-lsm", "fmod-ret", "fuse", "seccomp"), NONE },
-	{ "io-latency", "delay file operations", PLANNED("fuse", "seccomp-notify"), NONE },
+	  PLANNED("bpf-lsm", "fmod-ret", "fuse", "seccomp"), BUILT(&fl_backend_disk_fuse) },
+	{ "io-latency", "delay file operations", PLANNED("fuse", "seccomp-notify"),
+	  BUILT(&fl_backend_iolat_fuse) },
 };
 
 static const struct fl_kind_info *const kind_ptrs[] = {
