@@ -90,29 +90,36 @@ int fl_daemon_spawn(const char *comm, const char *what, fl_daemon_main_fn fn, co
 			     buf[0] == '!' ? buf + 1 : "no answer within 5 s");
 }
 
-int fl_daemon_write_pidfile(const char *path)
+int fl_daemon_write_file(const char *path, const char *data)
 {
 	_cleanup_free_ char *tmp = NULL;
-	uint64_t st;
-	char buf[64];
-	int fd, r = fl_proc_starttime(getpid(), &st);
+	size_t len = strlen(data);
+	int fd;
 
-	if (r < 0)
-		return r;
-	snprintf(buf, sizeof(buf), "%d %" PRIu64 "\n", (int)getpid(), st);
-	/* by rename (readers never see half of it); no fsync: it lives as long as the daemon */
 	if (asprintf(&tmp, "%s.tmp", path) < 0)
 		return -ENOMEM;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf)) {
+	if (write(fd, data, len) != (ssize_t)len) {
 		close(fd);
 		unlink(tmp);
 		return -EIO;
 	}
 	close(fd);
 	return rename(tmp, path) < 0 ? -errno : 0;
+}
+
+int fl_daemon_write_pidfile(const char *path)
+{
+	uint64_t st;
+	char buf[64];
+	int r = fl_proc_starttime(getpid(), &st);
+
+	if (r < 0)
+		return r;
+	snprintf(buf, sizeof(buf), "%d %" PRIu64 "\n", (int)getpid(), st);
+	return fl_daemon_write_file(path, buf);
 }
 
 int fl_daemon_pidfd(const char *pidfile, pid_t *ret_pid)

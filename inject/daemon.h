@@ -25,7 +25,12 @@ typedef void (*fl_daemon_main_fn)(const void *arg, int ready);
 int fl_daemon_spawn(const char *comm, const char *what, fl_daemon_main_fn fn, const void *arg,
 		    const char *pidfile, pid_t *ret_pid, char **ret_reason);
 
-/* "PID STARTTIME\n" of the calling process, written by rename. */
+/*
+ * A small file by rename (readers never see half of it; one writer at a time); no fsync: it
+ * lives as long as the daemon does.
+ */
+int fl_daemon_write_file(const char *path, const char *data);
+/* "PID STARTTIME\n" of the calling process, by fl_daemon_write_file(). */
 int fl_daemon_write_pidfile(const char *path);
 /* The daemon named by pidfile as a verified pidfd (pid and start time match), or -ESRCH. */
 int fl_daemon_pidfd(const char *pidfile, pid_t *ret_pid);

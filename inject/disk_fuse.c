@@ -213,6 +213,8 @@ static int fuse_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t
 		return fl_set_reason(&ctx->reason, -EINVAL,
 				     "'path' %s holds faultline's state directory %s", fp->path,
 				     fl_state_dir());
+	/* new processes are targets too when the target is a kind of process, not a choice */
+	recheck = !any && !t->pid && !t->pick_random && !t->count && !t->netns && !f->on;
 	if (!any) {
 		if (t->netns && asprintf(&nspath, "/run/netns/%s", t->netns) < 0)
 			return -ENOMEM;
@@ -220,11 +222,15 @@ static int fuse_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t
 			return -ENOMEM;
 		r = fl_target_resolve(t, nspath, where, ctx->protect, ctx->n_protect, ctx->rng, &v,
 				      &n, &ctx->reason);
-		if (r < 0)
+		if (r == -ESRCH && recheck) {
+			/* none yet: the ones that start during the fault are the targets */
+			free(ctx->reason);
+			ctx->reason = NULL;
+			n = 0;
+		} else if (r < 0) {
 			return r;
+		}
 	}
-	/* new processes are targets too when the target is a kind of process, not a choice */
-	recheck = !any && !t->pid && !t->pick_random && !t->count && !t->netns && !f->on;
 	handle = fl_net_handle(ctx->run_id, f->name);
 	snprintf(source, sizeof(source), "faultline:%s-%08x", ctx->run_id, handle);
 	if (asprintf(&pidfile, "%s/fuse/%s-%08x.pid", fl_state_dir(), ctx->run_id, handle) < 0 ||

@@ -688,7 +688,10 @@ static const struct fuse_operations fs_ops = {
 	.flock = fs_flock,
 };
 
-static void write_stats(void)
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Callers hold stats_lock: one writer of the file at a time. */
+static void write_stats_locked(void)
 {
 	json_t *j, *per = json_object();
 	uint64_t seen = 0, matched = 0, hit = 0;
@@ -725,7 +728,23 @@ static void write_stats(void)
 	s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (s)
-		fl_write_file_atomic(fd_state.c->statsfile, s, strlen(s), 0600);
+		fl_daemon_write_file(fd_state.c->statsfile, s);
+}
+
+static void write_stats(void)
+{
+	pthread_mutex_lock(&stats_lock);
+	write_stats_locked();
+	pthread_mutex_unlock(&stats_lock);
+}
+
+/* The last stats and exit, from whichever thread gets here first (the other waits). */
+static _Noreturn void finish(void)
+{
+	pthread_mutex_lock(&stats_lock);
+	atomic_store(&fd_state.injecting, false);
+	write_stats_locked();
+	_exit(0);
 }
 
 /* Signals and the lease, on a thread of their own (every other thread blocks them). */
@@ -747,9 +766,7 @@ static void *control(void *arg)
 			}
 			/* stopped (revert unmounts it): the stats, then gone at once; a mount
 			 * left behind answers ENOTCONN, never the real directory's data */
-			atomic_store(&fd_state.injecting, false);
-			write_stats();
-			_exit(0);
+			finish();
 		}
 		if (p[1].revents & POLLIN) {
 			/* the lease: pass-through only, then unmount (lazily if busy); the loop
@@ -853,9 +870,7 @@ static _Noreturn void daemon_main(const void *arg, int ready)
 	fuse_loop_mt(f, 0);
 	/* unmounted (the lease, or by hand): the stats, and done; no fuse_unmount(): the path
 	 * may be someone else's mount by now */
-	atomic_store(&fd_state.injecting, false);
-	write_stats();
-	_exit(0);
+	finish();
 }
 
 int fusefs_spawn(const struct fusefs_config *c, pid_t *ret_pid, char **ret_reason)

@@ -252,28 +252,6 @@ struct nfqd {
 	int tfd;
 };
 
-/* Write a small file by rename (readers never see half of it); no fsync: it lives as long as
- * the daemon does. */
-static int write_file(const char *path, const char *data)
-{
-	_cleanup_free_ char *tmp = NULL;
-	size_t len = strlen(data);
-	int fd;
-
-	if (asprintf(&tmp, "%s.tmp", path) < 0)
-		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, data, len) != (ssize_t)len) {
-		close(fd);
-		unlink(tmp);
-		return -EIO;
-	}
-	close(fd);
-	return rename(tmp, path) < 0 ? -errno : 0;
-}
-
 /* queue_dropped and user_dropped of our queue, from this netns's /proc/net. */
 static void queue_counters(uint16_t queue, long long *qd, long long *ud)
 {
@@ -306,7 +284,7 @@ static void write_stats(struct nfqd *d)
 	s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (s)
-		write_file(d->c->statsfile, s);
+		fl_daemon_write_file(d->c->statsfile, s);
 	free(s);
 }
 
