@@ -186,6 +186,7 @@ static int fuse_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t
 	const struct fuse_params *fp = f->priv;
 	_cleanup_free_ struct fl_proc *v = NULL;
 	_cleanup_free_ char *nspath = NULL, *where = NULL, *pidfile = NULL, *statsfile = NULL;
+	_cleanup_free_ char *path = NULL, *state = NULL;
 	const struct fl_target *t = &f->target;
 	bool any = any_target(t), recheck;
 	char source[64];
@@ -203,16 +204,23 @@ static int fuse_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t
 	if (!S_ISDIR(st.st_mode))
 		return fl_set_reason(&ctx->reason, -ENOTDIR, "'path' %s is not a directory",
 				     fp->path);
-	if (fusefs_mounted(fp->path, NULL))
+	/* the mount lands on the resolved directory, and mountinfo names it so */
+	path = realpath(fp->path, NULL);
+	state = realpath(fl_state_dir(), NULL);
+	if (!path)
+		return fl_set_reason(&ctx->reason, -errno, "'path' %s: %s", fp->path,
+				     strerror(errno));
+	if (!strcmp(path, "/"))
+		return fl_set_reason(&ctx->reason, -EINVAL, "'path' %s is '/'", fp->path);
+	if (fusefs_mounted(path, NULL))
 		return fl_set_reason(&ctx->reason, -EBUSY,
 				     "'path' %s is already covered by a faultline FUSE mount "
 				     "(another fault, or one to recover)",
-				     fp->path);
-	if (!strncmp(fl_state_dir(), fp->path, strlen(fp->path)) &&
-	    (fl_state_dir()[strlen(fp->path)] == '/' || !fl_state_dir()[strlen(fp->path)]))
+				     path);
+	if (state && !strncmp(state, path, strlen(path)) &&
+	    (state[strlen(path)] == '/' || !state[strlen(path)]))
 		return fl_set_reason(&ctx->reason, -EINVAL,
-				     "'path' %s holds faultline's state directory %s", fp->path,
-				     fl_state_dir());
+				     "'path' %s holds faultline's state directory %s", path, state);
 	/* new processes are targets too when the target is a kind of process, not a choice */
 	recheck = !any && !t->pid && !t->pick_random && !t->count && !t->netns && !f->on;
 	if (!any) {
@@ -243,7 +251,7 @@ static int fuse_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t
 						       "comm", v[i].comm));
 	o = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:f, s:I, s:I, s:b, "
 		      "s:o, s:o}",
-		      "type", "fuse-mount", "path", fp->path, "prefix", fp->prefix, "source",
+		      "type", "fuse-mount", "path", path, "prefix", fp->prefix, "source",
 		      source, "pidfile", pidfile, "statsfile", statsfile, "errno", fp->err,
 		      "delay_ns", (json_int_t)fp->delay_ns, "jitter_ns", (json_int_t)fp->jitter_ns,
 		      "ops", (json_int_t)fp->ops, "percent", fp->percent, "seed",

@@ -227,6 +227,10 @@ P
 	wait "$fl" || true
 	ours_mounted
 	kill -0 "$daemon"
+	# status finds both, tracked by the journal
+	run "$FL" status
+	assert_output --regexp "tracked +mount +FUSE mount faultline:[0-9a-f]{12}-[0-9a-f]{8} at $D"
+	assert_output --regexp "tracked +process +process faultline-fused \(pid $daemon\)"
 	run "$FL" recover --all
 	assert_success
 	! ours_mounted
