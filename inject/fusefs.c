@@ -331,8 +331,9 @@ static uint64_t sample_delay(void)
 	return c->delay_ns + r < c->jitter_ns ? 0 : c->delay_ns + r - c->jitter_ns;
 }
 
-/* Before each operation: 0 to pass it through (after a delay), or -errno to fail it. */
-static int gate(enum fusefs_op op, const char *path)
+/* Before each operation on a path below the prefix or not: 0 to pass it through (after a
+ * delay), or -errno to fail it. */
+static int gate(enum fusefs_op op, bool under)
 {
 	const struct fusefs_config *c = fd_state.c;
 	struct op_count *oc = &fd_state.ops[op];
@@ -342,7 +343,7 @@ static int gate(enum fusefs_op op, const char *path)
 
 	atomic_fetch_add_explicit(&oc->seen, 1, memory_order_relaxed);
 	if (!atomic_load_explicit(&fd_state.injecting, memory_order_relaxed) ||
-	    !(c->ops & (1u << op)) || !fusefs_path_under(path, c->prefix) || !caller_matches())
+	    !(c->ops & (1u << op)) || !under || !caller_matches())
 		return 0;
 	atomic_fetch_add_explicit(&oc->matched, 1, memory_order_relaxed);
 	pthread_mutex_lock(&fd_state.lock);
@@ -366,12 +367,55 @@ static int gate(enum fusefs_op op, const char *path)
 	return 0;
 }
 
-#define GATE(op, path)                                                                             \
+/*
+ * An open file or directory: libfuse gives fh operations no path (nullpath_ok), so whether it
+ * is below the prefix is decided at open (a rename later does not move it in or out).
+ */
+struct ofile {
+	int fd;
+	DIR *dir;
+	bool under;
+};
+
+static struct ofile *of(const struct fuse_file_info *fi)
+{
+	return (struct ofile *)(uintptr_t)fi->fh;
+}
+
+static int fh_fd(const struct fuse_file_info *fi)
+{
+	return of(fi)->fd;
+}
+
+static bool under(const char *path, const struct fuse_file_info *fi)
+{
+	return fi ? of(fi)->under : fusefs_path_under(path, fd_state.c->prefix);
+}
+
+#define GATE_FI(op, path, fi)                                                                      \
 	do {                                                                                       \
-		int _g = gate(op, path);                                                           \
+		int _g = gate(op, under(path, fi));                                                \
 		if (_g)                                                                            \
 			return _g;                                                                 \
 	} while (0)
+#define GATE(op, path) GATE_FI(op, path, NULL)
+
+/* Hand an open descriptor (or directory) to the kernel as fi->fh. */
+static int keep(struct fuse_file_info *fi, const char *path, int fd, DIR *dir)
+{
+	struct ofile *o = malloc(sizeof(*o));
+
+	if (!o) {
+		if (dir)
+			closedir(dir);
+		else
+			close(fd);
+		return -ENOMEM;
+	}
+	*o = (struct ofile){ .fd = fd, .dir = dir, .under = under(path, NULL) };
+	fi->fh = (uint64_t)(uintptr_t)o;
+	return 0;
+}
 
 /* "/a/b" -> "a/b", "/" -> "." */
 static const char *rel(const char *path)
@@ -413,9 +457,9 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
-	GATE(FUSEFS_OP_GETATTR, path);
+	GATE_FI(FUSEFS_OP_GETATTR, path, fi);
 	if (fi)
-		return neg(fstat((int)fi->fh, st));
+		return neg(fstat(fh_fd(fi), st));
 	if (!strcmp(rel(path), "."))
 		return neg(fstatat(fd_state.rootfd, "", st, AT_EMPTY_PATH));
 	return neg(fstatat(fd_state.rootfd, rel(path), st, AT_SYMLINK_NOFOLLOW));
@@ -488,17 +532,17 @@ static int fs_link(const char *from, const char *to)
 
 static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	GATE(FUSEFS_OP_SETATTR, path);
+	GATE_FI(FUSEFS_OP_SETATTR, path, fi);
 	if (fi)
-		return neg(fchmod((int)fi->fh, mode));
+		return neg(fchmod(fh_fd(fi), mode));
 	return neg(fchmodat(fd_state.rootfd, rel(path), mode, 0));
 }
 
 static int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
-	GATE(FUSEFS_OP_SETATTR, path);
+	GATE_FI(FUSEFS_OP_SETATTR, path, fi);
 	if (fi)
-		return neg(fchown((int)fi->fh, uid, gid));
+		return neg(fchown(fh_fd(fi), uid, gid));
 	return neg(fchownat(fd_state.rootfd, rel(path), uid, gid, AT_SYMLINK_NOFOLLOW));
 }
 
@@ -506,9 +550,9 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	_cleanup_close_ int fd = -1;
 
-	GATE(FUSEFS_OP_SETATTR, path);
+	GATE_FI(FUSEFS_OP_SETATTR, path, fi);
 	if (fi)
-		return neg(ftruncate((int)fi->fh, size));
+		return neg(ftruncate(fh_fd(fi), size));
 	fd = openat(fd_state.rootfd, rel(path), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
@@ -517,9 +561,9 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
-	GATE(FUSEFS_OP_SETATTR, path);
+	GATE_FI(FUSEFS_OP_SETATTR, path, fi);
 	if (fi)
-		return neg(futimens((int)fi->fh, tv));
+		return neg(futimens(fh_fd(fi), tv));
 	return neg(utimensat(fd_state.rootfd, rel(path), tv, AT_SYMLINK_NOFOLLOW));
 }
 
@@ -531,8 +575,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	fd = openat(fd_state.rootfd, rel(path), fi->flags | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	fi->fh = (uint64_t)fd;
-	return 0;
+	return keep(fi, path, fd, NULL);
 }
 
 static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -544,16 +587,15 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (fd < 0)
 		return -errno;
 	own(path, fd);
-	fi->fh = (uint64_t)fd;
-	return 0;
+	return keep(fi, path, fd, NULL);
 }
 
 static int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	ssize_t n;
 
-	GATE(FUSEFS_OP_READ, path);
-	n = pread((int)fi->fh, buf, size, off);
+	GATE_FI(FUSEFS_OP_READ, path, fi);
+	n = pread(fh_fd(fi), buf, size, off);
 	return n < 0 ? -errno : (int)n;
 }
 
@@ -562,8 +604,8 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 {
 	ssize_t n;
 
-	GATE(FUSEFS_OP_WRITE, path);
-	n = pwrite((int)fi->fh, buf, size, off);
+	GATE_FI(FUSEFS_OP_WRITE, path, fi);
+	n = pwrite(fh_fd(fi), buf, size, off);
 	return n < 0 ? -errno : (int)n;
 }
 
@@ -577,9 +619,9 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 {
 	int fd;
 
-	GATE(FUSEFS_OP_FLUSH, path);
+	GATE_FI(FUSEFS_OP_FLUSH, path, fi);
 	/* close() of a duplicate: what the real filesystem does at the caller's close() */
-	fd = dup((int)fi->fh);
+	fd = dup(fh_fd(fi));
 	if (fd < 0)
 		return -errno;
 	return neg(close(fd));
@@ -587,14 +629,15 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 
 static int fs_release(const char *path, struct fuse_file_info *fi)
 {
-	close((int)fi->fh);
+	close(fh_fd(fi));
+	free(of(fi));
 	return 0;
 }
 
 static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
-	GATE(FUSEFS_OP_FSYNC, path);
-	return neg(datasync ? fdatasync((int)fi->fh) : fsync((int)fi->fh));
+	GATE_FI(FUSEFS_OP_FSYNC, path, fi);
+	return neg(datasync ? fdatasync(fh_fd(fi)) : fsync(fh_fd(fi)));
 }
 
 static int fs_opendir(const char *path, struct fuse_file_info *fi)
@@ -611,17 +654,16 @@ static int fs_opendir(const char *path, struct fuse_file_info *fi)
 		close(fd);
 		return -errno;
 	}
-	fi->fh = (uint64_t)(uintptr_t)d;
-	return 0;
+	return keep(fi, path, fd, d);
 }
 
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-	DIR *d = (DIR *)(uintptr_t)fi->fh;
+	DIR *d = of(fi)->dir;
 	struct dirent *de;
 
-	GATE(FUSEFS_OP_READ, path);
+	GATE_FI(FUSEFS_OP_READ, path, fi);
 	seekdir(d, off);
 	while ((de = readdir(d))) {
 		struct stat st = { .st_ino = de->d_ino, .st_mode = (mode_t)DTTOIF(de->d_type) };
@@ -633,28 +675,29 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
 
 static int fs_releasedir(const char *path, struct fuse_file_info *fi)
 {
-	closedir((DIR *)(uintptr_t)fi->fh);
+	closedir(of(fi)->dir);
+	free(of(fi));
 	return 0;
 }
 
 static int fs_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
 {
-	DIR *d = (DIR *)(uintptr_t)fi->fh;
+	DIR *d = of(fi)->dir;
 
-	GATE(FUSEFS_OP_FSYNC, path);
+	GATE_FI(FUSEFS_OP_FSYNC, path, fi);
 	return neg(datasync ? fdatasync(dirfd(d)) : fsync(dirfd(d)));
 }
 
 static int fs_fallocate(const char *path, int mode, off_t off, off_t len,
 			struct fuse_file_info *fi)
 {
-	GATE(FUSEFS_OP_ALLOCATE, path);
-	return neg(fallocate((int)fi->fh, mode, off, len));
+	GATE_FI(FUSEFS_OP_ALLOCATE, path, fi);
+	return neg(fallocate(fh_fd(fi), mode, off, len));
 }
 
 static int fs_flock(const char *path, struct fuse_file_info *fi, int op)
 {
-	return neg(flock((int)fi->fh, op));
+	return neg(flock(fh_fd(fi), op));
 }
 
 static const struct fuse_operations fs_ops = {

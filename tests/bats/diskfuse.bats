@@ -159,6 +159,36 @@ obs() {
 	! ours_mounted
 }
 
+@test "prefix and ops: only the target's reads below the prefix fail, its writes and other paths pass" {
+	mkdir -p "$D/db" "$D/logs"
+	echo data >"$D/db/r.txt"
+	echo data >"$D/logs/r.txt"
+	cp /bin/cat "$BATS_TEST_TMPDIR/fl-cat"
+	"$FL" inject disk-error --path "$D" --prefix db --errno EIO --ops read --name fl-cat \
+		--for 20s --json >fault.json 2>fault.err &
+	local fl=$!
+	wait_for ours_mounted 10
+	run "$BATS_TEST_TMPDIR/fl-cat" "$D/db/r.txt"
+	assert_failure
+	assert_output --partial "Input/output error"
+	run "$BATS_TEST_TMPDIR/fl-cat" "$D/logs/r.txt"
+	assert_success
+	assert_output data
+	# writes are not in ops; cat (not the target) reads the prefix fine
+	echo more | "$BATS_TEST_TMPDIR/fl-cat" >>"$D/db/w.txt"
+	run cat "$D/db/r.txt"
+	assert_success
+	assert_output data
+	kill -INT "$fl"
+	wait "$fl" || true
+	! ours_mounted
+	[ "$(cat "$D/db/w.txt")" = more ]
+	observed fault.json >obs
+	# the page cache retries a failed read ahead with one read of the page: 1 or 2 requests
+	[ "$(obs obs ops_failed)" -ge 1 ] && [ "$(obs obs ops_failed)" -le 2 ]
+	[ "$(obs obs ops_matched)" -eq "$(obs obs ops_failed)" ]
+}
+
 @test "percent 30 over 2000 writes: within binomial bounds, the daemon and the program agree" {
 	python3 "$BATS_TEST_TMPDIR/worker.py" "$D" writes p.dat 2000 >w.out &
 	local w=$!
@@ -207,7 +237,7 @@ assert 19000 <= extra <= 21000, (other, slow)
 assert other < base + 5000, (base, other)
 assert int(obs["ops_delayed"]) == 40, obs
 assert 19000 <= int(obs["delay_p50_us"]) <= 21000, obs
-assert int(obs["delay_p99_us"]) <= 22000, obs
+assert int(obs["delay_p99_us"]) < 30000, obs  # a loaded VM oversleeps a few ms at times
 P
 }
 
