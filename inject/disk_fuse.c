@@ -135,10 +135,10 @@ static int parse_common(struct fl_fault *f, const struct fl_params *p, bool late
 				      "EDQUOT or EACCES, got '%s'",
 				      v->value);
 	}
-	if (f->on && !f->target.pid && !f->target.name && !f->target.cmdline && !f->target.cgroup)
+	if (f->on)
 		fl_errors_add(errs, &p->where,
-			      "a '%s' fault 'on' a lab host needs a target (target.name, ...): "
-			      "the mount is seen by every host",
+			      "a '%s' fault cannot be 'on' a lab host: the FUSE mount is made in "
+			      "this host's mount namespace, and a lab host has its own",
 			      f->kind);
 	return errs->n > n0 ? -EINVAL : 0;
 }
@@ -179,6 +179,18 @@ static int fuse_probe(const struct fl_fault *f, const char **ret_reason)
 static bool any_target(const struct fl_target *t)
 {
 	return !t->pid && !t->name && !t->cmdline && !t->cgroup;
+}
+
+/* 0 when pid sees our mounts (its mount namespace is ours), -EXDEV when not. */
+static int same_mount_ns(pid_t pid)
+{
+	char p[64];
+	struct stat a, b;
+
+	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", pid);
+	if (stat("/proc/self/ns/mnt", &a) < 0 || stat(p, &b) < 0)
+		return 0; /* gone, or no namespaces: nothing to tell */
+	return a.st_ino == b.st_ino && a.st_dev == b.st_dev ? 0 : -EXDEV;
 }
 
 static int fuse_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t **ret_objects)
@@ -238,6 +250,15 @@ static int fuse_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t
 		} else if (r < 0) {
 			return r;
 		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		r = same_mount_ns(v[i].pid);
+		if (r < 0)
+			return fl_set_reason(&ctx->reason, r,
+					     "pid %d (%s) lives in another mount namespace (a "
+					     "container, a service with private mounts): a FUSE mount "
+					     "over %s would not reach it",
+					     v[i].pid, v[i].comm, path);
 	}
 	handle = fl_net_handle(ctx->run_id, f->name);
 	snprintf(source, sizeof(source), "faultline:%s-%08x", ctx->run_id, handle);

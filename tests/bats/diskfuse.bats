@@ -312,6 +312,12 @@ Y
 	run "$FL" validate bad.yaml
 	assert_failure 2
 	assert_output --partial "bad.yaml:8:14: 'percent' must be a percentage"
+	# a target the mount would not reach is refused, not silently spared
+	unshare -m sleep 60 &
+	FL_PIDS+=($!)
+	run "$FL" inject disk-error --path "$D" --pid $! --for 1s
+	assert_failure
+	assert_output --partial "lives in another mount namespace"
 	! ours_mounted
 }
 
