@@ -106,8 +106,8 @@ static int parse_common(struct fl_fault *f, const struct fl_params *p, bool late
 		else if (!(fp->prefix = strdup(s)))
 			return -ENOMEM;
 	}
-	if ((v = fl_params_take(p, "ops")) && fusefs_ops_parse(v->value, &fp->ops, bad,
-							      sizeof(bad)) < 0)
+	if ((v = fl_params_take(p, "ops")) &&
+	    fusefs_ops_parse(v->value, &fp->ops, bad, sizeof(bad)) < 0)
 		fl_errors_add(errs, &v->where,
 			      "'ops' must be a comma-separated list of open, create, read, "
 			      "write, fsync, flush, rename, unlink, mkdir, rmdir, getattr, "
@@ -254,11 +254,12 @@ static int fuse_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t
 	for (size_t i = 0; i < n; i++) {
 		r = same_mount_ns(v[i].pid);
 		if (r < 0)
-			return fl_set_reason(&ctx->reason, r,
-					     "pid %d (%s) lives in another mount namespace (a "
-					     "container, a service with private mounts): a FUSE mount "
-					     "over %s would not reach it",
-					     v[i].pid, v[i].comm, path);
+			return fl_set_reason(
+				&ctx->reason, r,
+				"pid %d (%s) lives in another mount namespace (a "
+				"container, a service with private mounts): a FUSE mount "
+				"over %s would not reach it",
+				v[i].pid, v[i].comm, path);
 	}
 	handle = fl_net_handle(ctx->run_id, f->name);
 	snprintf(source, sizeof(source), "faultline:%s-%08x", ctx->run_id, handle);
@@ -272,10 +273,10 @@ static int fuse_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t
 						       "comm", v[i].comm));
 	o = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:f, s:I, s:I, s:b, "
 		      "s:o, s:o}",
-		      "type", "fuse-mount", "path", path, "prefix", fp->prefix, "source",
-		      source, "pidfile", pidfile, "statsfile", statsfile, "errno", fp->err,
-		      "delay_ns", (json_int_t)fp->delay_ns, "jitter_ns", (json_int_t)fp->jitter_ns,
-		      "ops", (json_int_t)fp->ops, "percent", fp->percent, "seed",
+		      "type", "fuse-mount", "path", path, "prefix", fp->prefix, "source", source,
+		      "pidfile", pidfile, "statsfile", statsfile, "errno", fp->err, "delay_ns",
+		      (json_int_t)fp->delay_ns, "jitter_ns", (json_int_t)fp->jitter_ns, "ops",
+		      (json_int_t)fp->ops, "percent", fp->percent, "seed",
 		      (json_int_t)(fl_rand_next(ctx->rng) >> 1), "for_ns", (json_int_t)f->for_ns,
 		      "any", any, "processes", procs, "recheck",
 		      recheck ? json_pack("{s:s?, s:s?, s:s?}", "name", t->name, "cmdline",
@@ -302,7 +303,8 @@ static int revert_one(json_t *o, char **ret_reason)
 	int r = 0, k;
 
 	if (!path || !source || !pidfile || !statsfile)
-		return fl_set_reason(ret_reason, -EINVAL, "malformed fuse-mount object in the journal");
+		return fl_set_reason(ret_reason, -EINVAL,
+				     "malformed fuse-mount object in the journal");
 	/* ours by fsname (never another mount at the path); stacked: until none is left */
 	for (int i = 0; i < 8 && fusefs_mounted(path, source); i++) {
 		k = fusefs_unmount(path);
@@ -358,7 +360,8 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	int r;
 
 	if (!c.path || !c.pidfile || !c.statsfile || !json_is_array(procs))
-		return fl_set_reason(&ctx->reason, -EINVAL, "malformed fuse-mount object in the plan");
+		return fl_set_reason(&ctx->reason, -EINVAL,
+				     "malformed fuse-mount object in the plan");
 	pv = calloc(json_array_size(procs) + 1, sizeof(*pv));
 	if (!pv)
 		return -ENOMEM;
@@ -411,8 +414,8 @@ static int fuse_observe(json_t *objects, json_t *observed)
 	json_t *o = json_array_get(objects, 0), *st;
 	const char *pidfile = json_string_value(json_object_get(o, "pidfile"));
 	const char *statsfile = json_string_value(json_object_get(o, "statsfile"));
-	static const char *const keys[] = { "ops_seen",	    "ops_matched",  "ops_failed",
-					    "ops_delayed",  "delay_p50_us", "delay_p99_us",
+	static const char *const keys[] = { "ops_seen",	    "ops_matched",   "ops_failed",
+					    "ops_delayed",  "delay_p50_us",  "delay_p99_us",
 					    "delay_max_us", "delay_mean_us", "per_op" };
 
 	if (!pidfile || !statsfile)

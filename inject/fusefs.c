@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse.h>
-#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,17 +24,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/timerfd.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "inject/daemon.h"
 #include "inject/fusefs.h"
-#include "inject/netutil.h"
 #include "inject/nfqd.h"
 #include "inject/target.h"
 #include "inject/util.h"
@@ -58,10 +54,10 @@ static const struct {
 	const char *name;
 	enum fusefs_op op;
 } op_aliases[] = {
-	{ "fdatasync", FUSEFS_OP_FSYNC }, { "close", FUSEFS_OP_FLUSH },
+	{ "fdatasync", FUSEFS_OP_FSYNC },  { "close", FUSEFS_OP_FLUSH },
 	{ "truncate", FUSEFS_OP_SETATTR }, { "stat", FUSEFS_OP_GETATTR },
-	{ "readdir", FUSEFS_OP_READ },	  { "mknod", FUSEFS_OP_CREATE },
-	{ "symlink", FUSEFS_OP_LINK },	  { "readlink", FUSEFS_OP_LINK },
+	{ "readdir", FUSEFS_OP_READ },	   { "mknod", FUSEFS_OP_CREATE },
+	{ "symlink", FUSEFS_OP_LINK },	   { "readlink", FUSEFS_OP_LINK },
 };
 
 const char *fusefs_op_name(enum fusefs_op op)
@@ -392,11 +388,11 @@ static bool under(const char *path, const struct fuse_file_info *fi)
 	return fi ? of(fi)->under : fusefs_path_under(path, fd_state.c->prefix);
 }
 
-#define GATE_FI(op, path, fi)                                                                      \
-	do {                                                                                       \
-		int _g = gate(op, under(path, fi));                                                \
-		if (_g)                                                                            \
-			return _g;                                                                 \
+#define GATE_FI(op, path, fi)                       \
+	do {                                        \
+		int _g = gate(op, under(path, fi)); \
+		if (_g)                             \
+			return _g;                  \
 	} while (0)
 #define GATE(op, path) GATE_FI(op, path, NULL)
 
@@ -438,8 +434,7 @@ static void own(const char *path, int fd)
 	if (geteuid() != 0 || ctx->uid == 0)
 		return;
 	if (fd >= 0 ? fchown(fd, ctx->uid, ctx->gid)
-		    : fchownat(fd_state.rootfd, rel(path), ctx->uid, ctx->gid,
-			       AT_SYMLINK_NOFOLLOW))
+		    : fchownat(fd_state.rootfd, rel(path), ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW))
 		return; /* the file exists, owned by root: as a root-squashed share would */
 }
 
@@ -688,8 +683,7 @@ static int fs_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi
 	return neg(datasync ? fdatasync(dirfd(d)) : fsync(dirfd(d)));
 }
 
-static int fs_fallocate(const char *path, int mode, off_t off, off_t len,
-			struct fuse_file_info *fi)
+static int fs_fallocate(const char *path, int mode, off_t off, off_t len, struct fuse_file_info *fi)
 {
 	GATE_FI(FUSEFS_OP_ALLOCATE, path, fi);
 	return neg(fallocate(fh_fd(fi), mode, off, len));
@@ -755,15 +749,14 @@ static void write_stats_locked(void)
 	pthread_mutex_lock(&fd_state.lock);
 	j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:b, s:o?}", "seq",
 		      (json_int_t)++fd_state.seq, "ops_seen", (json_int_t)seen, "ops_matched",
-		      (json_int_t)matched, "ops_failed",
-		      (json_int_t)(fd_state.c->err ? hit : 0), "ops_delayed",
-		      (json_int_t)(fd_state.c->err ? 0 : hit), "delay_p50_us",
+		      (json_int_t)matched, "ops_failed", (json_int_t)(fd_state.c->err ? hit : 0),
+		      "ops_delayed", (json_int_t)(fd_state.c->err ? 0 : hit), "delay_p50_us",
 		      (json_int_t)nfqd_hist_quantile(&fd_state.hist, 0.50), "delay_p99_us",
 		      (json_int_t)nfqd_hist_quantile(&fd_state.hist, 0.99), "delay_max_us",
 		      (json_int_t)fd_state.hist.max_us, "delay_mean_us",
-		      fd_state.hist.count ? (double)fd_state.hist.sum_us /
-						    (double)fd_state.hist.count
-					  : 0.0,
+		      fd_state.hist.count
+			      ? (double)fd_state.hist.sum_us / (double)fd_state.hist.count
+			      : 0.0,
 		      "injecting", atomic_load(&fd_state.injecting), "per_op", per);
 	pthread_mutex_unlock(&fd_state.lock);
 	if (!j)

@@ -91,20 +91,20 @@ struct fusefs_proc {
 };
 
 struct fusefs_config {
-	const char *path;    /* the directory covered (absolute) */
-	const char *prefix;  /* below it, relative ("" or NULL: all of it) */
-	int err;	     /* disk-error: the errno (positive); 0: io-latency */
-	uint64_t delay_ns;   /* io-latency */
-	uint64_t jitter_ns;  /* io-latency: uniform in delay +- jitter */
-	uint32_t ops;	     /* FUSEFS_OP_* bits */
-	double percent;	     /* of matching calls, 0..100 */
+	const char *path;   /* the directory covered (absolute) */
+	const char *prefix; /* below it, relative ("" or NULL: all of it) */
+	int err;	    /* disk-error: the errno (positive); 0: io-latency */
+	uint64_t delay_ns;  /* io-latency */
+	uint64_t jitter_ns; /* io-latency: uniform in delay +- jitter */
+	uint32_t ops;	    /* FUSEFS_OP_* bits */
+	double percent;	    /* of matching calls, 0..100 */
 	uint64_t seed;
 	const struct fusefs_proc *procs; /* the planned processes (tgids) */
 	size_t n_procs;
 	const struct fl_target *recheck; /* new processes matching it are targets too; NULL: no */
-	bool any;		    /* no target: every caller */
-	uint64_t lease_boot_ns;	    /* CLOCK_BOOTTIME: stop injecting and unmount then */
-	const char *pidfile;	    /* "PID STARTTIME\n", written once mounted */
+	bool any;			 /* no target: every caller */
+	uint64_t lease_boot_ns;		 /* CLOCK_BOOTTIME: stop injecting and unmount then */
+	const char *pidfile;		 /* "PID STARTTIME\n", written once mounted */
 	const char *statsfile;
 };
 

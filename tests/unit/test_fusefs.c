@@ -166,7 +166,7 @@ static void parsing(void **state)
 	char buf[256];
 
 	s = load_ok(HEAD DISK "    path: /srv/x/\n    errno: ENOSPC\n    ops: write,fsync\n"
-			       "    percent: 30%\n    prefix: db\n");
+			      "    percent: 30%\n    prefix: db\n");
 	assert_string_equal(s->faults[0].backend->name, "fuse");
 	s->faults[0].backend->describe(&s->faults[0], buf, sizeof(buf));
 	assert_string_equal(buf, "FUSE ENOSPC on write,fsync of any process in /srv/x/db (30%)");
