@@ -305,18 +305,24 @@ static int revert_one(json_t *o, char **ret_reason)
 	if (!path || !source || !pidfile || !statsfile)
 		return fl_set_reason(ret_reason, -EINVAL,
 				     "malformed fuse-mount object in the journal");
-	/* ours by fsname (never another mount at the path); stacked: until none is left */
-	for (int i = 0; i < 8 && fusefs_mounted(path, source); i++) {
+	/* ours by fsname, and only when it is on top: never another mount at the path */
+	switch (fusefs_mount_state(path, source)) {
+	case FUSEFS_MOUNT_TOP:
 		k = fusefs_unmount(path);
 		if (k == 1)
 			log_warn("%s was busy (files open through it): unmounted lazily; those "
 				 "files fail with ENOTCONN once the daemon stops",
 				 path);
-		if (k < 0) {
+		else if (k < 0)
 			r = fl_set_reason(ret_reason, k, "cannot unmount the FUSE mount at %s: %s",
 					  path, strerror(-k));
-			break;
-		}
+		break;
+	case FUSEFS_MOUNT_COVERED:
+		r = fl_set_reason(ret_reason, -EBUSY,
+				  "the FUSE mount %s at %s is covered by another mount: unmount "
+				  "that one first, then 'faultline recover' again",
+				  source, path);
+		break;
 	}
 	k = fl_daemon_stop(pidfile, "FUSE daemon", FUSE_STOP_WAIT_MS, ret_reason);
 	if (k < 0 && !r)

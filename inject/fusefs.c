@@ -225,12 +225,14 @@ static void unescape(char *s)
 }
 
 /* A fuse.faultline mount at path whose source is `source` (NULL: any of ours). */
-bool fusefs_mounted(const char *path, const char *source)
+int fusefs_mount_state(const char *path, const char *source)
 {
 	_cleanup_fclose_ FILE *fp = fopen("/proc/self/mountinfo", "re");
 	_cleanup_free_ char *line = NULL;
+	bool ours = false, top = false;
 	size_t cap = 0;
 
+	/* mountinfo lists a mount after the one it covers: the last at path is on top */
 	while (fp && getline(&line, &cap, fp) > 0) {
 		char mnt[4096], fstype[256], src[4096];
 		const char *sep = strstr(line, " - ");
@@ -239,13 +241,18 @@ bool fusefs_mounted(const char *path, const char *source)
 		    sscanf(sep + 3, "%255s %4095s", fstype, src) != 2)
 			continue;
 		unescape(mnt);
-		unescape(src);
-		if (strcmp(fstype, "fuse.faultline") || strcmp(mnt, path))
+		if (strcmp(mnt, path))
 			continue;
-		if (!source || !strcmp(src, source))
-			return true;
+		unescape(src);
+		top = !strcmp(fstype, "fuse.faultline") && (!source || !strcmp(src, source));
+		ours = ours || top;
 	}
-	return false;
+	return top ? FUSEFS_MOUNT_TOP : ours ? FUSEFS_MOUNT_COVERED : FUSEFS_MOUNT_NONE;
+}
+
+bool fusefs_mounted(const char *path, const char *source)
+{
+	return fusefs_mount_state(path, source) != FUSEFS_MOUNT_NONE;
 }
 
 int fusefs_unmount(const char *path)
@@ -809,7 +816,7 @@ static void *control(void *arg)
 			 * ends when the kernel lets the connection go */
 			atomic_store(&fd_state.injecting, false);
 			write_stats();
-			if (fusefs_mounted(c->path, fd_state.source))
+			if (fusefs_mount_state(c->path, fd_state.source) == FUSEFS_MOUNT_TOP)
 				fusefs_unmount(c->path);
 			p[1].fd = -1;
 		}

@@ -124,7 +124,15 @@ struct fusefs_config {
  */
 int fusefs_spawn(const struct fusefs_config *c, pid_t *ret_pid, char **ret_reason);
 
-/* Is a fuse.faultline filesystem with fsname source (NULL: any of ours) mounted at path? */
+enum {
+	FUSEFS_MOUNT_NONE,    /* no fuse.faultline mount with that source at path */
+	FUSEFS_MOUNT_TOP,     /* ours, and the topmost mount at path */
+	FUSEFS_MOUNT_COVERED, /* ours, under someone else's mount */
+};
+
+/* Where a fuse.faultline mount with fsname source (NULL: any of ours) is at path. */
+int fusefs_mount_state(const char *path, const char *source);
+/* Is one mounted at path (on top or covered)? */
 bool fusefs_mounted(const char *path, const char *source);
 
 /* Unmount ours at path: umount2(), then MNT_DETACH when busy. 0, 1 when it was lazy, or -errno.*/

@@ -58,6 +58,10 @@ PY
 }
 
 teardown() {
+	# the tmpfs a test puts over our mount, then ours (recover refuses while it is covered)
+	while grep -q " $D .* - tmpfs fltest-cover " /proc/self/mountinfo; do
+		umount -l "$D" || break
+	done
 	fl_teardown
 	# a mount of ours left by a failed test: never anything else
 	while grep -q " ${BATS_TEST_TMPDIR}/[^ ]* .* - fuse.faultline " /proc/self/mountinfo; do
@@ -287,6 +291,25 @@ P
 	grep -q "unmounted lazily" err
 	! ours_mounted
 	exited "$daemon"
+}
+
+@test "a mount put over ours is never unmounted: revert says so, recover finishes once it is gone" {
+	"$FL" inject disk-error --path "$D" --errno EIO --name nobody-at-all --for 2s >/dev/null \
+		2>err &
+	local fl=$!
+	wait_for ours_mounted 10
+	mount -t tmpfs fltest-cover "$D"
+	local rc=0
+	wait "$fl" || rc=$?
+	[ "$rc" -ne 0 ]
+	grep -q "is covered by another mount" err
+	# theirs is still there, on top of ours
+	grep -q " $D .* - tmpfs fltest-cover " /proc/self/mountinfo
+	ours_mounted
+	umount "$D"
+	run "$FL" recover --all
+	assert_success
+	! ours_mounted
 }
 
 @test "bad input names the key and changes nothing" {
