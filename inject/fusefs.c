@@ -24,11 +24,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/timerfd.h>
 #include <time.h>
+
+#include <linux/openat2.h>
 
 #include "inject/daemon.h"
 #include "inject/fusefs.h"
@@ -433,16 +436,63 @@ static int neg(int r)
 	return r < 0 ? -errno : r;
 }
 
-/* New objects belong to the caller, not to us (root). */
-static void own(const char *path, int fd)
+/* The flags open(2) takes; the kernel's own f_flags bits (__FMODE_EXEC...) would be EINVAL. */
+#define OPEN_FLAGS                                                                             \
+	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | \
+	 O_SYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_PATH)
+
+/*
+ * Open rel below the covered directory, never through a symlink or out of it: we are root,
+ * and a component swapped for a symlink between the kernel's lookup and ours must not lead
+ * anywhere else (openat2, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS).
+ */
+static int open_beneath(int dirfd, const char *rel_path, int flags, mode_t mode)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags & OPEN_FLAGS) | O_CLOEXEC,
+		.mode = flags & O_CREAT ? mode & 07777 : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, dirfd, rel_path, &how, sizeof(how));
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/*
+ * The directory that holds path's last component, opened as open_beneath() does, for an
+ * ...at() call on *last (never a path with a '/'). The caller closes it.
+ */
+static int parent_of(const char *path, const char **last)
+{
+	const char *r = rel(path), *slash = strrchr(r, '/');
+	char dir[4096];
+
+	*last = slash ? slash + 1 : r;
+	if (!slash) {
+		int fd = fcntl(fd_state.rootfd, F_DUPFD_CLOEXEC, 0);
+		return fd < 0 ? -errno : fd;
+	}
+	if ((size_t)(slash - r) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, r, (size_t)(slash - r));
+	dir[slash - r] = '\0';
+	return open_beneath(fd_state.rootfd, dir, O_PATH | O_DIRECTORY, 0);
+}
+
+/* New objects belong to the caller, not to us (root); failing that, owned by root as on a
+ * root-squashed share. By fd when there is one, else dirfd and last. */
+static void own(int dirfd, const char *last, int fd)
 {
 	struct fuse_context *ctx = fuse_get_context();
+	int r;
 
 	if (geteuid() != 0 || ctx->uid == 0)
 		return;
-	if (fd >= 0 ? fchown(fd, ctx->uid, ctx->gid)
-		    : fchownat(fd_state.rootfd, rel(path), ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW))
-		return; /* the file exists, owned by root: as a root-squashed share would */
+	if (fd >= 0)
+		r = fchown(fd, ctx->uid, ctx->gid);
+	else
+		r = fchownat(dirfd, last ? last : "", ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW);
+	(void)r;
 }
 
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -457,22 +507,33 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return NULL;
 }
 
+/* dirfd and last for path, or return its error: the ...at() calls of one operation */
+#define PARENT(dirfd, last, path)                           \
+	_cleanup_close_ int dirfd = parent_of(path, &last); \
+	if (dirfd < 0)                                      \
+	return dirfd
+
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
+	const char *last;
+
 	GATE_FI(FUSEFS_OP_GETATTR, path, fi);
 	if (fi)
 		return neg(fstat(fh_fd(fi), st));
 	if (!strcmp(rel(path), "."))
 		return neg(fstatat(fd_state.rootfd, "", st, AT_EMPTY_PATH));
-	return neg(fstatat(fd_state.rootfd, rel(path), st, AT_SYMLINK_NOFOLLOW));
+	PARENT(dfd, last, path);
+	return neg(fstatat(dfd, last, st, AT_SYMLINK_NOFOLLOW));
 }
 
 static int fs_readlink(const char *path, char *buf, size_t size)
 {
+	const char *last;
 	ssize_t n;
 
 	GATE(FUSEFS_OP_LINK, path);
-	n = readlinkat(fd_state.rootfd, rel(path), buf, size - 1);
+	PARENT(dfd, last, path);
+	n = readlinkat(dfd, last, buf, size - 1);
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
@@ -481,71 +542,105 @@ static int fs_readlink(const char *path, char *buf, size_t size)
 
 static int fs_mknod(const char *path, mode_t mode, dev_t rdev)
 {
+	const char *last;
+
 	GATE(FUSEFS_OP_CREATE, path);
-	if (mknodat(fd_state.rootfd, rel(path), mode, rdev) < 0)
+	PARENT(dfd, last, path);
+	if (mknodat(dfd, last, mode, rdev) < 0)
 		return -errno;
-	own(path, -1);
+	own(dfd, last, -1);
 	return 0;
 }
 
 static int fs_mkdir(const char *path, mode_t mode)
 {
+	const char *last;
+
 	GATE(FUSEFS_OP_MKDIR, path);
-	if (mkdirat(fd_state.rootfd, rel(path), mode) < 0)
+	PARENT(dfd, last, path);
+	if (mkdirat(dfd, last, mode) < 0)
 		return -errno;
-	own(path, -1);
+	own(dfd, last, -1);
 	return 0;
 }
 
 static int fs_unlink(const char *path)
 {
+	const char *last;
+
 	GATE(FUSEFS_OP_UNLINK, path);
-	return neg(unlinkat(fd_state.rootfd, rel(path), 0));
+	PARENT(dfd, last, path);
+	return neg(unlinkat(dfd, last, 0));
 }
 
 static int fs_rmdir(const char *path)
 {
+	const char *last;
+
 	GATE(FUSEFS_OP_RMDIR, path);
-	return neg(unlinkat(fd_state.rootfd, rel(path), AT_REMOVEDIR));
+	PARENT(dfd, last, path);
+	return neg(unlinkat(dfd, last, AT_REMOVEDIR));
 }
 
 static int fs_symlink(const char *target, const char *path)
 {
+	const char *last;
+
 	GATE(FUSEFS_OP_LINK, path);
-	if (symlinkat(target, fd_state.rootfd, rel(path)) < 0)
+	PARENT(dfd, last, path);
+	if (symlinkat(target, dfd, last) < 0)
 		return -errno;
-	own(path, -1);
+	own(dfd, last, -1);
 	return 0;
 }
 
 static int fs_rename(const char *from, const char *to, unsigned int flags)
 {
+	const char *l1, *l2;
+
 	GATE(FUSEFS_OP_RENAME, from);
 	if (!fusefs_path_under(from, fd_state.c->prefix))
 		GATE(FUSEFS_OP_RENAME, to); /* into the prefix counts too */
-	return neg(renameat2(fd_state.rootfd, rel(from), fd_state.rootfd, rel(to), flags));
+	PARENT(d1, l1, from);
+	PARENT(d2, l2, to);
+	return neg(renameat2(d1, l1, d2, l2, flags));
 }
 
 static int fs_link(const char *from, const char *to)
 {
+	const char *l1, *l2;
+
 	GATE(FUSEFS_OP_LINK, to);
-	return neg(linkat(fd_state.rootfd, rel(from), fd_state.rootfd, rel(to), 0));
+	PARENT(d1, l1, from);
+	PARENT(d2, l2, to);
+	return neg(linkat(d1, l1, d2, l2, 0));
 }
 
 static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
+	_cleanup_close_ int fd = -1;
+	char proc[64];
+
 	GATE_FI(FUSEFS_OP_SETATTR, path, fi);
 	if (fi)
 		return neg(fchmod(fh_fd(fi), mode));
-	return neg(fchmodat(fd_state.rootfd, rel(path), mode, 0));
+	/* no fchmodat(AT_SYMLINK_NOFOLLOW) before Linux 6.6: the file itself, by its fd */
+	fd = open_beneath(fd_state.rootfd, rel(path), O_PATH, 0);
+	if (fd < 0)
+		return fd;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return neg(chmod(proc, mode));
 }
 
 static int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
+	const char *last;
+
 	GATE_FI(FUSEFS_OP_SETATTR, path, fi);
 	if (fi)
 		return neg(fchown(fh_fd(fi), uid, gid));
-	return neg(fchownat(fd_state.rootfd, rel(path), uid, gid, AT_SYMLINK_NOFOLLOW));
+	PARENT(dfd, last, path);
+	return neg(fchownat(dfd, last, uid, gid, AT_SYMLINK_NOFOLLOW));
 }
 
 static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
@@ -555,18 +650,21 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	GATE_FI(FUSEFS_OP_SETATTR, path, fi);
 	if (fi)
 		return neg(ftruncate(fh_fd(fi), size));
-	fd = openat(fd_state.rootfd, rel(path), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open_beneath(fd_state.rootfd, rel(path), O_WRONLY, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	return neg(ftruncate(fd, size));
 }
 
 static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
+	const char *last;
+
 	GATE_FI(FUSEFS_OP_SETATTR, path, fi);
 	if (fi)
 		return neg(futimens(fh_fd(fi), tv));
-	return neg(utimensat(fd_state.rootfd, rel(path), tv, AT_SYMLINK_NOFOLLOW));
+	PARENT(dfd, last, path);
+	return neg(utimensat(dfd, last, tv, AT_SYMLINK_NOFOLLOW));
 }
 
 static int fs_open(const char *path, struct fuse_file_info *fi)
@@ -574,9 +672,9 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	int fd;
 
 	GATE(FUSEFS_OP_OPEN, path);
-	fd = openat(fd_state.rootfd, rel(path), fi->flags | O_CLOEXEC);
+	fd = open_beneath(fd_state.rootfd, rel(path), fi->flags, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	return keep(fi, path, fd, NULL);
 }
 
@@ -585,10 +683,10 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	int fd;
 
 	GATE(FUSEFS_OP_CREATE, path);
-	fd = openat(fd_state.rootfd, rel(path), fi->flags | O_CREAT | O_CLOEXEC, mode);
+	fd = open_beneath(fd_state.rootfd, rel(path), fi->flags | O_CREAT, mode);
 	if (fd < 0)
-		return -errno;
-	own(path, fd);
+		return fd;
+	own(-1, NULL, fd);
 	return keep(fi, path, fd, NULL);
 }
 
@@ -648,9 +746,9 @@ static int fs_opendir(const char *path, struct fuse_file_info *fi)
 	DIR *d;
 
 	GATE(FUSEFS_OP_OPEN, path);
-	fd = openat(fd_state.rootfd, rel(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open_beneath(fd_state.rootfd, rel(path), O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);

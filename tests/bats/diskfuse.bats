@@ -198,6 +198,54 @@ obs() {
 	[ "$(obs obs ops_matched)" -eq "$(obs obs ops_failed)" ]
 }
 
+@test "pass-through: others see an ordinary filesystem (links, renames, modes, owners, sizes)" {
+	echo before >"$D/old.txt"
+	chmod 0777 "$D"
+	# the user of the test below reaches $D (bats' directories are 0700)
+	local p="$BATS_TEST_TMPDIR"
+	while [ "$p" != / ] && [ "$p" != /tmp ]; do
+		chmod o+x "$p"
+		p="$(dirname "$p")"
+	done
+	"$FL" inject disk-error --path "$D" --errno EIO --name nobody-at-all --for 30s \
+		--json >fault.json 2>fault.err &
+	local fl=$!
+	wait_for ours_mounted 10
+	[ "$(cat "$D/old.txt")" = before ]
+	mkdir -p "$D/a/b"
+	echo one >"$D/a/b/f"
+	ln -s b/f "$D/a/l"
+	[ "$(readlink "$D/a/l")" = b/f ]
+	[ "$(cat "$D/a/l")" = one ]
+	ln "$D/a/b/f" "$D/a/hard"
+	[ "$(stat -c %h "$D/a/hard")" -eq 2 ]
+	mv "$D/a/b/f" "$D/a/b/g"
+	chmod 0640 "$D/a/b/g"
+	[ "$(stat -c %a "$D/a/b/g")" = 640 ]
+	truncate -s 3 "$D/a/b/g"
+	[ "$(stat -c %s "$D/a/b/g")" -eq 3 ]
+	touch -d '2001-02-03 04:05:06' "$D/a/b/g"
+	[ "$(stat -c %Y "$D/a/b/g")" -eq "$(date -d '2001-02-03 04:05:06' +%s)" ]
+	[ "$(ls "$D/a" | tr '\n' ' ')" = "b hard l " ]
+	# a file a user creates is theirs, and the kernel checks modes (default_permissions)
+	setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo u >'$D/user.txt'"
+	[ "$(stat -c %u:%g "$D/user.txt")" = 65534:65534 ]
+	run setpriv --reuid=65534 --regid=65534 --clear-groups cat "$D/a/b/g"
+	assert_failure
+	df "$D" >/dev/null
+	rm -r "$D/a"
+	kill -INT "$fl"
+	wait "$fl" || true
+	! ours_mounted
+	# all of it is on the real directory
+	[ ! -e "$D/a" ]
+	[ "$(cat "$D/user.txt")" = u ]
+	[ "$(stat -c %u "$D/user.txt")" -eq 65534 ]
+	observed fault.json >obs
+	[ "$(obs obs ops_matched)" -eq 0 ]
+	[ "$(obs obs ops_seen)" -gt 20 ]
+}
+
 @test "percent 30 over 2000 writes: within binomial bounds, the daemon and the program agree" {
 	python3 "$BATS_TEST_TMPDIR/worker.py" "$D" writes p.dat 2000 >w.out &
 	local w=$!
