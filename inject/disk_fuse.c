@@ -202,7 +202,7 @@ static int fuse_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t
 	const struct fl_target *t = &f->target;
 	bool any = any_target(t), recheck;
 	char source[64];
-	json_t *procs, *o;
+	json_t *procs, *o, *spare;
 	struct stat st;
 	uint32_t handle;
 	size_t n = 0;
@@ -284,6 +284,12 @@ static int fuse_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t
 			      : json_null());
 	if (!o)
 		return -ENOMEM;
+	/* faultline and what it protects are never targets, even of a fault without one */
+	spare = json_array();
+	json_object_set_new(o, "spare", spare);
+	json_array_append_new(spare, json_integer(getpid()));
+	for (size_t i = 0; spare && i < ctx->n_protect; i++)
+		json_array_append_new(spare, json_integer(ctx->protect[i]));
 	*ret_objects = json_array();
 	if (!*ret_objects || json_array_append_new(*ret_objects, o) < 0) {
 		json_decref(*ret_objects);
@@ -345,6 +351,8 @@ static int fuse_revert(json_t *objects, char **ret_reason)
 static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 {
 	json_t *procs = json_object_get(o, "processes"), *re = json_object_get(o, "recheck"), *p;
+	json_t *spare = json_object_get(o, "spare");
+	pid_t sv[ARRAY_SIZE(((struct fl_inject_ctx *)0)->protect) + 1];
 	_cleanup_free_ struct fusefs_proc *pv = NULL;
 	_cleanup_free_ char *dir = NULL;
 	struct fl_target t = { 0 };
@@ -375,6 +383,10 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 		pv[i].pid = (pid_t)json_integer_value(json_object_get(p, "pid"));
 		pv[i].starttime = (uint64_t)json_integer_value(json_object_get(p, "starttime"));
 	}
+	json_array_foreach (spare, i, p)
+		if (c.n_spare < ARRAY_SIZE(sv))
+			sv[c.n_spare++] = (pid_t)json_integer_value(p);
+	c.spare = sv;
 	c.procs = pv;
 	c.n_procs = json_array_size(procs);
 	if (json_is_object(re)) {

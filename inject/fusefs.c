@@ -298,6 +298,19 @@ static bool planned(pid_t tgid)
 	return false;
 }
 
+/* Never a target: faultline itself and what it protects (its lab supervisor...), and us. */
+static bool spared(pid_t tgid)
+{
+	const struct fusefs_config *c = fd_state.c;
+
+	if (tgid == getpid())
+		return true;
+	for (size_t i = 0; i < c->n_spare; i++)
+		if (c->spare[i] == tgid)
+			return true;
+	return false;
+}
+
 /* Is the caller of the current request a target? Cached per thread id for a second. */
 static bool caller_matches(void)
 {
@@ -309,8 +322,6 @@ static bool caller_matches(void)
 
 	if (tid <= 0)
 		return false; /* the kernel's own requests (writeback, release) */
-	if (c->any)
-		return tid != getpid();
 	pthread_mutex_lock(&fd_state.lock);
 	s = fusefs_cache_get(&fd_state.cache, tid, now);
 	m = s && s->match;
@@ -319,7 +330,8 @@ static bool caller_matches(void)
 		return m;
 	if (fusefs_tgid_of(tid, &tgid) < 0)
 		return false;
-	m = planned(tgid) || (c->recheck && fl_target_match(c->recheck, tgid));
+	m = !spared(tgid) &&
+	    (c->any || planned(tgid) || (c->recheck && fl_target_match(c->recheck, tgid)));
 	pthread_mutex_lock(&fd_state.lock);
 	fusefs_cache_put(&fd_state.cache, tid, tgid, m, now);
 	pthread_mutex_unlock(&fd_state.lock);

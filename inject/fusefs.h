@@ -103,8 +103,10 @@ struct fusefs_config {
 	size_t n_procs;
 	const struct fl_target *recheck; /* new processes matching it are targets too; NULL: no */
 	bool any;			 /* no target: every caller */
-	uint64_t lease_boot_ns;		 /* CLOCK_BOOTTIME: stop injecting and unmount then */
-	const char *pidfile;		 /* "PID STARTTIME\n", written once mounted */
+	const pid_t *spare;		 /* never targets (faultline, its lab supervisor) */
+	size_t n_spare;
+	uint64_t lease_boot_ns; /* CLOCK_BOOTTIME: stop injecting and unmount then */
+	const char *pidfile;	/* "PID STARTTIME\n", written once mounted */
 	const char *statsfile;
 };
 
