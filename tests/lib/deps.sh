@@ -11,13 +11,14 @@ bats bats-assert bats-support iproute2 iptables procps psmisc util-linux
 qemu-system-x86 busybox-static cpio xz-utils jq fuse3
 nginx-light redis-server redis-tools
 libxml2-utils chromium
-prometheus curl openssl python3
+prometheus curl openssl python3 sqlite3
 "
 # libxml2-utils: xmllint checks junit.xml against the JUnit XSDs (tests/golden/junit*.xsd);
 # chromium: report.bats opens report.html headless (screenshot, DOM, console errors).
 # prometheus: the real server prometheus.bats starts in a lab host (nginx-light above serves
 # http.bats); curl: that suite's readiness gate; openssl: http.bats' self-signed certificate.
 # python3: the bats suites' UDP/TCP senders and receivers (socket scripts in the tests).
+# sqlite3: diskfuse.bats' database that gets EIO under a disk-error fault.
 # xz-utils: tests/vm/kernel.sh decompresses Debian's vmlinuz; jq: the guest suites read JSON with
 # it (no python3 in the guests); fuse3: fusermount3, which doctor probes and the guests carry.
 
