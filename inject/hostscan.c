@@ -529,8 +529,29 @@ static const char *run_of_dir_inode(const struct scan *s, unsigned long ino)
 	return NULL;
 }
 
+/* The run whose journal names pid in a daemon's pidfile ("pidfile" of a planned object). */
+static const char *pidfile_run(const struct scan *s, int pid)
+{
+	for (size_t i = 0; i < s->n_runs; i++) {
+		json_t *f, *o;
+		size_t k, m;
+
+		json_array_foreach(s->runs[i].faults, k, f) {
+			json_array_foreach(json_object_get(f, "objects"), m, o) {
+				const char *pf = json_string_value(json_object_get(o, "pidfile"));
+				_cleanup_free_ char *text = NULL;
+
+				if (pf && fl_read_file(pf, &text, NULL) == 0 && atoi(text) == pid)
+					return s->runs[i].id;
+			}
+		}
+	}
+	return NULL;
+}
+
 /* The run a faultline process works for: its parent is a run's owner, its argv names the run,
- * or (the guard) its inotify watch is on a run's journal directory. */
+ * a run's daemon pidfile names it, or (the guard) its inotify watch is on a run's journal
+ * directory. */
 static const char *process_run(const struct scan *s, int pid)
 {
 	char path[64], buf[4096];
@@ -565,6 +586,8 @@ static const char *process_run(const struct scan *s, int pid)
 			if (strstr(buf, s->runs[i].id))
 				return s->runs[i].id;
 	}
+	if ((run = pidfile_run(s, pid)))
+		return run;
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo", pid);
 	d = opendir(path);
 	while (d && (de = readdir(d))) {
@@ -611,7 +634,8 @@ static void scan_processes(struct scan *s)
 		if (fd < 0 || (n = read(fd, comm, sizeof(comm) - 1)) <= 0)
 			continue;
 		comm[strcspn(comm, "\n")] = '\0';
-		if (strcmp(comm, "faultline-nfqd") && strcmp(comm, "faultline-guard"))
+		if (strcmp(comm, "faultline-nfqd") && strcmp(comm, "faultline-guard") &&
+		    strcmp(comm, "faultline-fused"))
 			continue;
 		run = process_run(s, pid);
 		snprintf(what, sizeof(what), "process %s (pid %d)", comm, pid);
@@ -619,6 +643,29 @@ static void scan_processes(struct scan *s)
 	}
 	if (d)
 		closedir(d);
+}
+
+/* FUSE mounts of a disk fault (fuse.faultline, fsname faultline:RUN-HANDLE). */
+static void scan_mounts(struct scan *s)
+{
+	_cleanup_fclose_ FILE *fp = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
+	while (fp && getline(&line, &cap, fp) > 0) {
+		char mnt[1024], fstype[64], src[128], run[13], what[1200];
+		const char *sep = strstr(line, " - ");
+		bool has_run;
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s %127s", fstype, src) != 2 ||
+		    strcmp(fstype, "fuse.faultline"))
+			continue;
+		has_run = !strncmp(src, "faultline:", 10) && run_id_at(src + 10, run);
+		snprintf(what, sizeof(what), "FUSE mount %s at %s", src, mnt);
+		add(s, "mount", NULL, has_run ? run : NULL, has_run && known_run(s, run), what,
+		    "umount -l %s", mnt);
+	}
 }
 
 /* Each /run/netns/NAME, and in it (as in the root namespace) qdiscs, filters and rules. */
@@ -660,6 +707,7 @@ int fl_hostscan(const struct fl_run_info *runs, size_t n_runs, json_t **ret)
 	scan_namespaces(&s);
 	scan_pins(&s);
 	scan_processes(&s);
+	scan_mounts(&s);
 	*ret = s.out;
 	return 0;
 }

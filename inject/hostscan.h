@@ -20,8 +20,9 @@
  *   - tc filters at preference 0xfa17 running a BPF program named netfault_* or netclass_*
  *                                                          (type "tc-filter")
  *   - iptables/ip6tables rules commented faultline:RUN_ID:HANDLE (type "iptables")
- * and the host for pins under /sys/fs/bpf/faultline (type "pin") and processes named
- * faultline-nfqd or faultline-guard (type "process").
+ * and the host for pins under /sys/fs/bpf/faultline (type "pin"), processes named
+ * faultline-nfqd, faultline-fused or faultline-guard (type "process") and FUSE mounts of type
+ * fuse.faultline (type "mount").
  *
  * *ret is a JSON array, one object per kernel object: "type", "what" (one line for people),
  * "netns" (absent: the root namespace), "run_id" (when the object names its run, or a journal

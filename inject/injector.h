@@ -97,5 +97,7 @@ extern const struct fl_backend fl_backend_crash_bpf;
 extern const struct fl_backend fl_backend_syscall_seccomp;
 extern const struct fl_backend fl_backend_disk_seccomp;
 extern const struct fl_backend fl_backend_iolat_seccomp;
+extern const struct fl_backend fl_backend_disk_fuse;
+extern const struct fl_backend fl_backend_iolat_fuse;
 
 #endif

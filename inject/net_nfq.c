@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "inject/daemon.h"
 #include "inject/injector.h"
 #include "inject/journal.h"
 #include "inject/log.h"
@@ -777,31 +778,9 @@ static int undo_family(const char *netns, json_t *fam, const char *chain, const 
 					   : "iptables-restore failed");
 }
 
-/* SIGTERM the daemon (verified by its start time), wait, SIGKILL if it does not go. */
 static int stop_daemon(const char *pidfile, char **ret_reason)
 {
-	pid_t pid = 0;
-	_cleanup_close_ int fd = nfqd_pidfd(pidfile, &pid);
-	struct pollfd p;
-
-	if (fd == -ESRCH || fd == -ENOENT)
-		return 0; /* gone already (its lease, or never started) */
-	if (fd < 0)
-		return fl_set_reason(ret_reason, fd,
-				     "cannot read the NFQUEUE daemon's pidfile %s: %s", pidfile,
-				     strerror(-fd));
-	if (pidfd_send_signal(fd, SIGTERM, NULL, 0) < 0 && errno != ESRCH)
-		return fl_set_reason(ret_reason, -errno, "cannot stop the NFQUEUE daemon %d: %s",
-				     (int)pid, strerror(errno));
-	p = (struct pollfd){ .fd = fd, .events = POLLIN };
-	if (poll(&p, 1, NFQ_STOP_WAIT_MS) != 1) {
-		log_warn("the NFQUEUE daemon %d ignored SIGTERM for %d ms: SIGKILL", (int)pid,
-			 NFQ_STOP_WAIT_MS);
-		pidfd_send_signal(fd, SIGKILL, NULL, 0);
-		poll(&p, 1, NFQ_STOP_WAIT_MS);
-	}
-	nfqd_reap(fd); /* our child when this process started it */
-	return 0;
+	return fl_daemon_stop(pidfile, "NFQUEUE daemon", NFQ_STOP_WAIT_MS, ret_reason);
 }
 
 /* Does any rule of ours (any run, any fault) remain in the namespace: a table, or iptables? */
@@ -1008,38 +987,15 @@ static int nfq_apply(const struct fl_fault *f, json_t *objects, struct fl_inject
 /* --- observe: the delay the daemon applied ------------------------------------------------------
  */
 
-static json_t *read_stats(const char *path)
-{
-	return json_load_file(path, 0, NULL);
-}
-
 static int nfq_observe(json_t *objects, json_t *observed)
 {
 	json_t *o = json_array_get(objects, 0), *st;
 	const char *pidfile = json_string_value(json_object_get(o, "pidfile"));
 	const char *statsfile = json_string_value(json_object_get(o, "statsfile"));
-	_cleanup_close_ int fd = -1;
-	json_int_t seq0 = -1;
 
 	if (!pidfile || !statsfile)
 		return -EINVAL;
-	st = read_stats(statsfile);
-	if (st)
-		seq0 = json_integer_value(json_object_get(st, "seq"));
-	fd = nfqd_pidfd(pidfile, NULL);
-	if (fd >= 0 && pidfd_send_signal(fd, SIGUSR1, NULL, 0) == 0) {
-		/* a fresh file (seq grows) within a second */
-		for (int waited = 0; waited < NFQ_OBSERVE_WAIT_MS; waited += 5) {
-			json_t *n = read_stats(statsfile);
-			if (n && json_integer_value(json_object_get(n, "seq")) > seq0) {
-				json_decref(st);
-				st = n;
-				break;
-			}
-			json_decref(n);
-			usleep(5000);
-		}
-	}
+	st = fl_daemon_stats(pidfile, statsfile, NFQ_OBSERVE_WAIT_MS);
 	if (!st)
 		return -ENOENT;
 	json_object_set_new(observed, "packets_delayed", json_copy(json_object_get(st, "packets")));

@@ -36,6 +36,7 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
+#include "inject/daemon.h"
 #include "inject/log.h"
 #include "inject/netutil.h"
 #include "inject/nfqd.h"
@@ -253,28 +254,6 @@ struct nfqd {
 	int tfd;
 };
 
-/* Write a small file by rename (readers never see half of it); no fsync: it lives as long as
- * the daemon does. */
-static int write_file(const char *path, const char *data)
-{
-	_cleanup_free_ char *tmp = NULL;
-	size_t len = strlen(data);
-	int fd;
-
-	if (asprintf(&tmp, "%s.tmp", path) < 0)
-		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, data, len) != (ssize_t)len) {
-		close(fd);
-		unlink(tmp);
-		return -EIO;
-	}
-	close(fd);
-	return rename(tmp, path) < 0 ? -errno : 0;
-}
-
 /* queue_dropped and user_dropped of our queue, from this netns's /proc/net. */
 static void queue_counters(uint16_t queue, long long *qd, long long *ud)
 {
@@ -307,7 +286,7 @@ static void write_stats(struct nfqd *d)
 	s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (s)
-		write_file(d->c->statsfile, s);
+		fl_daemon_write_file(d->c->statsfile, s);
 	free(s);
 }
 
@@ -427,26 +406,15 @@ static int bind_queue(struct nfqd *d, char *why, size_t len)
 	return 0;
 }
 
-static int write_pidfile(const char *path)
-{
-	uint64_t st;
-	char buf[64];
-	int r = fl_proc_starttime(getpid(), &st);
-
-	if (r < 0)
-		return r;
-	snprintf(buf, sizeof(buf), "%d %" PRIu64 "\n", (int)getpid(), st);
-	return write_file(path, buf);
-}
-
 static void report(int fd, const char *msg)
 {
 	if (fd >= 0 && write(fd, msg, strlen(msg)) < 0)
 		return;
 }
 
-static _Noreturn void daemon_main(const struct nfqd_config *c, int ready)
+static _Noreturn void daemon_main(const void *arg, int ready)
 {
+	const struct nfqd_config *c = arg;
 	struct nfqd d = { .c = c, .tfd = -1 };
 	static unsigned char buf[256 * 1024];
 	char why[512] = "", msg[600];
@@ -456,6 +424,13 @@ static _Noreturn void daemon_main(const struct nfqd_config *c, int ready)
 	struct itimerspec lease = { 0 };
 	bool stopped = false;
 
+	/*
+	 * Releasing verdicts on time is the daemon's whole job: the lowest real-time priority (1,
+	 * below any real-time service) lets it preempt ordinary work; the kernel's RT throttling
+	 * (sched_rt_runtime_us) still bounds it. Without the capability, a better nice value.
+	 */
+	if (sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){ .sched_priority = 1 }) < 0)
+		setpriority(PRIO_PROCESS, 0, -10);
 	d.sampler = (struct nfqd_sampler){
 		.delay_ns = c->delay_ns,
 		.jitter_ns = c->jitter_ns,
@@ -493,7 +468,7 @@ static _Noreturn void daemon_main(const struct nfqd_config *c, int ready)
 	}
 	if (old >= 0)
 		close(old);
-	r = write_pidfile(c->pidfile);
+	r = fl_daemon_write_pidfile(c->pidfile);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "!cannot write '%s': %s\n", c->pidfile, strerror(-r));
 		report(ready, msg);
@@ -546,106 +521,8 @@ static _Noreturn void daemon_main(const struct nfqd_config *c, int ready)
 
 int nfqd_spawn(const struct nfqd_config *c, pid_t *ret_pid, char **ret_reason)
 {
-	char buf[600];
-	size_t got = 0;
-	int pfd[2], st;
-	pid_t pid;
-
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return fl_set_reason(ret_reason, -errno, "cannot create a pipe: %s",
-				     strerror(errno));
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return fl_set_reason(ret_reason, -errno, "cannot fork the NFQUEUE daemon: %s",
-				     strerror(errno));
-	}
-	if (pid == 0) {
-		int null;
-
-		/* one fork, not two (each costs ~0.6 ms in a process of our size): the daemon is
-		 * our child until we exit, and whoever stops it reaps it (nfqd_reap) */
-		setsid();
-		prctl(PR_SET_NAME, "faultline-nfqd");
-		prctl(PR_SET_PDEATHSIG, 0);
-		/*
-		 * Releasing verdicts on time is the daemon's whole job: the lowest real-time
-		 * priority (1, below any real-time service) lets it preempt ordinary work; the
-		 * kernel's RT throttling (sched_rt_runtime_us) still bounds it. Without the
-		 * capability, a better nice value.
-		 */
-		if (sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){ .sched_priority = 1 }) < 0)
-			setpriority(PRIO_PROCESS, 0, -10);
-		null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		if (dup2(pfd[1], 3) < 0)
-			_exit(1);
-		close_range(4, ~0U, 0);
-		daemon_main(c, 3);
-	}
-	close(pfd[1]);
-	{
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		uint64_t deadline = fl_now_ns() + NFQD_READY_TIMEOUT_MS * NSEC_PER_MSEC;
-
-		while (got < sizeof(buf) - 1 && !memchr(buf, '\n', got)) {
-			uint64_t now = fl_now_ns();
-			ssize_t n;
-
-			if (now >= deadline ||
-			    poll(&p, 1, (int)((deadline - now) / NSEC_PER_MSEC) + 1) <= 0)
-				break;
-			n = read(pfd[0], buf + got, sizeof(buf) - 1 - got);
-			if (n <= 0)
-				break;
-			got += (size_t)n;
-		}
-	}
-	close(pfd[0]);
-	buf[got] = '\0';
-	if (got && buf[got - 1] == '\n')
-		buf[got - 1] = '\0';
-	if (strcmp(buf, "ok") == 0) {
-		_cleanup_close_ int fd = nfqd_pidfd(c->pidfile, ret_pid);
-		return fd < 0 ? fl_set_reason(ret_reason, fd, "the NFQUEUE daemon vanished") : 0;
-	}
-	kill(pid, SIGKILL); /* it said why, or nothing within 5 s: it exits or is made to */
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return fl_set_reason(ret_reason, -EIO, "the NFQUEUE daemon did not start: %s",
-			     buf[0] == '!' ? buf + 1 : "no answer within 5 s");
-}
-
-void nfqd_reap(int pidfd)
-{
-	siginfo_t si = { 0 };
-
-	/* ECHILD when another process started it (recover), or it is not dead yet */
-	waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG);
-}
-
-int nfqd_pidfd(const char *pidfile, pid_t *ret_pid)
-{
-	_cleanup_free_ char *text = NULL;
-	unsigned long long st;
-	size_t len;
-	int pid, r;
-
-	r = fl_read_file(pidfile, &text, &len);
-	if (r < 0)
-		return r == -ENOENT ? -ESRCH : r;
-	if (sscanf(text, "%d %llu", &pid, &st) != 2 || pid <= 1)
-		return -EINVAL;
-	r = fl_pidfd_open_verified((pid_t)pid, (uint64_t)st);
-	if (r >= 0 && ret_pid)
-		*ret_pid = (pid_t)pid;
-	return r;
+	return fl_daemon_spawn("faultline-nfqd", "NFQUEUE daemon", daemon_main, c, c->pidfile,
+			       ret_pid, ret_reason);
 }
 
 /* --- iptables-restore lines ---------------------------------------------------------------- */

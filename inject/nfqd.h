@@ -101,15 +101,11 @@ struct nfqd_config {
 
 /*
  * Start the daemon (forked, own session, "faultline-nfqd") and wait until its queue is bound.
- * It is our child until we exit (then init's): stopping it, call nfqd_reap() once it is dead.
+ * It is our child until we exit (then init's): stopping it, call fl_daemon_reap() once it is
+ * dead (inject/daemon.h: fl_daemon_pidfd() finds it by its pidfile).
  * 0 with *ret_pid, or a negative errno with *ret_reason (the daemon's own words).
  */
 int nfqd_spawn(const struct nfqd_config *c, pid_t *ret_pid, char **ret_reason);
-/* Reap the daemon behind pidfd if it is our dead child; nothing otherwise. */
-void nfqd_reap(int pidfd);
-
-/* The daemon named by pidfile as a verified pidfd (pid and start time match), or -ESRCH. */
-int nfqd_pidfd(const char *pidfile, pid_t *ret_pid);
 
 /* --- iptables-restore lines (shared with the backend, tested in test_nfqd.c) ---------------- */
 

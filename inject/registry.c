@@ -29,9 +29,10 @@ static const struct fl_kind_info kinds[] = {
 	{ "crash-point", "kill a process at its Nth call of a syscall or function",
 	  PLANNED("bpf-signal"), BUILT(&fl_backend_crash_bpf) },
 	{ "disk-error", "fail file operations with an errno",
-	  PLANNED("bpf-lsm", "fmod-ret", "fuse", "seccomp"), BUILT(&fl_backend_disk_seccomp) },
+	  PLANNED("bpf-lsm", "fmod-ret", "fuse", "seccomp"),
+	  BUILT(&fl_backend_disk_fuse, &fl_backend_disk_seccomp) },
 	{ "io-latency", "delay file operations", PLANNED("fuse", "seccomp-notify"),
-	  BUILT(&fl_backend_iolat_seccomp) },
+	  BUILT(&fl_backend_iolat_fuse, &fl_backend_iolat_seccomp) },
 	{ "syscall", "fail or delay syscalls of a command faultline launches", PLANNED("seccomp"),
 	  BUILT(&fl_backend_syscall_seccomp) },
 };

@@ -125,6 +125,35 @@ static bool netns_matches(pid_t pid, const struct stat *want)
 	return st.st_ino == want->st_ino && st.st_dev == want->st_dev;
 }
 
+bool fl_target_match(const struct fl_target *t, pid_t pid)
+{
+	_cleanup_free_ char *joined = NULL, *argv0 = NULL, *comm = NULL;
+	char path[64];
+	bool ok = true;
+
+	if ((t->pid && pid != t->pid) || is_kernel_thread(pid))
+		return false;
+	if (t->cgroup && !cgroup_matches(pid, t->cgroup))
+		return false;
+	if ((t->name || t->cmdline) && read_cmdline(pid, &joined, &argv0) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (t->name && fl_read_file(path, &comm, NULL) < 0)
+		return false;
+	if (comm)
+		comm[strcspn(comm, "\n")] = '\0';
+	if (t->name && strcmp(comm, t->name) != 0 && !(argv0 && !strcmp(argv0, t->name)))
+		return false;
+	if (t->cmdline) {
+		regex_t re;
+		if (regcomp(&re, t->cmdline, REG_EXTENDED | REG_NOSUB) != 0)
+			return false;
+		ok = regexec(&re, joined, 0, NULL, 0) == 0;
+		regfree(&re);
+	}
+	return ok;
+}
+
 void fl_target_describe(const struct fl_target *t, char *buf, size_t len)
 {
 	size_t off = 0;

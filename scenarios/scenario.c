@@ -432,10 +432,13 @@ static int parse_other_backend(struct fl_fault *f, const struct fl_params *p,
 			       struct fl_errors *errs, size_t n1, const bool *used0)
 {
 	const struct fl_backend *const *all = fl_backends_of(f->kind), *first = f->backend;
+	const struct fl_backend *cand = NULL;
 	_cleanup_free_ bool *used1 = calloc(p->n + 1, sizeof(bool));
-	void *priv1 = f->priv;
+	_cleanup_free_ bool *used_cand = calloc(p->n + 1, sizeof(bool));
+	struct fl_errors e_cand = { 0 };
+	void *priv1 = f->priv, *priv_cand = NULL;
 
-	if (!used0 || !used1)
+	if (!used0 || !used1 || !used_cand)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n; i++)
 		used1[i] = p->v[i].used;
@@ -459,12 +462,50 @@ static int parse_other_backend(struct fl_fault *f, const struct fl_params *p,
 			errs->n = n1;
 			if (priv1 && first->free_priv)
 				first->free_priv(priv1);
+			if (priv_cand && cand->free_priv)
+				cand->free_priv(priv_cand);
+			fl_errors_clear(&e_cand);
 			f->backend = *all;
 			return 0;
+		}
+		if (k != -EOPNOTSUPP && !cand && e.n) {
+			/* the first backend for which these parameters are meant: its errors are
+			 * the ones worth showing if nothing accepts them */
+			cand = *all;
+			priv_cand = f->priv;
+			e_cand = e;
+			for (size_t i = 0; i < p->n; i++)
+				used_cand[i] = p->v[i].used;
+			continue;
 		}
 		fl_errors_clear(&e);
 		if (f->priv && (*all)->free_priv)
 			(*all)->free_priv(f->priv);
+	}
+	if (cand) {
+		for (size_t i = n1; i < errs->n; i++)
+			free(errs->v[i].text);
+		errs->n = n1;
+		for (size_t i = 0; i < e_cand.n; i++) {
+			if (errs->n == errs->cap) {
+				size_t cap = errs->cap ? errs->cap * 2 : 8;
+				struct fl_diag *v = realloc(errs->v, cap * sizeof(*v));
+				if (!v)
+					break;
+				errs->v = v;
+				errs->cap = cap;
+			}
+			errs->v[errs->n++] = e_cand.v[i]; /* moved: text and all */
+			e_cand.v[i].text = NULL;
+		}
+		fl_errors_clear(&e_cand);
+		if (priv1 && first->free_priv)
+			first->free_priv(priv1);
+		f->backend = cand;
+		f->priv = priv_cand;
+		for (size_t i = 0; i < p->n; i++)
+			p->v[i].used = used_cand[i];
+		return -EINVAL;
 	}
 	f->priv = priv1;
 	for (size_t i = 0; i < p->n; i++)

@@ -19,7 +19,7 @@ sqlite3 strace fiu-utils
 # prometheus: the real server prometheus.bats starts in a lab host (nginx-light above serves
 # http.bats); curl: that suite's readiness gate; openssl: http.bats' self-signed certificate.
 # python3: the bats suites' UDP/TCP senders and receivers (socket scripts in the tests).
-# sqlite3: exec.bats' real program under disk errors; strace and fiu-utils (fiu-run): the
+# sqlite3: exec.bats' and diskfuse.bats' real program under disk errors; strace and fiu-utils (fiu-run): the
 # syscall rows of `make bench` compare faultline's seccomp faults with them.
 # xz-utils: tests/vm/kernel.sh decompresses Debian's vmlinuz; jq: the guest suites read JSON with
 # it (no python3 in the guests); fuse3: fusermount3, which doctor probes and the guests carry.
