@@ -76,6 +76,10 @@ static const char inject_usage[] =
 	"         [--gap N]), bandwidth (--rate 10mbit [--burst B --limit L])\n"
 	"       crash-point (--syscall NAME | --function F --binary PATH, [--nth N --signal S]:\n"
 	"         kill the target on its Nth call; eBPF, bpf_send_signal)\n"
+	"       disk-error (--path DIR [--errno EIO|ENOSPC|EROFS|EDQUOT|EACCES|... --ops open,\n"
+	"         read,write,fsync,... --percent P --prefix SUB]: a FUSE mount over DIR),\n"
+	"       io-latency (--path DIR --delay D [--jitter J --ops fsync --percent P])\n"
+	"       (for a command faultline launches: faultline exec --fault SPEC -- CMD)\n"
 	"       --backend NAME picks one (faultline doctor lists them and what this host can run)\n"
 	"Network filters (every network kind): --netns NAME --dev IFACE\n"
 	"  --direction ingress|egress|both --src/--dst ADDR[/LEN] --proto tcp|udp|icmp|icmpv6\n"
@@ -106,7 +110,9 @@ static const char inject_usage[] =
 	"  faultline inject latency --netns NS --dev veth0 --delay 50ms --jitter 5ms \\\n"
 	"      --direction ingress --for 30s\n"
 	"  faultline inject loss --netns NS --dev veth0 --burst-p 5% --burst-r 30% --for 1m\n"
-	"  faultline inject crash-point --name redis-server --syscall fdatasync --nth 4 --for 1m\n";
+	"  faultline inject crash-point --name redis-server --syscall fdatasync --nth 4 --for 1m\n"
+	"  faultline inject disk-error --path /var/lib/app --errno EIO --ops write,fsync --name myapp \\\n"
+	"      --for 30s\n";
 
 static const char status_usage[] =
 	"Usage: faultline status\n"
