@@ -348,15 +348,16 @@ static int sc_parse(struct fl_fault *f, const struct fl_params *p, struct fl_err
 		else if (!(sf->path = strdup(pa->value)))
 			return -ENOMEM;
 		for (size_t i = 0; sf->path && i < sf->n_nr; i++) {
+			_cleanup_free_ char *name = NULL; /* libseccomp's, malloc'ed */
 			unsigned idx;
 			bool at;
 
 			if (fl_sc_file_arg(sf->nr[i], &idx, &at) != FL_SC_ARG_NONE)
 				continue;
-			fl_errors_add(
-				errs, &pa->where,
-				"'path' needs calls that name a file; syscall '%s' does not",
-				seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, sf->nr[i]));
+			name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, sf->nr[i]);
+			fl_errors_add(errs, &pa->where,
+				      "'path' needs calls that name a file; syscall '%s' does not",
+				      name ? name : "?");
 			break;
 		}
 	}
