@@ -85,5 +85,6 @@ extern const struct fl_backend fl_backend_bandwidth_tbf;
 extern const struct fl_backend fl_backend_loss_tc;
 extern const struct fl_backend fl_backend_partition_tc;
 extern const struct fl_backend fl_backend_corrupt_tc;
+extern const struct fl_backend fl_backend_disk_error_lsm;
 
 #endif

@@ -29,7 +29,7 @@ static const struct fl_kind_info kinds[] = {
 	{ "crash", "kill a process at its Nth call of a syscall or function",
 	  PLANNED("bpf-signal"), NONE },
 	{ "disk-error", "fail file operations with an errno",
-	  PLANNED("bpf-lsm", "fmod-ret", "fuse", "seccomp"), NONE },
+	  PLANNED("bpf-lsm", "fmod-ret", "fuse", "seccomp"), BUILT(&fl_backend_disk_error_lsm) },
 	{ "io-latency", "delay file operations", PLANNED("fuse", "seccomp-notify"), NONE },
 };
 

@@ -82,10 +82,10 @@ Y
 }
 
 @test "a kind of the design that is not implemented yet" {
-	printf 'version: 1\nname: t\nfaults:\n  - { kind: disk-error, for: 1s }\n' > lat.yaml
+	printf 'version: 1\nname: t\nfaults:\n  - { kind: io-latency, for: 1s }\n' > lat.yaml
 	run "$FL" validate lat.yaml
 	assert_failure 2
-	assert_output --partial "fault kind 'disk-error' is not implemented yet (implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth)"
+	assert_output --partial "fault kind 'io-latency' is not implemented yet (implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth, disk-error)"
 }
 
 @test "--json reports every file" {

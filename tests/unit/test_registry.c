@@ -27,7 +27,8 @@ static void find_by_exact_kind(void **state)
 	assert_null(fl_backend_find("Kill"));
 	assert_null(fl_backend_find(NULL));
 	/* a design kind without a backend yet is known but not findable */
-	assert_null(fl_backend_find("disk-error"));
+	assert_null(fl_backend_find("io-latency"));
+	assert_string_equal(fl_backend_find("disk-error")->name, "bpf-lsm");
 	/* several backends: the preferred one first */
 	assert_string_equal(fl_backend_find("loss")->name, "tc-bpf");
 	assert_string_equal(fl_backends_of("loss")[1]->name, "netem");
@@ -59,7 +60,8 @@ static void kind_names(void **state)
 {
 	static const char *const want[] = { "kill",	 "stop",      "latency",
 					     "loss",	 "corrupt",   "duplicate",
-					     "reorder",	 "partition", "bandwidth" };
+					     "reorder",	 "partition", "bandwidth",
+					     "disk-error" };
 	const char *names[16];
 	size_t n = fl_kind_names(names, 16);
 

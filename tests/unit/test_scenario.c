@@ -322,18 +322,18 @@ static void test_unknown_kind(void **state)
 			   "    for: 1s\n",
 		      "t.yaml:4:11: unknown fault kind 'kil' (did you mean 'kill'?)");
 	assert_errors(HEAD "faults:\n  - { kind: frobnicate, for: 1s }\n",
-		      "t.yaml:4:13: unknown fault kind 'frobnicate' (implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth)");
+		      "t.yaml:4:13: unknown fault kind 'frobnicate' (implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth, disk-error)");
 	assert_errors(HEAD "faults:\n  - { for: 1s }\n",
-		      "t.yaml:4:5: a fault needs 'kind' (implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth)");
+		      "t.yaml:4:5: a fault needs 'kind' (implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth, disk-error)");
 }
 
 static void test_unimplemented_kind(void **state)
 {
 	/* its own keys are not judged, common ones are */
 	assert_errors(HEAD
-		      "faults:\n  - kind: disk-error\n    errno: EIO\n    at: soon\n    for: 1s\n",
-		      "t.yaml:4:11: fault kind 'disk-error' is not implemented yet "
-		      "(implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth)",
+		      "faults:\n  - kind: io-latency\n    delay: 1ms\n    at: soon\n    for: 1s\n",
+		      "t.yaml:4:11: fault kind 'io-latency' is not implemented yet "
+		      "(implemented: kill, stop, latency, loss, corrupt, duplicate, reorder, partition, bandwidth, disk-error)",
 		      "t.yaml:6:9: 'at' must be a duration such as '500ms' or '2s', got 'soon'");
 }
 
