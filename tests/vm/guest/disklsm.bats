@@ -45,6 +45,15 @@ nothing_left() {
 	refute_output --partial disklsm_
 }
 
+# inject_bg ARGS...: `faultline inject disk-error ARGS` in the background (stdout in
+# fault.json, stderr in fault.err) until its first link is pinned; its pid in INJ.
+inject_bg() {
+	"$FL" inject disk-error "$@" >fault.json 2>fault.err &
+	INJ=$!
+	FL_PIDS+=("$INJ")
+	wait_for '[ -n "$(pinned)" ]' 60 || { cat fault.err; return 1; }
+}
+
 # start_gated SCRIPT: a bash that waits for ./go, then runs SCRIPT (exec keeps its pid); its
 # pid in GATED. The fault is planned on the pid before the program starts its I/O.
 start_gated() {
@@ -64,11 +73,8 @@ start_gated() {
 @test "dd gets EIO on write under the path; another dd on the same filesystem does not" {
 	start_gated 'exec dd if=/dev/zero of=data/target.img bs=4k count=16 2>dd.err'
 	local tgt=$GATED
-	"$FL" inject disk-error --pid "$tgt" --path "$DATA" --errno EIO --ops write --for 60s \
-		--json >fault.json 2>fault.err &
-	local inj=$!
-	FL_PIDS+=("$inj")
-	wait_for '[ -n "$(pinned)" ]' 60 || { cat fault.err; false; }
+	inject_bg --pid "$tgt" --path "$DATA" --errno EIO --ops write --for 60s --json
+	local inj=$INJ
 	# only the hook the operation needs
 	assert_equal "$(pinned | sed 's|.*/||')" disklsm_perm
 	touch go
@@ -99,11 +105,9 @@ start_gated() {
 	start_gated 'echo outside >other/ok.txt && dd if=/dev/zero of=data/new.img bs=1k count=1 \
 		2>dd.err; echo "dd $?" >rc.txt'
 	echo "$GATED" >"${CGDIR}/cgroup.procs"
-	"$FL" inject disk-error --cgroup "/fl-disklsm-$$" --path "$DATA" --errno ENOSPC \
-		--ops open --for 60s --json >fault.json 2>fault.err &
-	local inj=$!
-	FL_PIDS+=("$inj")
-	wait_for '[ -n "$(pinned)" ]' 60 || { cat fault.err; false; }
+	inject_bg --cgroup "/fl-disklsm-$$" --path "$DATA" --errno ENOSPC \
+		--ops open --for 60s --json
+	local inj=$INJ
 	assert_equal "$(pinned | sed 's|.*/||')" disklsm_open
 	touch go
 	wait_for '[ -s rc.txt ]' 30
@@ -128,11 +132,8 @@ start_gated() {
 	start_gated 'n=0; for ((i = 0; i < 400; i++)); do echo x >>data/p.txt 2>/dev/null ||
 		n=$((n + 1)); done; echo "$n" >fails.txt'
 	local tgt=$GATED
-	"$FL" inject disk-error --pid "$tgt" --path "$DATA" --errno EIO --ops write \
-		--percent 30 --for 120s --json >fault.json 2>fault.err &
-	local inj=$!
-	FL_PIDS+=("$inj")
-	wait_for '[ -n "$(pinned)" ]' 60 || { cat fault.err; false; }
+	inject_bg --pid "$tgt" --path "$DATA" --errno EIO --ops write --percent 30 --for 120s --json
+	local inj=$INJ
 	touch go
 	wait "$tgt"
 	local fails written
@@ -156,11 +157,9 @@ start_gated() {
 	touch go
 	local tgt=$GATED
 	wait_for 'grep -q ok log.txt' 20
-	"$FL" inject disk-error --pid "$tgt" --path "$DATA" --ops write,unlink,rename \
-		--for 120s 2>fault.err &
-	local inj=$!
-	FL_PIDS+=("$inj")
-	wait_for '[ "$(pinned | wc -l)" -eq 3 ]' 60 || { cat fault.err; pinned; false; }
+	inject_bg --pid "$tgt" --path "$DATA" --ops write,unlink,rename --for 120s
+	local inj=$INJ
+	wait_for '[ "$(pinned | wc -l)" -eq 3 ]' 10 || { pinned; false; }
 	kill -KILL "$inj"
 	wait "$inj" || true
 	# the pinned links outlive faultline: the target's writes keep failing
@@ -183,10 +182,8 @@ start_gated() {
 	touch go
 	local tgt=$GATED
 	wait_for 'grep -q ok log.txt' 20
-	"$FL" inject disk-error --pid "$tgt" --path "$DATA" --ops write --for 5s 2>fault.err &
-	local inj=$!
-	FL_PIDS+=("$inj")
-	wait_for '[ -n "$(pinned)" ]' 60 || { cat fault.err; false; }
+	inject_bg --pid "$tgt" --path "$DATA" --ops write --for 5s
+	local inj=$INJ
 	local t0
 	t0="$(date +%s)"
 	# expiry: apply + 5 s + 30 s
@@ -234,20 +231,14 @@ time_writes() {
 	local none untargeted targeted inj
 	none="$(time_writes "$CGDIR")"
 	# the programs run for every write of every process: for one outside the target cgroup
-	"$FL" inject disk-error --cgroup "/fl-disklsm-other-$$" --path "$DATA" --ops write \
-		--for 100s 2>fault.err &
-	inj=$!
-	FL_PIDS+=("$inj")
-	wait_for '[ -n "$(pinned)" ]' 60 || { cat fault.err; false; }
+	inject_bg --cgroup "/fl-disklsm-other-$$" --path "$DATA" --ops write --for 100s
+	inj=$INJ
 	untargeted="$(time_writes "$CGDIR")"
 	kill -INT "$inj"
 	wait "$inj" || true
 	# the target's writes under the path: the whole verdict, failing one call in 10^7
-	"$FL" inject disk-error --cgroup "/fl-disklsm-$$" --path "$DATA" --ops write \
-		--percent 0.00001 --for 100s 2>fault.err &
-	inj=$!
-	FL_PIDS+=("$inj")
-	wait_for '[ -n "$(pinned)" ]' 60 || { cat fault.err; false; }
+	inject_bg --cgroup "/fl-disklsm-$$" --path "$DATA" --ops write --percent 0.00001 --for 100s
+	inj=$INJ
 	targeted="$(time_writes "$CGDIR")"
 	kill -INT "$inj"
 	wait "$inj" || true
