@@ -99,5 +99,6 @@ extern const struct fl_backend fl_backend_disk_seccomp;
 extern const struct fl_backend fl_backend_iolat_seccomp;
 extern const struct fl_backend fl_backend_disk_fuse;
 extern const struct fl_backend fl_backend_iolat_fuse;
+extern const struct fl_backend fl_backend_disk_error_lsm;
 
 #endif

@@ -267,13 +267,6 @@ static int partition_parse(struct fl_fault *f, const struct fl_params *p, struct
 
 #define BURST_PIN "burst" /* the burst model's state map, next to the counters */
 
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_WARN && fl_log_level >= FL_LOG_DEBUG)
-		return vfprintf(stderr, fmt, ap);
-	return 0;
-}
-
 static int tc_probe(const struct fl_fault *f, const char **ret_reason)
 {
 	struct netfault_bpf *skel;
@@ -283,7 +276,7 @@ static int tc_probe(const struct fl_fault *f, const char **ret_reason)
 		*ret_reason = "tc BPF programs need root (CAP_BPF and CAP_NET_ADMIN)";
 		return -EPERM;
 	}
-	libbpf_set_print(libbpf_quiet);
+	libbpf_set_print(fl_libbpf_quiet);
 	skel = netfault_bpf__open_and_load();
 	r = skel ? 0 : -errno;
 	netfault_bpf__destroy(skel);
@@ -371,7 +364,7 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	if (r < 0)
 		return fl_set_reason(&ctx->reason, r, "cannot mount the BPF filesystem on " FL_BPFFS
 				  ": %s", strerror(-r));
-	libbpf_set_print(libbpf_quiet);
+	libbpf_set_print(fl_libbpf_quiet);
 	skel = netfault_bpf__open();
 	if (!skel)
 		return fl_set_reason(&ctx->reason, -errno, "cannot open the netfault BPF object: %s",
@@ -517,25 +510,6 @@ static int net_apply(const struct fl_fault *f, json_t *objects, struct fl_inject
 	return 0;
 }
 
-/* Sum of a per-CPU counter; -1 when unreadable. */
-static long long counter_sum(int fd, uint32_t key)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	unsigned long long sum = 0;
-	uint64_t *v;
-
-	if (ncpu <= 0 || !(v = calloc((size_t)ncpu, sizeof(*v))))
-		return -1;
-	if (bpf_map_lookup_elem(fd, &key, v) < 0) {
-		free(v);
-		return -1;
-	}
-	for (int i = 0; i < ncpu; i++)
-		sum += v[i];
-	free(v);
-	return (long long)sum;
-}
-
 /* Filters left under one clsact hook (any owner), or a negative errno. */
 static int count_filters(int ifindex, uint32_t parent)
 {
@@ -608,7 +582,7 @@ static int net_observe(json_t *objects, json_t *observed)
 		if (fd < 0)
 			continue;
 		for (int c = 0; c < NF_N_COUNTERS; c++)
-			sum[c] += counter_sum(fd, (enum nf_counter)c);
+			sum[c] += fl_bpf_percpu_sum(fd, (enum nf_counter)c);
 		if (json_is_number(json_object_get(o, "percent")))
 			expected = json_number_value(json_object_get(o, "percent")) / 100.0;
 		if (json_object_get(o, "burst"))
@@ -658,8 +632,8 @@ static int revert_one(json_t *o, char **ret_reason)
 		_cleanup_close_ int fd = bpf_obj_get(mpath);
 		if (fd >= 0)
 			log_debug("tc-bpf on '%s': %lld packets seen, %lld matched, %lld dropped", dev,
-				 counter_sum(fd, NF_SEEN), counter_sum(fd, NF_MATCHED),
-				 counter_sum(fd, NF_DROPPED));
+				 fl_bpf_percpu_sum(fd, NF_SEEN), fl_bpf_percpu_sum(fd, NF_MATCHED),
+				 fl_bpf_percpu_sum(fd, NF_DROPPED));
 	}
 	owns = access(opath, F_OK) == 0;
 	k = fl_netns_enter(netns, &old);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Shared by the network backends: namespaces, bpffs, peers, cgroups, the match part of a plan. */
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -350,4 +351,26 @@ oom:
 	free(*ret_dev);
 	*ret_netns = *ret_dev = NULL;
 	return -ENOMEM;
+}
+
+int fl_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN && fl_log_level >= FL_LOG_DEBUG)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+long long fl_bpf_percpu_sum(int fd, uint32_t key)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	_cleanup_free_ uint64_t *v = NULL;
+	unsigned long long sum = 0;
+
+	if (ncpu <= 0 || !(v = calloc((size_t)ncpu, sizeof(*v))))
+		return -1;
+	if (bpf_map_lookup_elem(fd, &key, v) < 0)
+		return -1;
+	for (int i = 0; i < ncpu; i++)
+		sum += v[i];
+	return (long long)sum;
 }

@@ -7,7 +7,9 @@
 #ifndef FL_NETUTIL_H
 #define FL_NETUTIL_H
 
+#include <bpf/libbpf.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdint.h>
 
 #include "inject/injector.h"
@@ -31,6 +33,11 @@ void fl_netns_leave(int old);
  * once nothing is pinned there, only when we mounted it. */
 int fl_bpffs_ensure(void);
 void fl_bpffs_release(void);
+
+/* libbpf's print callback for our loads: its warnings at debug level only. */
+int fl_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap);
+/* The sum over CPUs of a per-CPU array map's u64 counter; -1 when unreadable. */
+long long fl_bpf_percpu_sum(int fd, uint32_t key);
 
 /* A lab host's address, from STATE/runs/RUN/hosts. */
 int fl_lab_peer_addr(const char *run_id, const char *host, struct fl_cidr *ret);

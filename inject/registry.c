@@ -30,7 +30,7 @@ static const struct fl_kind_info kinds[] = {
 	  PLANNED("bpf-signal"), BUILT(&fl_backend_crash_bpf) },
 	{ "disk-error", "fail file operations with an errno",
 	  PLANNED("bpf-lsm", "fmod-ret", "fuse", "seccomp"),
-	  BUILT(&fl_backend_disk_fuse, &fl_backend_disk_seccomp) },
+	  BUILT(&fl_backend_disk_error_lsm, &fl_backend_disk_fuse, &fl_backend_disk_seccomp) },
 	{ "io-latency", "delay file operations", PLANNED("fuse", "seccomp-notify"),
 	  BUILT(&fl_backend_iolat_fuse, &fl_backend_iolat_seccomp) },
 	{ "syscall", "fail or delay syscalls of a command faultline launches", PLANNED("seccomp"),

@@ -513,6 +513,14 @@ static int parse_other_backend(struct fl_fault *f, const struct fl_params *p,
 	return -EINVAL;
 }
 
+static bool in_list(const char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
 int fl_fault_from_params(const struct fl_params *p, const struct fl_lab *lab, struct fl_fault *ret,
 			 struct fl_errors *errs)
 {
@@ -631,6 +639,9 @@ int fl_fault_from_params(const struct fl_params *p, const struct fl_lab *lab, st
 		for (const char *const *k = f.backend ? f.backend->keys : NULL; k && *k; k++)
 			if (n < ARRAY_SIZE(cand))
 				cand[n++] = *k;
+		/* a key the backend knows but did not read: it stopped early, and said why */
+		if (invalid && in_list(cand, n, p->v[i].key))
+			continue;
 		unknown_key(errs, &p->v[i].where, p->v[i].key, cand, n);
 	}
 	if (errs->n > n0 || invalid)
@@ -1666,7 +1677,45 @@ static void flatten_exec(struct ctx *c, const struct fl_ynode *k, const struct f
 	fl_strv_free(argv);
 }
 
-/* A fault's mapping as flat parameters: scalars as they are, target.KEY for `target:`. */
+/* Fault keys that take a list, written as a YAML sequence or comma-separated. */
+static const char *const list_keys[] = { "ops", "exclude" };
+
+static bool seq_of_scalars(const char *key, const struct fl_ynode *n)
+{
+	bool list = false;
+
+	for (size_t i = 0; i < ARRAY_SIZE(list_keys); i++)
+		list |= !strcmp(key, list_keys[i]);
+	if (!list)
+		return false;
+	for (size_t i = 0; i < n->n; i++)
+		if (n->child[i]->type != FL_YSCALAR || strchr(n->child[i]->value, ','))
+			return false;
+	return n->n > 0;
+}
+
+/* The items of a sequence of scalars joined with commas; NULL (c->r set) without memory. */
+static char *join_seq(struct ctx *c, const struct fl_ynode *n)
+{
+	_cleanup_free_ char **v = calloc(n->n + 1, sizeof(*v));
+	char *s;
+
+	if (!v) {
+		c->r = -ENOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < n->n; i++)
+		v[i] = n->child[i]->value;
+	s = fl_strv_join(v, ",");
+	if (!s)
+		c->r = -ENOMEM;
+	return s;
+}
+
+/*
+ * A fault's mapping as flat parameters: scalars as they are, a sequence of scalars joined with
+ * commas, target.KEY for `target:`.
+ */
 static void flatten(struct ctx *c, const struct fl_ynode *m, const char *prefix,
 		    struct fl_params *p)
 {
@@ -1674,7 +1723,7 @@ static void flatten(struct ctx *c, const struct fl_ynode *m, const char *prefix,
 
 	for (size_t i = 0; i + 1 < m->n; i += 2) {
 		const struct fl_ynode *k = m->child[i], *v = m->child[i + 1];
-		_cleanup_free_ char *key = NULL;
+		_cleanup_free_ char *key = NULL, *joined = NULL;
 		struct fl_param *prev;
 		struct fl_where w;
 
@@ -1694,7 +1743,12 @@ static void flatten(struct ctx *c, const struct fl_ynode *m, const char *prefix,
 			flatten_exec(c, k, v, p);
 			continue;
 		}
-		if (v->type != FL_YSCALAR) {
+		if (v->type == FL_YSEQ && !prefix && seq_of_scalars(k->value, v)) {
+			/* a list of words (disk-error's ops: [open, write]): "open,write" */
+			joined = join_seq(c, v);
+			if (!joined)
+				return;
+		} else if (v->type != FL_YSCALAR) {
 			type_error(c, v, "a scalar", k->value, false);
 			continue;
 		}
@@ -1711,7 +1765,7 @@ static void flatten(struct ctx *c, const struct fl_ynode *m, const char *prefix,
 			return;
 		}
 		w = where_of(c, v);
-		if (fl_params_add(p, key, v->value, &w) < 0) {
+		if (fl_params_add(p, key, joined ? joined : v->value, &w) < 0) {
 			c->r = -ENOMEM;
 			return;
 		}

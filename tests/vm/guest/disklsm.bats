@@ -1,0 +1,249 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# disk-error through the BPF LSM (backend bpf-lsm) on a stock kernel, where the BPF LSM is
+# active: real programs get the errno on the covered directory only, at the asked rate, and
+# nothing is left after a SIGKILL and recover.
+
+load guest
+bats_require_minimum_version 1.5.0
+
+setup() {
+	fl_setup
+	mkdir -p data other
+	DATA="${BATS_TEST_TMPDIR}/data"
+	CGDIR=
+}
+
+teardown() {
+	fl_teardown
+	if [ -n "$CGDIR" ] && [ -d "$CGDIR" ]; then
+		echo 1 >"${CGDIR}/cgroup.kill" 2>/dev/null || true
+		wait_for '! grep -q . "${CGDIR}/cgroup.procs"' 5 || true
+		rmdir "$CGDIR" 2>/dev/null || true
+	fi
+}
+
+# Our pinned links (PIN-DIR/PROGRAM), one a line: the fault is in place when they are.
+pinned() {
+	local f
+	for f in /sys/fs/bpf/faultline/*/disklsm_*; do
+		[ ! -e "$f" ] || echo "$f"
+	done
+}
+
+# Programs of ours the kernel still has, one "id name" a line.
+our_progs() {
+	bpftool prog show 2>/dev/null | awk '$3 == "name" && $4 ~ /^disklsm_/ { print $1, $4 }'
+}
+
+# Nothing of ours: no pin, no link, no program (links and programs go asynchronously).
+nothing_left() {
+	wait_for '[ -z "$(our_progs)" ]' 15 || { our_progs; return 1; }
+	[ -z "$(pinned)" ] || { pinned; return 1; }
+	[ ! -e /sys/fs/bpf/faultline ] || [ -z "$(ls -A /sys/fs/bpf/faultline)" ]
+	run bpftool link show
+	refute_output --partial disklsm_
+}
+
+# inject_bg ARGS...: `faultline inject disk-error ARGS` in the background (stdout in
+# fault.json, stderr in fault.err) until its first link is pinned; its pid in INJ.
+inject_bg() {
+	"$FL" inject disk-error "$@" >fault.json 2>fault.err &
+	INJ=$!
+	FL_PIDS+=("$INJ")
+	wait_for '[ -n "$(pinned)" ]' 60 || { cat fault.err; return 1; }
+}
+
+# start_gated SCRIPT: a bash that waits for ./go, then runs SCRIPT (exec keeps its pid); its
+# pid in GATED. The fault is planned on the pid before the program starts its I/O.
+start_gated() {
+	rm -f go
+	bash -c 'while [ ! -e go ]; do sleep 0.05; done; '"$1" &
+	GATED=$!
+	FL_PIDS+=("$GATED")
+}
+
+@test "doctor: bpf-lsm is the disk-error backend here" {
+	run "$FL" doctor --json
+	assert_success
+	assert_equal "$(jq -r '.kinds[] | select(.kind == "disk-error") | .backend' <<<"$output")" \
+		bpf-lsm
+}
+
+@test "dd gets EIO on write under the path; another dd on the same filesystem does not" {
+	start_gated 'exec dd if=/dev/zero of=data/target.img bs=4k count=16 2>dd.err'
+	local tgt=$GATED
+	inject_bg --pid "$tgt" --path "$DATA" --errno EIO --ops write --for 60s --json
+	local inj=$INJ
+	# only the hook the operation needs
+	assert_equal "$(pinned | sed 's|.*/||')" disklsm_perm
+	touch go
+	local st=0
+	wait "$tgt" || st=$?
+	cat dd.err
+	[ "$st" -ne 0 ]
+	grep -q 'Input/output error' dd.err
+	[ ! -s data/target.img ]
+	# not the target: same directory, same filesystem, untouched
+	dd if=/dev/zero of=data/other.img bs=4k count=16
+	[ "$(stat -c %s data/other.img)" -eq 65536 ]
+	kill -INT "$inj"
+	wait "$inj" || true
+	run jq -r '.events[] | select(.event == "observed") | .observed |
+		"\(.calls_matched) \(.calls_failed) \(.expected_fail_ratio)"' fault.json
+	assert_output "1 1 1"
+	nothing_left
+	# after the revert the target's kind of write works again
+	dd if=/dev/zero of=data/target.img bs=4k count=16
+}
+
+@test "ENOSPC on open for a cgroup (and the processes it starts); others open the file" {
+	[ -n "$CG2" ] || skip "no cgroup v2"
+	CGDIR="${CG2}/fl-disklsm-$$"
+	mkdir "$CGDIR"
+	# a child of the target (dd, forked) is in the cgroup too: a cgroup target covers it
+	start_gated 'echo outside >other/ok.txt && dd if=/dev/zero of=data/new.img bs=1k count=1 \
+		2>dd.err; echo "dd $?" >rc.txt'
+	echo "$GATED" >"${CGDIR}/cgroup.procs"
+	inject_bg --cgroup "/fl-disklsm-$$" --path "$DATA" --errno ENOSPC \
+		--ops open --for 60s --json
+	local inj=$INJ
+	assert_equal "$(pinned | sed 's|.*/||')" disklsm_open
+	touch go
+	wait_for '[ -s rc.txt ]' 30
+	cat dd.err
+	assert_equal "$(cat rc.txt)" "dd 1"
+	grep -q 'No space left on device' dd.err
+	# outside the path the target opens as it likes
+	assert_equal "$(cat other/ok.txt)" outside
+	# a process outside the cgroup opens (creates) a file there
+	echo fine >data/new.img
+	assert_equal "$(cat data/new.img)" fine
+	kill -INT "$inj"
+	wait "$inj" || true
+	run jq -r '.events[] | select(.event == "applied") | .injected |
+		"\(.errno) \(.ops) \(.hooks | join(","))"' fault.json
+	assert_output "ENOSPC open lsm/file_open"
+	nothing_left
+}
+
+@test "percent: 30% of 400 writes fail, within binomial bounds; the counters agree" {
+	# one write(2) per echo, each to a file under the path; failures counted by the program
+	start_gated 'n=0; for ((i = 0; i < 400; i++)); do echo x >>data/p.txt 2>/dev/null ||
+		n=$((n + 1)); done; echo "$n" >fails.txt'
+	local tgt=$GATED
+	inject_bg --pid "$tgt" --path "$DATA" --errno EIO --ops write --percent 30 --for 120s --json
+	local inj=$INJ
+	touch go
+	wait "$tgt"
+	local fails written
+	fails="$(cat fails.txt)"
+	written="$(wc -l <data/p.txt)"
+	echo "# failed ${fails} of 400 writes at 30%, ${written} lines written" >&3
+	# n = 400, p = 0.3: mean 120, sd 9.2; 4.5 sd either side
+	[ "$fails" -ge 79 ] && [ "$fails" -le 161 ]
+	[ $((fails + written)) -eq 400 ]
+	kill -INT "$inj"
+	wait "$inj" || true
+	run jq -r '.events[] | select(.event == "observed") | .observed |
+		"\(.calls_matched) \(.calls_failed)"' fault.json
+	assert_output "400 ${fails}"
+	nothing_left
+}
+
+@test "SIGKILL of faultline: the fault holds; recover removes every link, program and pin" {
+	start_gated 'while :; do if echo x >>data/k.txt 2>/dev/null; then echo ok; else echo fail;
+		fi >>log.txt; sleep 0.1; done'
+	touch go
+	local tgt=$GATED
+	wait_for 'grep -q ok log.txt' 20
+	inject_bg --pid "$tgt" --path "$DATA" --ops write,unlink,rename --for 120s
+	local inj=$INJ
+	wait_for '[ "$(pinned | wc -l)" -eq 3 ]' 10 || { pinned; false; }
+	kill -KILL "$inj"
+	wait "$inj" || true
+	# the pinned links outlive faultline: the target's writes keep failing
+	: >log.txt
+	wait_for '[ "$(grep -c fail log.txt)" -ge 3 ]' 20
+	! grep -q ok log.txt
+	[ "$(our_progs | wc -l)" -eq 3 ]
+	run "$FL" recover --all
+	assert_success
+	nothing_left
+	: >log.txt
+	wait_for '[ "$(grep -c ok log.txt)" -ge 3 ]' 20
+	kill "$tgt"
+}
+
+@test "TTL: with faultline and its guard SIGKILLed, the programs step aside at for + 30 s" {
+	# for 5 s: time enough to SIGKILL faultline (and its guard) before it reverts by itself
+	start_gated 'while :; do if echo x >>data/t.txt 2>/dev/null; then echo "ok $(date +%s)";
+		else echo fail; fi >>log.txt; sleep 0.2; done'
+	touch go
+	local tgt=$GATED
+	wait_for 'grep -q ok log.txt' 20
+	inject_bg --pid "$tgt" --path "$DATA" --ops write --for 5s
+	local inj=$INJ
+	local t0
+	t0="$(date +%s)"
+	# expiry: apply + 5 s + 30 s
+	kill -KILL "$inj"
+	pkill -KILL -x faultline-guard || true
+	wait "$inj" || true
+	: >log.txt
+	wait_for 'grep -q fail log.txt' 10
+	# nobody reverts: the pins stay, and the programs' own expiry ends the fault
+	wait_for 'grep -q "^ok" log.txt' 80
+	local back
+	back="$(awk '/^ok/ { print $2; exit }' log.txt)"
+	echo "# writes work again $((back - t0)) s after the fault (for 5 s) was applied" >&3
+	[ -n "$(pinned)" ]
+	[ $((back - t0)) -ge 34 ] && [ $((back - t0)) -le 40 ]
+	run "$FL" recover --all
+	assert_success
+	nothing_left
+	kill "$tgt"
+}
+
+# time_writes CGROUP: ns per 16-byte write of 20000 by dd (a child of a shell in the cgroup, to
+# a file under the path); the best of 3 runs.
+time_writes() {
+	local best=0 t0 t1 i ns
+	for i in 1 2 3; do
+		rm -f go t.txt
+		start_gated 't0=$(date +%s%N); dd if=/dev/zero of=data/b bs=16 count=20000 \
+			2>/dev/null; echo "$? $t0 $(date +%s%N)" >t.txt'
+		echo "$GATED" >"$1/cgroup.procs"
+		touch go
+		wait "$GATED"
+		read -r st t0 t1 <t.txt
+		[ "$st" -eq 0 ] || return 1
+		ns=$(((t1 - t0) / 20000))
+		if [ "$best" -eq 0 ] || [ "$ns" -lt "$best" ]; then best=$ns; fi
+	done
+	echo "$best"
+}
+
+@test "figures: ns per write without a fault, untargeted, and targeted but not failed" {
+	[ -n "$CG2" ] || skip "no cgroup v2"
+	CGDIR="${CG2}/fl-disklsm-$$"
+	mkdir "$CGDIR" "${CG2}/fl-disklsm-other-$$"
+	local none untargeted targeted inj
+	none="$(time_writes "$CGDIR")"
+	# the programs run for every write of every process: for one outside the target cgroup
+	inject_bg --cgroup "/fl-disklsm-other-$$" --path "$DATA" --ops write --for 100s
+	inj=$INJ
+	untargeted="$(time_writes "$CGDIR")"
+	kill -INT "$inj"
+	wait "$inj" || true
+	# the target's writes under the path: the whole verdict, failing one call in 10^7
+	inject_bg --cgroup "/fl-disklsm-$$" --path "$DATA" --ops write --percent 0.00001 --for 100s
+	inj=$INJ
+	targeted="$(time_writes "$CGDIR")"
+	kill -INT "$inj"
+	wait "$inj" || true
+	rmdir "${CG2}/fl-disklsm-other-$$"
+	echo "# dd bs=16 under TCG: ${none} ns/write without a fault, ${untargeted} untargeted" \
+		"(+$((untargeted - none))), ${targeted} targeted (+$((targeted - none)))" >&3
+	nothing_left
+}
