@@ -4,7 +4,8 @@
 # 16-byte write()s to a file (bench/wloop.c), plain, under `faultline exec` (seccomp errno
 # filter; user notification with and without the sync wake-up flag), under
 # `strace -e inject=write:error=EIO` (ptrace, what ChaosBlade runs) and under `fiu-run`
-# (libfiu's LD_PRELOAD wrappers), all in one run. A targeted call is one the fault fails; an
+# (libfiu's LD_PRELOAD wrappers), and through faultline's FUSE disk-error mount (as root), all
+# in one run. A targeted call is one the fault fails; an
 # untargeted one is a write() while the same tool fails another syscall (fsync).
 #
 # Prints one JSON line per measurement ({"bench": "syscall", ...}) on stdout, the median of
@@ -24,7 +25,12 @@ die() { echo "bench/syscall: $*" >&2; exit 1; }
 for c in jq strace "${CC:-cc}"; do command -v "$c" >/dev/null || die "needs $c"; done
 
 TMP="$(mktemp -d /tmp/flbench-sc.XXXXXX)"
-trap 'rm -rf "$TMP"' EXIT
+FUSE_RUN=
+cleanup() {
+	[ -z "$FUSE_RUN" ] || "$FL" recover "$FUSE_RUN" >/dev/null 2>&1 || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
 "${CC:-cc}" -O2 -Wall -Wextra -Werror -o "$TMP/wloop" "$HERE/wloop.c"
 export WLOOP_OUT="$TMP/out.json"
 
@@ -50,6 +56,27 @@ CASES=(
 	"strace|write|false|$NS|strace -f -o /dev/null -e trace=fsync -e inject=fsync:error=EIO $WL write $NS $W"
 	"strace-seccomp-bpf|write|false|$N|strace --seccomp-bpf -f -o /dev/null -e trace=fsync -e inject=fsync:error=EIO $WL write $N $W"
 )
+# FUSE (root): a disk-error fault on writes of processes named wloopt over $TMP/fz; wloopu
+# writes through the same mount untargeted (every process using the directory pays the trip)
+if [ "$(id -u)" -eq 0 ] && [ -e /dev/fuse ]; then
+	mkdir -p "$TMP/fz"
+	cp "$WL" "$TMP/wloopt"
+	cp "$WL" "$TMP/wloopu"
+	FUSE_RUN="$("$FL" inject disk-error --backend fuse --path "$TMP/fz" --name wloopt \
+		--errno EIO --ops write --for 30m --detach --json 2>/dev/null | jq -r .run_id)" ||
+		FUSE_RUN=
+	if [ -n "$FUSE_RUN" ] && [ "$FUSE_RUN" != null ]; then
+		CASES+=("faultline-fuse|write|true|$NS|$TMP/wloopt write $NS $TMP/fz/t"
+			"faultline-fuse|write|false|$NS|$TMP/wloopu write $NS $TMP/fz/u")
+	else
+		FUSE_RUN=
+		jq -cn '{bench: "syscall", tool: "faultline-fuse", case: "write",
+			 na: "faultline inject disk-error --backend fuse did not start"}'
+	fi
+else
+	jq -cn '{bench: "syscall", tool: "faultline-fuse", case: "write",
+		 na: "needs root and /dev/fuse"}'
+fi
 if command -v fiu-run >/dev/null; then
 	CASES+=("fiu-run|write|true|$N|fiu-run -x -c enable\ name=posix/io/rw/write $WL write $N $W"
 		"fiu-run|write|false|$N|fiu-run -x -c enable\ name=posix/io/sync/fsync $WL write $N $W")

@@ -429,7 +429,8 @@ static int parse_target(const struct fl_params *p, struct fl_fault *f, struct fl
  * When none does, the preferred backend's errors stand.
  */
 static int parse_other_backend(struct fl_fault *f, const struct fl_params *p,
-			       struct fl_errors *errs, size_t n1, const bool *used0)
+			       struct fl_errors *errs, size_t n1, const bool *used0,
+			       bool keep_first)
 {
 	const struct fl_backend *const *all = fl_backends_of(f->kind), *first = f->backend;
 	const struct fl_backend *cand = NULL;
@@ -468,7 +469,7 @@ static int parse_other_backend(struct fl_fault *f, const struct fl_params *p,
 			f->backend = *all;
 			return 0;
 		}
-		if (k != -EOPNOTSUPP && !cand && e.n) {
+		if (k != -EOPNOTSUPP && !cand && e.n && !keep_first) {
 			/* the first backend for which these parameters are meant: its errors are
 			 * the ones worth showing if nothing accepts them */
 			cand = *all;
@@ -511,6 +512,14 @@ static int parse_other_backend(struct fl_fault *f, const struct fl_params *p,
 	for (size_t i = 0; i < p->n; i++)
 		p->v[i].used = used1[i];
 	return -EINVAL;
+}
+
+static bool any_unused(const struct fl_params *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!p->v[i].used)
+			return true;
+	return false;
 }
 
 static bool in_list(const char *const *v, size_t n, const char *s)
@@ -619,7 +628,12 @@ int fl_fault_from_params(const struct fl_params *p, const struct fl_lab *lab, st
 		r = f.backend->parse(&f, p, errs);
 		/* -EOPNOTSUPP: valid, but beyond this backend (netem and ingress) */
 		if (r == -EOPNOTSUPP)
-			r = f.backend_explicit ? -EINVAL : parse_other_backend(&f, p, errs, n1, used0);
+			r = f.backend_explicit ? -EINVAL :
+						 parse_other_backend(&f, p, errs, n1, used0, false);
+		/* a key this backend does not know may be the next one's (fuse's 'prefix') */
+		else if (r == 0 && !f.backend_explicit && errs->n == n1 && any_unused(p) &&
+			 parse_other_backend(&f, p, errs, n1, used0, true) < 0)
+			r = 0; /* none knows them all: the unknown keys are reported below */
 		if (r < 0 && r != -EINVAL)
 			return r;
 		invalid = r < 0;

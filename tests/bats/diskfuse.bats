@@ -398,7 +398,6 @@ Y
 }
 
 @test "the lease: faultline and its guard SIGKILLed, the daemon unmounts itself at for + 30 s" {
-	[ -n "${FL_SLOW:-}" ] || skip "takes 32 s (FL_SLOW=1)"
 	"$FL" inject disk-error --path "$D" --errno EIO --for 1s >/dev/null 2>&1 &
 	local fl=$!
 	FL_PIDS+=("$fl")

@@ -184,14 +184,15 @@ no_leftovers() {
 	ours_gone
 }
 
-# The 99% binomial interval for n packets at loss p: received within n(1-p) +- 2.576 sd.
+# The 99.99% binomial interval for n packets at loss p: received within n(1-p) +- 3.89 sd (the
+# issue's 99% bound is judged by `make bench`; a test must not fail one run in a hundred).
 in_interval() {
 	python3 -c "
 import math, sys
 got, n, p = $1, $2, $3
 sd = math.sqrt(n * p * (1 - p))
-lo, hi = n * (1 - p) - 2.576 * sd, n * (1 - p) + 2.576 * sd
-print(f'received {got} of {n} at {p:.0%} loss, 99% interval [{lo:.0f}, {hi:.0f}]')
+lo, hi = n * (1 - p) - 3.89 * sd, n * (1 - p) + 3.89 * sd
+print(f'received {got} of {n} at {p:.0%} loss, 99.99% interval [{lo:.0f}, {hi:.0f}]')
 sys.exit(0 if lo <= got <= hi else 1)"
 }
 
@@ -442,18 +443,18 @@ measured_indep = float(sys.argv[6])
 p, r = 0.05, 0.30
 pi = p / (p + r)                     # stationary share of the bad state = expected loss
 lam = 1 - p - r                      # the chain's autocorrelation per packet
-# binomial sd, inflated by the chain's correlation ((1 + lam) / (1 - lam)): 99% interval
+# binomial sd, inflated by the chain's correlation ((1 + lam) / (1 - lam)): 99.99% interval
 sd = math.sqrt(pi * (1 - pi) / n * (1 + lam) / (1 - lam))
-lo, hi = pi - 2.576 * sd, pi + 2.576 * sd
+lo, hi = pi - 3.89 * sd, pi + 3.89 * sd
 loss = lost / n
 indep = 1 / (1 - pi)                 # mean loss run at the same loss without bursts
-print(f"{n} sent, {lost} lost ({loss:.3%}, expected {pi:.3%}, 99% [{lo:.3%}, {hi:.3%}]); "
+print(f"{n} sent, {lost} lost ({loss:.3%}, expected {pi:.3%}, 99.99% [{lo:.3%}, {hi:.3%}]); "
       f"{runs} loss runs of mean {mean:.2f} (1/r = {1 / r:.2f}; independent loss at the same "
       f"rate: {indep:.2f} expected, {measured_indep:.2f} measured)")
 assert lo <= loss <= hi, (loss, lo, hi)
-# the geometric run length's sd is sqrt(1 - r) / r; 99% over `runs` runs
+# the geometric run length's sd is sqrt(1 - r) / r; 99.99% over `runs` runs
 se = math.sqrt(1 - r) / r / math.sqrt(runs)
-assert abs(mean - 1 / r) <= 2.576 * se, (mean, 1 / r, se)
+assert abs(mean - 1 / r) <= 3.89 * se, (mean, 1 / r, se)
 assert mean > 2 * indep and mean > 2 * measured_indep, (mean, indep, measured_indep)
 assert abs(measured_indep - indep) < 0.2, (measured_indep, indep)
 f = json.load(open(sys.argv[5]))
@@ -556,7 +557,8 @@ PY
 import math, sys
 n, p, k = 300, 0.3, $dmg
 sd = math.sqrt(n * p * (1 - p))
-sys.exit(0 if n * p - 2.576 * sd <= k <= n * p + 2.576 * sd else 1)"
+# 99.99% (3.89 sd): two draws per run, and a test must not fail one run in fifty by chance
+sys.exit(0 if n * p - 3.89 * sd <= k <= n * p + 3.89 * sd else 1)"
 		TOTAL=$((${TOTAL:-0} + dmg))
 	done
 	[ "$(csum_errors)" -eq "$e0" ]
