@@ -600,8 +600,6 @@ static int find_exe(const char *name, char *buf, size_t len)
 
 /* --- network probes, in the scratch network namespace --------------------------------- */
 
-
-
 /* "what: kernel message (ENOENT)", or the libnl error when the kernel said nothing. */
 static void nl_fail(struct shared *sh, enum fl_cap_id id, const char *what, int nlerr,
 		    const struct fl_nl_ack *ack, const char *enoent_hint)

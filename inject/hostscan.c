@@ -279,55 +279,6 @@ out:
 
 /* --- iptables / ip6tables rules with our comment ------------------------------------------ */
 
-/* Standard output of `prog` run in the current network namespace; NULL when it cannot run. */
-static char *run_capture(const char *prog)
-{
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int p[2], st;
-	ssize_t n;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return NULL;
-	pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return NULL;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		dup2(null, STDIN_FILENO);
-		dup2(p[1], STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		execlp(prog, prog, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	for (;;) {
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap + 65536);
-			if (!nb)
-				break;
-			buf = nb;
-			cap += 65536;
-		}
-		n = read(p[0], buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(p[0]);
-	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || !buf)
-		return NULL;
-	buf[len] = '\0';
-	return TAKE_PTR(buf);
-}
-
 /* A user chain our rules jump to ("-j FL-3332c995"), removed after the rules. */
 struct ipt_chain {
 	char name[32];
@@ -452,12 +403,15 @@ static void scan_iptables(struct scan *s, const char *netns)
 	nft_tables(&t);
 	add_nft_tables(s, netns, &t);
 	for (size_t i = 0; i < ARRAY_SIZE(saves); i++) {
-		_cleanup_free_ char *text = t.has[i] ? run_capture(saves[i]) : NULL, *copy = NULL;
+		char *argv[] = { (char *)saves[i], NULL };
+		_cleanup_free_ char *text = NULL, *copy = NULL;
 		char table[32] = "filter", *save = NULL;
 		struct ipt_chain chains[16];
 		size_t n_chains = 0;
 
-		if (!text || !(copy = strdup(text)))
+		/* its standard output in the namespace we are in; nothing when it cannot run */
+		if (!t.has[i] || fl_run_capture(NULL, argv, NULL, false, &text) != 0 || !text ||
+		    !(copy = strdup(text)))
 			continue;
 		for (char *line = strtok_r(copy, "\n", &save); line;
 		     line = strtok_r(NULL, "\n", &save)) {

@@ -1563,6 +1563,7 @@ static int nm_observe(json_t *objects, json_t *observed)
 
 static int revert_one(json_t *o, char **ret_reason)
 {
+	const char *type = json_string_value(json_object_get(o, "type"));
 	const char *netns = json_string_value(json_object_get(o, "netns"));
 	const char *dev = json_string_value(json_object_get(o, "dev"));
 	const char *kind = json_string_value(json_object_get(o, "kind"));
@@ -1572,6 +1573,9 @@ static int revert_one(json_t *o, char **ret_reason)
 	struct fl_nl_ack ack = {};
 	char msg[400], h[24];
 	int ifindex, r;
+
+	if (!type || strcmp(type, "qdisc") != 0)
+		return 0; /* only qdisc objects are planned; nothing else is ours to undo */
 
 	if (!dev || !kind || fl_qdisc_snap_from_json(json_object_get(o, "previous"), &prev) < 0) {
 		set_reason(ret_reason, "malformed qdisc record in the journal");
@@ -1615,20 +1619,7 @@ static int revert_one(json_t *o, char **ret_reason)
 
 static int nm_revert(json_t *objects, char **ret_reason)
 {
-	json_t *o;
-	size_t i;
-	int r = 0;
-
-	json_array_foreach(objects, i, o) {
-		const char *type = json_string_value(json_object_get(o, "type"));
-		int k;
-		if (!type || strcmp(type, "qdisc") != 0)
-			continue;
-		k = revert_one(o, ret_reason);
-		if (k < 0 && !r)
-			r = k;
-	}
-	return r;
+	return fl_revert_each(objects, revert_one, ret_reason);
 }
 
 static int nm_describe(const struct fl_fault *f, char *buf, size_t len)

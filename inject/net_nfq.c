@@ -219,91 +219,6 @@ static int nfq_probe(const struct fl_fault *f, const char **ret_reason)
 	return state < 0 ? state : 0;
 }
 
-/* --- commands in a namespace ----------------------------------------------------------------- */
-
-/*
- * Run argv (no shell) inside netns with input on stdin; its stdout and stderr come back in
- * *ret_out (may be NULL). Returns the exit status (0..255), or a negative errno.
- */
-static int run_in_netns(const char *netns, char *const *argv, const char *input, char **ret_out)
-{
-	int in[2], out[2], st;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	pid_t pid;
-
-	if (ret_out)
-		*ret_out = NULL;
-	if (pipe2(in, O_CLOEXEC) < 0)
-		return -errno;
-	if (pipe2(out, O_CLOEXEC) < 0) {
-		close(in[0]);
-		close(in[1]);
-		return -errno;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		int e = -errno;
-		close(in[0]), close(in[1]), close(out[0]), close(out[1]);
-		return e;
-	}
-	if (pid == 0) {
-		int old;
-		if (fl_netns_enter(netns, &old) < 0)
-			_exit(126);
-		dup2(in[0], STDIN_FILENO);
-		dup2(out[1], STDOUT_FILENO);
-		dup2(out[1], STDERR_FILENO);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	if (input) {
-		size_t n = strlen(input), off = 0;
-		while (off < n) {
-			ssize_t w = write(in[1], input + off, n - off);
-			if (w <= 0)
-				break;
-			off += (size_t)w;
-		}
-	}
-	close(in[1]);
-	for (;;) {
-		ssize_t n;
-		if (cap - len < 1024) {
-			char *nb = realloc(buf, cap + 4096);
-			if (!nb)
-				break;
-			buf = nb;
-			cap += 4096;
-		}
-		n = read(out[0], buf + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(out[0]);
-	if (buf) {
-		buf[len] = '\0';
-		while (len && buf[len - 1] == '\n')
-			buf[--len] = '\0';
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR) {
-			free(buf);
-			return -errno;
-		}
-	if (ret_out)
-		*ret_out = buf;
-	else
-		free(buf);
-	if (!WIFEXITED(st))
-		return -EINTR;
-	return WEXITSTATUS(st);
-}
-
 /* iptables-restore --noflush of lines (one transaction for the mangle table). */
 static int restore(const char *netns, bool ipv6, char *const *lines, char **ret_out)
 {
@@ -312,7 +227,7 @@ static int restore(const char *netns, bool ipv6, char *const *lines, char **ret_
 
 	if (!body || asprintf(&input, "*mangle\n%s\nCOMMIT\n", body) < 0)
 		return -ENOMEM;
-	return run_in_netns(netns, argv, input, ret_out);
+	return fl_run_capture(netns, argv, input, true, ret_out);
 }
 
 /* --- sysctls of the switch namespace --------------------------------------------------------- */
@@ -700,7 +615,7 @@ static int undo_by_save(const char *netns, bool ipv6, const char *chain, const c
 	bool has_chain = false;
 	int r;
 
-	r = run_in_netns(netns, argv, NULL, &save);
+	r = fl_run_capture(netns, argv, NULL, true, &save);
 	if (r != 0)
 		return r < 0 ? r : -EIO;
 	if (asprintf(&tag, "--comment %s ", comment) < 0 || asprintf(&decl, ":%s ", chain) < 0)
@@ -791,7 +706,7 @@ static bool others_in(const char *netns)
 	for (int v6 = 0; v6 < 2; v6++) {
 		char *argv[] = { v6 ? "ip6tables-save" : "iptables-save", "-t", "mangle", NULL };
 		_cleanup_free_ char *out = NULL;
-		if (run_in_netns(netns, argv, NULL, &out) == 0 && out && strstr(out, "faultline:"))
+		if (fl_run_capture(netns, argv, NULL, true, &out) == 0 && out && strstr(out, "faultline:"))
 			return true;
 	}
 	return false;
@@ -859,16 +774,7 @@ static int revert_one(json_t *o, char **ret_reason)
 
 static int nfq_revert(json_t *objects, char **ret_reason)
 {
-	json_t *o;
-	size_t i;
-	int r = 0, k;
-
-	json_array_foreach (objects, i, o) {
-		k = revert_one(o, ret_reason);
-		if (k < 0 && !r)
-			r = k;
-	}
-	return r;
+	return fl_revert_each(objects, revert_one, ret_reason);
 }
 
 /* --- apply ----------------------------------------------------------------------------------- */

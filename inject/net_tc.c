@@ -698,16 +698,7 @@ unpin:
 
 static int net_revert(json_t *objects, char **ret_reason)
 {
-	json_t *o;
-	size_t i;
-	int r = 0, k;
-
-	json_array_foreach(objects, i, o) {
-		k = revert_one(o, ret_reason);
-		if (k < 0 && !r)
-			r = k;
-	}
-	return r;
+	return fl_revert_each(objects, revert_one, ret_reason);
 }
 
 /* The filter and the place of a network fault in words: "udp dport 9000 ingress", " in ...". */

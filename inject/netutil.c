@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/types.h>
@@ -373,4 +374,107 @@ long long fl_bpf_percpu_sum(int fd, uint32_t key)
 	for (int i = 0; i < ncpu; i++)
 		sum += v[i];
 	return (long long)sum;
+}
+
+int fl_run_capture(const char *netns, char *const *argv, const char *input, bool with_stderr,
+		   char **ret_out)
+{
+	int in[2], out[2], st;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	pid_t pid;
+
+	if (ret_out)
+		*ret_out = NULL;
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		close(in[0]);
+		close(in[1]);
+		return -errno;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		int e = -errno;
+		close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+		return e;
+	}
+	if (pid == 0) {
+		int old;
+		if (fl_netns_enter(netns, &old) < 0)
+			_exit(126);
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		if (with_stderr) {
+			dup2(out[1], STDERR_FILENO);
+		} else {
+			int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+			if (null >= 0)
+				dup2(null, STDERR_FILENO);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	if (input) {
+		size_t n = strlen(input), off = 0;
+		while (off < n) {
+			ssize_t w = write(in[1], input + off, n - off);
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+	}
+	close(in[1]);
+	for (;;) {
+		ssize_t n;
+		if (cap - len < 1024) {
+			char *nb = realloc(buf, cap + 4096);
+			if (!nb)
+				break;
+			buf = nb;
+			cap += 4096;
+		}
+		n = read(out[0], buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(out[0]);
+	if (buf) {
+		buf[len] = '\0';
+		while (len && buf[len - 1] == '\n')
+			buf[--len] = '\0';
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			free(buf);
+			return -errno;
+		}
+	if (ret_out)
+		*ret_out = buf;
+	else
+		free(buf);
+	if (!WIFEXITED(st))
+		return -EINTR;
+	return WEXITSTATUS(st);
+}
+
+int fl_revert_each(json_t *objects, int (*revert_one)(json_t *o, char **ret_reason),
+		   char **ret_reason)
+{
+	json_t *o;
+	size_t i;
+	int r = 0, k;
+
+	json_array_foreach(objects, i, o) {
+		k = revert_one(o, ret_reason);
+		if (k < 0 && !r)
+			r = k;
+	}
+	return r;
 }

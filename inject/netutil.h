@@ -48,6 +48,18 @@ int fl_cgroup_id(const char *cgroup, uint64_t *ret);
 json_t *fl_cidr_to_json(const struct fl_cidr *c);
 int fl_cidr_from_json(json_t *j, struct fl_cidr *ret);
 
+/* revert_one on every planned object, all of them even after a failure; the first error. */
+int fl_revert_each(json_t *objects, int (*revert_one)(json_t *o, char **ret_reason),
+		   char **ret_reason);
+
+/*
+ * Run argv (no shell, PATH searched) inside /run/netns/NETNS (NULL: here) with input on its
+ * stdin; its stdout (and stderr, with_stderr) comes back in *ret_out (may be NULL), trailing
+ * newlines stripped. Returns the exit status (0..255), or a negative errno.
+ */
+int fl_run_capture(const char *netns, char *const *argv, const char *input, bool with_stderr,
+		   char **ret_out);
+
 /* A 32-bit handle unique to (run, fault, now), odd so it is never 0. */
 uint32_t fl_net_handle(const char *run_id, const char *fault_name);
 
