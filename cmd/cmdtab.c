@@ -165,6 +165,10 @@ const struct fl_cmd fl_commands[] = {
 	{ "doctor", cmd_doctor, 0, "what this host can inject, and with what", cmd_doctor_usage },
 	{ "lab", cmd_lab, 0, "bring a scenario's lab up or down by hand", cmd_lab_usage },
 	{ "report", cmd_report, 0, "render a saved result as html, md, junit", cmd_report_usage },
+	{ "gameday", cmd_gameday, 0, "run a game day: experiments, pauses, kill switch",
+	  cmd_gameday_usage },
+	{ "schedule", cmd_schedule, 0, "run a game day on a cron schedule, or install a timer",
+	  cmd_schedule_usage },
 	{ "version", cmd_version, 0, "print the version", version_usage },
 };
 const size_t fl_n_commands = ARRAY_SIZE(fl_commands);
