@@ -214,7 +214,7 @@ static int sched_install(const struct fl_cmd *self, int argc, char **argv, struc
 		return FL_EXIT_INTERNAL;
 	}
 	fprintf(f, "# Written by faultline schedule install from %s\n[Unit]\n"
-		"Description=faultline game day %s\nDocumentation=man:faultline(1)\n"
+		"Description=faultline game day %s\n"
 		"After=network.target\n\n[Service]\nType=exec\n", plan, g->name);
 	if (getenv("FAULTLINE_STATE_DIR")) {
 		fputs("Environment=", f);
