@@ -590,6 +590,26 @@ int fl_gameday_load_file(const char *path, struct fl_gameday **ret, struct fl_er
 	return fl_gameday_load_string(path, dirname(real), buf, len, ret, errs);
 }
 
+bool fl_gameday_is_plan(const char *path)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct fl_errors errs = { 0 };
+	struct fl_ynode *root = NULL;
+	bool plan = false;
+	size_t len;
+
+	if (fl_read_file(path, &buf, &len) < 0 || len > FL_MAX_FILE_SIZE ||
+	    fl_yaml_parse(path, buf, len, &root, &errs) < 0) {
+		fl_errors_clear(&errs);
+		return false;
+	}
+	for (size_t i = 0; root && root->type == FL_YMAP && i + 1 < root->n; i += 2)
+		plan |= root->child[i]->type == FL_YSCALAR &&
+			!strcmp(root->child[i]->value, "experiments");
+	fl_ynode_free(root);
+	return plan;
+}
+
 const struct fl_gd_item *fl_gameday_find(const struct fl_gameday *g, const char *name)
 {
 	for (size_t i = 0; i < g->n_items; i++)

@@ -68,6 +68,8 @@ int fl_gameday_load_file(const char *path, struct fl_gameday **ret, struct fl_er
 int fl_gameday_load_string(const char *name, const char *dir, const char *buf, size_t len,
 			   struct fl_gameday **ret, struct fl_errors *errs);
 struct fl_gameday *fl_gameday_free(struct fl_gameday *g);
+/* Is the file a game-day plan (a mapping with 'experiments') rather than a scenario? */
+bool fl_gameday_is_plan(const char *path);
 
 const struct fl_gd_item *fl_gameday_find(const struct fl_gameday *g, const char *name);
 
