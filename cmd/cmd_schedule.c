@@ -326,7 +326,7 @@ static int sched_run(const struct fl_cmd *self, int argc, char **argv, struct fl
 	struct fl_gameday *g = NULL;
 	unsigned max_runs = 0, runs = 0;
 	sigset_t mask, old;
-	time_t due = 0, run_due = 0;
+	time_t due = 0, run_due = 0, last_due = 0;
 	pid_t child = 0;
 	bool quit = false;
 	int c, r;
@@ -384,7 +384,13 @@ static int sched_run(const struct fl_cmd *self, int argc, char **argv, struct fl
 		if (!due) {
 			struct itimerspec its = { 0 };
 
-			if (fl_cron_next(&g->cron, g->schedule_tz, time(NULL), &due) < 0) {
+			/* strictly after the last due time: time() is the coarse clock and may
+			 * still read the second before the timer's expiry */
+			time_t from = (time_t)(fl_realtime_ns() / NSEC_PER_SEC);
+
+			if (from < last_due)
+				from = last_due;
+			if (fl_cron_next(&g->cron, g->schedule_tz, from, &due) < 0) {
 				fprintf(stderr, "faultline schedule run: '%s' never comes again\n",
 					g->cron_expr);
 				break;
@@ -411,7 +417,7 @@ static int sched_run(const struct fl_cmd *self, int argc, char **argv, struct fl
 		if (p[0].revents) {
 			uint64_t ticks;
 			ssize_t n = read(tfd, &ticks, sizeof(ticks));
-			time_t now = time(NULL), t;
+			time_t now = (time_t)(fl_realtime_ns() / NSEC_PER_SEC), t;
 
 			if (n < 0 && errno == ECANCELED) {
 				log_info("schedule: the clock was set; computing the next run again");
@@ -429,6 +435,7 @@ static int sched_run(const struct fl_cmd *self, int argc, char **argv, struct fl
 							     "the scheduler was not running then"));
 			}
 			iso_s(due, when, sizeof(when));
+			last_due = due;
 			if (child > 0) {
 				char prev[40];
 
@@ -441,8 +448,12 @@ static int sched_run(const struct fl_cmd *self, int argc, char **argv, struct fl
 			} else {
 				child = start_day(plan, out, due, g->name);
 				run_due = due;
-				sched_log(g->name, json_pack("{s:s, s:s, s:i}", "event", "started",
-							     "due", when, "pid", (int)child));
+				char at[40];
+
+				fl_gd_iso(fl_realtime_ns(), at, sizeof(at));
+				sched_log(g->name, json_pack("{s:s, s:s, s:s, s:i}", "event",
+							     "started", "due", when, "at", at,
+							     "pid", (int)child));
 			}
 			due = 0;
 		}

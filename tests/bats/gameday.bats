@@ -389,3 +389,47 @@ Y
 	wait "$pid"
 	grep -q "$(date -u -d @"$next" +%Y-%m-%dT%H:%M:%S)" sched.err
 }
+
+@test "schedule run fires at the next minute, runs the day as a child, records it" {
+	start_target gdsched
+	cat > s.yaml <<Y
+version: 1
+name: brief-freeze
+steady_state:
+  baseline: 200ms
+  probes:
+    - { name: alive, exec: [kill, "-0", "$TARGET"], every: 100ms }
+faults:
+  - { name: freeze, kind: stop, target: { name: gdsched }, at: 0s, for: 500ms }
+recovery:
+  within: 2s
+Y
+	cat > plan.yaml <<Y
+version: 1
+name: minutely
+schedule: { cron: "* * * * *", tz: UTC }
+experiments:
+  - { scenario: s.yaml }
+Y
+	# waits for the next minute: up to 60 s
+	run timeout 90 "$FL" schedule run plan.yaml --max-runs 1 --out runs
+	assert_success
+	echo "$output" | grep '^{' > records.jsonl
+	python3 - >&3 <<'P'
+import json, datetime, glob
+rec = [json.loads(l) for l in open("records.jsonl")]
+assert [r["event"] for r in rec] == ["started", "ended"], rec
+due = datetime.datetime.fromisoformat(rec[0]["due"].replace("Z", "+00:00"))
+at = datetime.datetime.fromisoformat(rec[0]["at"].replace("Z", "+00:00"))
+assert due.second == 0 and due.microsecond == 0
+late = (at - due).total_seconds()
+print("# timer fired %.0f ms after the due minute" % (late * 1000))
+assert 0 <= late < 1.0, late
+assert rec[1]["exit_code"] == 0 and rec[1]["due"] == rec[0]["due"]
+day = glob.glob("runs/minutely-*/gameday.json")
+assert len(day) == 1, day
+d = json.load(open(day[0]))
+assert d["status"] == "passed" and d["experiments"][0]["status"] == "passed"
+assert len(open("state/gameday/schedule-minutely.jsonl").readlines()) == 2
+P
+}
