@@ -133,10 +133,9 @@ P
 	assert_output --partial "nothing active"
 }
 
-# A day whose first experiment freezes a process of this test with a 60 s stop fault (no lab:
-# the fault is gone when the process runs again). Returns once it is frozen; the day's pid in $day.
-frozen_day() {
-	start_target gdvictim
+# freeze.yaml: a scenario without a lab that stops this test's process $TARGET (named $1)
+# for $2 (the fault is gone when the process runs again).
+freeze_scenario() {
 	cat > freeze.yaml <<Y
 version: 1
 name: freeze
@@ -145,10 +144,17 @@ steady_state:
   probes:
     - { name: alive, exec: [kill, "-0", "$TARGET"], every: 200ms }
 faults:
-  - { name: freeze, kind: stop, target: { name: gdvictim }, at: 0s, for: 60s }
+  - { name: freeze, kind: stop, target: { name: $1 }, at: 0s, for: $2 }
 recovery:
   within: 2s
 Y
+}
+
+# A day whose first experiment freezes a process of this test with a 60 s stop fault (no lab:
+# the fault is gone when the process runs again). Returns once it is frozen; the day's pid in $day.
+frozen_day() {
+	start_target gdvictim
+	freeze_scenario gdvictim 60s
 	cat > plan.yaml <<Y
 version: 1
 name: killswitch
@@ -392,24 +398,13 @@ Y
 
 @test "schedule run fires at the next minute, runs the day as a child, records it" {
 	start_target gdsched
-	cat > s.yaml <<Y
-version: 1
-name: brief-freeze
-steady_state:
-  baseline: 200ms
-  probes:
-    - { name: alive, exec: [kill, "-0", "$TARGET"], every: 100ms }
-faults:
-  - { name: freeze, kind: stop, target: { name: gdsched }, at: 0s, for: 500ms }
-recovery:
-  within: 2s
-Y
+	freeze_scenario gdsched 500ms
 	cat > plan.yaml <<Y
 version: 1
 name: minutely
 schedule: { cron: "* * * * *", tz: UTC }
 experiments:
-  - { scenario: s.yaml }
+  - { scenario: freeze.yaml }
 Y
 	# waits for the next minute: up to 60 s
 	run timeout 90 "$FL" schedule run plan.yaml --max-runs 1 --out runs
