@@ -171,6 +171,13 @@ Y
 
 @test "the kill switch: 'gameday stop' reverts a 60 s fault in under a second and halts the day" {
 	frozen_day
+	# one day at a time; a running (not paused) day cannot be continued
+	run "$FL" gameday plan.yaml --out day2
+	assert_failure 4
+	assert_output --partial "game day 'killswitch' is already running (pid $day)"
+	run "$FL" gameday continue
+	assert_failure 2
+	assert_output --partial "the day 'killswitch' is not paused (it is running 'freeze')"
 	t0=$(date +%s%N)
 	"$FL" gameday stop --json > stop.json &
 	stopper=$!
@@ -384,7 +391,6 @@ Y
 		info="/proc/$pid/fdinfo/${fd##*/}"
 		# clockid 0 = CLOCK_REALTIME; flags 3 = TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET
 		grep -q '^clockid: 0$' "$info" && grep -q '^settime flags: 0*3$' "$info" && found=1
-		cat "$info" >&3
 	done
 	[ -n "$found" ]
 	# asleep, not polling: no CPU time used over a second
