@@ -32,7 +32,8 @@
 #include "scenarios/tz.h"
 
 const char cmd_gameday_usage[] =
-	"Usage: faultline gameday PLAN [--only NAME,...] [--from NAME] [--out DIR] [--format LIST]\n"
+	"Usage: faultline gameday PLAN [--only NAME,...] [--from NAME] [--out DIR]\n"
+	"                         [--format LIST]\n"
 	"       faultline gameday continue | note TEXT | stop [--grace D] | status\n"
 	"       faultline gameday calendar PLAN -o FILE.ics [--count N]\n"
 	"\n"
@@ -62,8 +63,7 @@ const char cmd_gameday_usage[] =
 	"                     each experiment's result.json in DIR/NN-NAME/\n"
 	"  --format LIST      json, junit, md, html (default: all)\n"
 	"  -o, --output FILE  calendar: the .ics file ('-' for stdout)\n"
-	"  --count N          calendar: how many dates (default 10, at most 366)\n"
-	COMMON_OPTS_TEXT
+	"  --count N          calendar: how many dates (default 10, at most 366)\n" COMMON_OPTS_TEXT
 	"\n"
 	"Exit status: 0 every experiment passed, 1 an experiment failed, 2 invalid plan or\n"
 	"usage, 3 this host cannot run it, 4 nothing started or the day was halted (window\n"
@@ -148,8 +148,8 @@ static int no_day(const struct fl_cmd *self, struct fl_cli *cli, const char *wha
 {
 	if (cli->json)
 		printf("{\"running\": false}\n");
-	fprintf(stderr, "faultline gameday %s: no game day is running (state directory %s)\n",
-		what, fl_state_dir());
+	fprintf(stderr, "faultline gameday %s: no game day is running (state directory %s)\n", what,
+		fl_state_dir());
 	(void)self;
 	return FL_EXIT_USAGE;
 }
@@ -165,8 +165,10 @@ static int cmd_continue(const struct fl_cmd *self, int argc, char **argv, struct
 	if (current_day(&cur, NULL) < 0)
 		return no_day(self, cli, "continue");
 	if (strcmp(cur_str(cur, "state"), "paused")) {
-		fprintf(stderr, "faultline gameday continue: the day '%s' is not paused (it is %s "
-			"'%s')\n", cur_str(cur, "name"), cur_str(cur, "state"), cur_str(cur, "item"));
+		fprintf(stderr,
+			"faultline gameday continue: the day '%s' is not paused (it is %s "
+			"'%s')\n",
+			cur_str(cur, "name"), cur_str(cur, "state"), cur_str(cur, "item"));
 		json_decref(cur);
 		return FL_EXIT_USAGE;
 	}
@@ -243,8 +245,10 @@ static int cmd_stop(const struct fl_cmd *self, int argc, char **argv, struct fl_
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'g' || fl_parse_duration(optarg, &grace) < 0)
-			return fl_usage_error(self, c == 'g' ? "--grace needs a duration like 10s, "
-					      "got '%s'" : "unknown option '%s'",
+			return fl_usage_error(self,
+					      c == 'g' ? "--grace needs a duration like 10s, "
+							 "got '%s'"
+						       : "unknown option '%s'",
 					      c == 'g' ? optarg : argv[optind - 1]);
 	}
 	if (optind != argc)
@@ -276,7 +280,8 @@ static int cmd_stop(const struct fl_cmd *self, int argc, char **argv, struct fl_
 	}
 	ms = (fl_now_ns() - t0) / NSEC_PER_MSEC;
 	if (pidfd >= 0 && poll(&p, 1, 0) <= 0) {
-		fprintf(stderr, "faultline gameday stop: the day (pid %d) did not end within %llu "
+		fprintf(stderr,
+			"faultline gameday stop: the day (pid %d) did not end within %llu "
 			"ms; its lease guards revert at expiry, or run 'faultline recover --all'\n",
 			(int)pid, (unsigned long long)ms);
 		json_decref(cur);
@@ -284,10 +289,12 @@ static int cmd_stop(const struct fl_cmd *self, int argc, char **argv, struct fl_
 	}
 	if (cli->json)
 		printf("{\"stopped\": true, \"name\": \"%s\", \"pid\": %d, \"ended_after_ms\": "
-		       "%llu}\n", cur_str(cur, "name"), (int)pid, (unsigned long long)ms);
+		       "%llu}\n",
+		       cur_str(cur, "name"), (int)pid, (unsigned long long)ms);
 	else
 		printf("stopped game day '%s' (pid %d): it reverted and ended %llu ms after the "
-		       "stop\n", cur_str(cur, "name"), (int)pid, (unsigned long long)ms);
+		       "stop\n",
+		       cur_str(cur, "name"), (int)pid, (unsigned long long)ms);
 	json_decref(cur);
 	return FL_EXIT_OK;
 }
@@ -358,8 +365,8 @@ static void event(struct day *d, const char *what, const char *subject, const ch
 	json_array_append_new(d->timeline,
 			      json_pack("{s:f, s:s, s:I, s:s, s:s?, s:s?}", "t",
 					(double)(fl_now_ns() - d->t0) / 1e9, "time", when,
-					"unix_ms", (json_int_t)(now / NSEC_PER_MSEC), "event",
-					what, "subject", subject, "details", details));
+					"unix_ms", (json_int_t)(now / NSEC_PER_MSEC), "event", what,
+					"subject", subject, "details", details));
 	log_info("gameday: %s%s%s%s%s", what, subject ? " " : "", subject ? subject : "",
 		 details ? ": " : "", details ? details : "");
 }
@@ -487,8 +494,10 @@ static void pause_day(struct day *d, const struct fl_gd_item *it)
 	d->item = it->name;
 	write_current(d);
 	event(d, "paused", it->name, "%s", it->message ? it->message : "waiting for the operator");
-	fprintf(stderr, "\n== paused: %s\n== press Enter here or run 'faultline gameday continue' "
-		"(stop: 'faultline gameday stop')\n", it->message ? it->message : it->name);
+	fprintf(stderr,
+		"\n== paused: %s\n== press Enter here or run 'faultline gameday continue' "
+		"(stop: 'faultline gameday stop')\n",
+		it->message ? it->message : it->name);
 	if (ino >= 0)
 		inotify_add_watch(ino, d->dir, IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
 	while (!by && !d->stop_reason) {
@@ -566,13 +575,13 @@ static void run_experiment(struct day *d, const struct fl_gd_item *it, size_t id
 	v = verdict_of(res.exit_code);
 	e = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s?, s:s?, s:s?}", "name", it->name, "scenario",
 		      it->scenario, "status", v, "exit_code", res.exit_code, "duration_s",
-		      (double)(fl_now_ns() - t0) / 1e9, "reason", res.reason, "run_id",
-		      res.run_id, "result_path", res.result_path);
+		      (double)(fl_now_ns() - t0) / 1e9, "reason", res.reason, "run_id", res.run_id,
+		      "result_path", res.result_path);
 	if (res.result)
 		json_object_set(e, "result", res.result);
 	json_array_append_new(d->exps, e);
-	event(d, "verdict", it->name, "%s (exit %d)%s%s", v, res.exit_code,
-	      res.reason ? ": " : "", res.reason ? res.reason : "");
+	event(d, "verdict", it->name, "%s (exit %d)%s%s", v, res.exit_code, res.reason ? ": " : "",
+	      res.reason ? res.reason : "");
 	fprintf(stderr, "== %s: %s%s%s\n", it->name, v, res.reason ? ": " : "",
 		res.reason ? res.reason : "");
 	{
@@ -605,9 +614,9 @@ static void run_experiment(struct day *d, const struct fl_gd_item *it, size_t id
 
 static void not_run(struct day *d, const struct fl_gd_item *it, const char *why)
 {
-	json_array_append_new(d->exps, json_pack("{s:s, s:s, s:s, s:s}", "name", it->name,
-						 "scenario", it->scenario, "status", "not-run",
-						 "reason", why));
+	json_array_append_new(d->exps,
+			      json_pack("{s:s, s:s, s:s, s:s}", "name", it->name, "scenario",
+					it->scenario, "status", "not-run", "reason", why));
 }
 
 static int by_time(const void *a, const void *b)
@@ -639,12 +648,11 @@ static json_t *collect_notes(struct day *d)
 				continue;
 			}
 			json_array_append(notes, o);
-			json_array_append_new(
-				d->timeline,
-				json_pack("{s:s, s:O, s:O, s:O}", "event", "note", "time",
-					  json_object_get(o, "time"), "unix_ms",
-					  json_object_get(o, "unix_ms"), "details",
-					  json_object_get(o, "text")));
+			json_array_append_new(d->timeline,
+					      json_pack("{s:s, s:O, s:O, s:O}", "event", "note",
+							"time", json_object_get(o, "time"),
+							"unix_ms", json_object_get(o, "unix_ms"),
+							"details", json_object_get(o, "text")));
 			json_decref(o);
 		}
 	n = json_array_size(d->timeline);
@@ -667,13 +675,14 @@ static json_t *collect_notes(struct day *d)
 static int day_exit_code(struct day *d)
 {
 	int code = FL_EXIT_OK;
-	static const int rank[] = { [FL_EXIT_OK] = 0,	   [FL_EXIT_FAILED] = 1,
-				    [FL_EXIT_USAGE] = 4,   [FL_EXIT_HOST] = 5,
-				    [FL_EXIT_ABORTED] = 2, [FL_EXIT_INTERNAL] = 6 };
+	static const int rank[] = {
+		[FL_EXIT_OK] = 0,   [FL_EXIT_FAILED] = 1,  [FL_EXIT_USAGE] = 4,
+		[FL_EXIT_HOST] = 5, [FL_EXIT_ABORTED] = 2, [FL_EXIT_INTERNAL] = 6
+	};
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(d->exps, i, e) {
+	json_array_foreach (d->exps, i, e) {
 		json_t *c = json_object_get(e, "exit_code");
 		int v = c ? (int)json_integer_value(c) : FL_EXIT_OK;
 
@@ -704,9 +713,10 @@ static int parse_selection(const struct fl_cmd *self, struct fl_gameday *g, cons
 			const char *hint = fl_closest(n, names, g->n_items);
 
 			if (!it || it->kind != FL_GD_EXPERIMENT)
-				return fl_usage_error(self, "--only: no experiment '%s' in the plan%s%s%s",
-						      n, hint ? " (did you mean '" : "",
-						      hint ? hint : "", hint ? "'?)" : "");
+				return fl_usage_error(
+					self, "--only: no experiment '%s' in the plan%s%s%s", n,
+					hint ? " (did you mean '" : "", hint ? hint : "",
+					hint ? "'?)" : "");
 			sel[it - g->items] = true;
 		}
 	}
@@ -715,9 +725,10 @@ static int parse_selection(const struct fl_cmd *self, struct fl_gameday *g, cons
 		const char *hint = fl_closest(from, names, g->n_items);
 
 		if (!it)
-			return fl_usage_error(self, "--from: no experiment or pause '%s' in the plan%s%s%s",
-					      from, hint ? " (did you mean '" : "", hint ? hint : "",
-					      hint ? "'?)" : "");
+			return fl_usage_error(
+				self, "--from: no experiment or pause '%s' in the plan%s%s%s", from,
+				hint ? " (did you mean '" : "", hint ? hint : "",
+				hint ? "'?)" : "");
 		for (size_t i = 0; i < (size_t)(it - g->items); i++)
 			sel[i] = false;
 	}
@@ -735,8 +746,10 @@ static bool window_check(struct day *d, const struct fl_gameday *g, bool at_star
 	fl_gd_local(next, g->window.tz, local, sizeof(local));
 	fl_gd_iso((uint64_t)next * NSEC_PER_SEC, utc, sizeof(utc));
 	if (at_start)
-		fprintf(stderr, "faultline gameday: the window (%s) is closed now; it opens %s (%s). "
-			"Nothing was started.\n", g->window.text, local, utc);
+		fprintf(stderr,
+			"faultline gameday: the window (%s) is closed now; it opens %s (%s). "
+			"Nothing was started.\n",
+			g->window.text, local, utc);
 	else
 		halt(d, FL_EXIT_ABORTED, "the window (%s) closed; it opens again %s",
 		     g->window.text, local);
@@ -757,8 +770,10 @@ static int take_lock(struct day *d, char **why)
 	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) == 0)
 		return 0;
 	if (current_day(&cur, &pid) == 0) {
-		if (asprintf(why, "game day '%s' is already running (pid %d); one day at a time "
-			     "per state directory", cur_str(cur, "name"), (int)pid) < 0)
+		if (asprintf(why,
+			     "game day '%s' is already running (pid %d); one day at a time "
+			     "per state directory",
+			     cur_str(cur, "name"), (int)pid) < 0)
 			*why = NULL;
 		json_decref(cur);
 	}
@@ -835,10 +850,11 @@ static int run_day(struct day *d, const bool *sel, unsigned formats)
 	day = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s?, s:s, s:s, s:s?, s:o, s:o, s:O}",
 			"schema", FL_GAMEDAY_SCHEMA, "name", g->name, "day_id", d->id, "plan",
 			d->plan_path, "status",
-			d->stop_reason ? (strstr(d->stop_reason, "window") ? "window-closed" :
-					  strstr(d->stop_reason, "guard") ? verdict_of(code) :
-									    "stopped") :
-					 code == FL_EXIT_OK ? "passed" : verdict_of(code),
+			d->stop_reason	     ? (strstr(d->stop_reason, "window")  ? "window-closed"
+						: strstr(d->stop_reason, "guard") ? verdict_of(code)
+										  : "stopped")
+			: code == FL_EXIT_OK ? "passed"
+					     : verdict_of(code),
 			"exit_code", code, "reason", d->stop_reason, "started", start, "ended", end,
 			"window", g->window.set ? g->window.text : NULL, "timeline", d->timeline,
 			"notes", notes, "experiments", d->exps);
@@ -854,8 +870,8 @@ static int run_day(struct day *d, const bool *sel, unsigned formats)
 		_cleanup_free_ char *text = NULL;
 		json_t *p = payload(d, "end");
 
-		json_object_set_new(p, "status", json_string(json_string_value(
-						json_object_get(day, "status"))));
+		json_object_set_new(p, "status",
+				    json_string(json_string_value(json_object_get(day, "status"))));
 		json_object_set_new(p, "exit_code", json_integer(code));
 		if (d->stop_reason)
 			json_object_set_new(p, "reason", json_string(d->stop_reason));
@@ -868,11 +884,13 @@ static int run_day(struct day *d, const bool *sel, unsigned formats)
 	/* the end message gets a few seconds, never the day's exit code */
 	left = fl_notifier_finish(d->hooks, (d->stop_reason ? 2 : 10) * NSEC_PER_SEC);
 	if (left)
-		fprintf(stderr, "faultline gameday: %zu webhook message%s not delivered (see the "
-			"log above)\n", left, left == 1 ? "" : "s");
+		fprintf(stderr,
+			"faultline gameday: %zu webhook message%s not delivered (see the "
+			"log above)\n",
+			left, left == 1 ? "" : "s");
 	printf("game day '%s': %s (exit %d)%s%s\nreport: %s/gameday.html\n", g->name,
-	       json_string_value(json_object_get(day, "status")), code,
-	       d->stop_reason ? ": " : "", d->stop_reason ? d->stop_reason : "", d->out);
+	       json_string_value(json_object_get(day, "status")), code, d->stop_reason ? ": " : "",
+	       d->stop_reason ? d->stop_reason : "", d->out);
 	json_decref(day);
 	close(d->sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -882,8 +900,10 @@ static int run_day(struct day *d, const bool *sel, unsigned formats)
 static int cmd_day(const struct fl_cmd *self, int argc, char **argv, struct fl_cli *cli)
 {
 	static const struct option opts[] = {
-		{ "only", required_argument, NULL, 'O' }, { "from", required_argument, NULL, 'F' },
-		{ "out", required_argument, NULL, 'o' },  { "format", required_argument, NULL, 'f' },
+		{ "only", required_argument, NULL, 'O' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
 		{ 0 },
 	};
 	struct day d = { .lock_fd = -1, .sfd = -1 };
@@ -910,8 +930,10 @@ static int cmd_day(const struct fl_cmd *self, int argc, char **argv, struct fl_c
 		case 'f': {
 			_cleanup_free_ char *bad = NULL;
 			if (fl_report_format_list(optarg, &formats, &bad) < 0)
-				return fl_usage_error(self, "unknown report format '%s' in --format "
-						      "(json, junit, md, html)", bad ? bad : optarg);
+				return fl_usage_error(self,
+						      "unknown report format '%s' in --format "
+						      "(json, junit, md, html)",
+						      bad ? bad : optarg);
 			break;
 		}
 		default:
@@ -938,8 +960,10 @@ static int cmd_day(const struct fl_cmd *self, int argc, char **argv, struct fl_c
 	}
 	r = FL_EXIT_ABORTED;
 	if (d.g->stop_file && access(d.g->stop_file, F_OK) == 0) {
-		fprintf(stderr, "faultline gameday: the stop file %s exists: the fleet is halted; "
-			"remove it to allow game days. Nothing was started.\n", d.g->stop_file);
+		fprintf(stderr,
+			"faultline gameday: the stop file %s exists: the fleet is halted; "
+			"remove it to allow game days. Nothing was started.\n",
+			d.g->stop_file);
 		goto out;
 	}
 	if (!window_check(&d, d.g, true))
@@ -1003,7 +1027,7 @@ int cmd_gameday(int argc, char **argv, struct fl_cli *cli)
 
 	if (argc < 2)
 		return fl_usage_error(self, "give a plan file, or continue, note, stop, status, "
-				      "calendar");
+					    "calendar");
 	if (!strcmp(argv[1], "continue"))
 		return cmd_continue(self, argc - 1, argv + 1, cli);
 	if (!strcmp(argv[1], "note"))

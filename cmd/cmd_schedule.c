@@ -32,7 +32,7 @@ const char cmd_schedule_usage[] =
 	"\n"
 	"A plan's `schedule:` (5-field cron, or @hourly @daily @weekly @monthly @yearly, in its\n"
 	"tz, default UTC) runs its game day repeatedly.\n"
-	"  run      stay in the foreground, sleeping on a timer (timerfd, CLOCK_REALTIME, re-armed\n"
+	"  run      stay in the foreground, asleep on a timerfd (CLOCK_REALTIME, re-armed\n"
 	"           when the clock is set); each due time starts `faultline gameday PLAN` as a\n"
 	"           child. overlap: skip -- a run due while the previous one is still going is\n"
 	"           skipped and recorded as missed, as are times the machine slept through.\n"
@@ -44,17 +44,15 @@ const char cmd_schedule_usage[] =
 	"           skips a start while the service still runs (the same overlap policy). Enable\n"
 	"           it with: systemctl daemon-reload && systemctl enable --now NAME.timer\n"
 	"  next     print the next due times (UTC and the schedule's zone)\n"
-	"DST: a time in a spring-forward gap runs once when the gap ends (02:30 -> 03:00); a time a\n"
-	"fall-back repeats runs once, the first time; jobs whose hour is '*' run at the times that\n"
-	"exist (cronie's rules). Installed timers follow systemd's own rules.\n"
+	"DST: a time in a spring-forward gap runs once when the gap ends (02:30 -> 03:00);\n"
+	"a time a fall-back repeats runs once, the first time; jobs whose hour is '*' run\n"
+	"at the times that exist (cronie's rules). Installed timers follow systemd's own rules.\n"
 	"\n"
 	"Options:\n"
 	"  --max-runs N       run: exit after N days have run\n"
 	"  --out DIR          where each day's reports go (default ./faultline-out)\n"
 	"  --dir DIR          install: where the unit files go\n"
-	"  --count N          next: how many times (default 5)\n"
-	COMMON_OPTS_TEXT
-	"\n"
+	"  --count N          next: how many times (default 5)\n" COMMON_OPTS_TEXT "\n"
 	"Exit status: 0 ok, 2 invalid plan or usage (or no schedule:), 3 cannot write the units,\n"
 	"5 internal error.\n"
 	"\n"
@@ -76,8 +74,10 @@ static int load_plan(const char *path, struct fl_gameday **g, bool need_schedule
 		return r == -ENOMEM ? FL_EXIT_INTERNAL : FL_EXIT_USAGE;
 	}
 	if (need_schedule && !(*g)->has_schedule) {
-		fprintf(stderr, "%s: the plan has no 'schedule:' (e.g. schedule: { cron: \"30 10 * * "
-			"tue\", tz: Europe/Berlin })\n", path);
+		fprintf(stderr,
+			"%s: the plan has no 'schedule:' (e.g. schedule: { cron: \"30 10 * * "
+			"tue\", tz: Europe/Berlin })\n",
+			path);
 		*g = fl_gameday_free(*g);
 		return FL_EXIT_USAGE;
 	}
@@ -110,8 +110,9 @@ static int sched_next(const struct fl_cmd *self, int argc, char **argv, struct f
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
 		if (c != 'n' || (r = parse_count(self, optarg, 1000, &count)))
-			return c == 'n' ? r : fl_usage_error(self, "unknown option '%s'",
-							     argv[optind - 1]);
+			return c == 'n' ? r
+					: fl_usage_error(self, "unknown option '%s'",
+							 argv[optind - 1]);
 	if (optind != argc - 1)
 		return fl_usage_error(self, "next needs one plan file");
 	r = load_plan(argv[optind], &g, true, self);
@@ -126,8 +127,8 @@ static int sched_next(const struct fl_cmd *self, int argc, char **argv, struct f
 		utc[19] = 'Z', utc[20] = '\0';
 		fl_gd_local(t, g->schedule_tz, local, sizeof(local));
 		if (cli->json)
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:I}", "utc", utc,
-							     "local", local, "unix", (json_int_t)t));
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:I}", "utc", utc, "local",
+							     local, "unix", (json_int_t)t));
 		else
 			printf("%s  %s\n", utc, local);
 	}
@@ -189,9 +190,11 @@ static int sched_install(const struct fl_cmd *self, int argc, char **argv, struc
 		return r;
 	r = fl_cron_to_oncalendar(&g->cron, g->schedule_tz ? g->schedule_tz : "UTC", oc);
 	if (r < 0) {
-		fprintf(stderr, "faultline schedule install: '%s' cannot be written as systemd "
+		fprintf(stderr,
+			"faultline schedule install: '%s' cannot be written as systemd "
 			"OnCalendar= (the expansion is longer than 511 characters); write the "
-			"timer by hand or simplify the expression\n", g->cron_expr);
+			"timer by hand or simplify the expression\n",
+			g->cron_expr);
 		fl_gameday_free(g);
 		return FL_EXIT_USAGE;
 	}
@@ -213,9 +216,11 @@ static int sched_install(const struct fl_cmd *self, int argc, char **argv, struc
 		fl_gameday_free(g);
 		return FL_EXIT_INTERNAL;
 	}
-	fprintf(f, "# Written by faultline schedule install from %s\n[Unit]\n"
+	fprintf(f,
+		"# Written by faultline schedule install from %s\n[Unit]\n"
 		"Description=faultline game day %s\n"
-		"After=network.target\n\n[Service]\nType=exec\n", plan, g->name);
+		"After=network.target\n\n[Service]\nType=exec\n",
+		plan, g->name);
 	if (getenv("FAULTLINE_STATE_DIR")) {
 		fputs("Environment=", f);
 		_cleanup_free_ char *kv = NULL;
@@ -235,7 +240,8 @@ static int sched_install(const struct fl_cmd *self, int argc, char **argv, struc
 		fl_gameday_free(g);
 		return FL_EXIT_INTERNAL;
 	}
-	fprintf(f, "# Written by faultline schedule install from %s\n# cron: %s (%s)\n[Unit]\n"
+	fprintf(f,
+		"# Written by faultline schedule install from %s\n# cron: %s (%s)\n[Unit]\n"
 		"Description=faultline game day %s, on schedule\n\n[Timer]\nOnCalendar=%s\n",
 		plan, g->cron_expr, g->schedule_tz ? g->schedule_tz : "UTC", g->name, oc[0]);
 	if (oc[1][0])
@@ -254,12 +260,13 @@ static int sched_install(const struct fl_cmd *self, int argc, char **argv, struc
 		return FL_EXIT_HOST;
 	}
 	if (cli->json)
-		printf("{\"service\": \"%s\", \"timer\": \"%s\", \"on_calendar\": [\"%s\"%s%s%s]}\n",
+		printf("{\"service\": \"%s\", \"timer\": \"%s\", \"on_calendar\": "
+		       "[\"%s\"%s%s%s]}\n",
 		       svc, tmr, oc[0], oc[1][0] ? ", \"" : "", oc[1], oc[1][0] ? "\"" : "");
 	else
 		printf("wrote %s\nwrote %s\nOnCalendar=%s%s%s\nenable: systemctl daemon-reload && "
-		       "systemctl enable --now faultline-gameday-%s.timer\n", svc, tmr, oc[0],
-		       oc[1][0] ? "\nOnCalendar=" : "", oc[1], g->name);
+		       "systemctl enable --now faultline-gameday-%s.timer\n",
+		       svc, tmr, oc[0], oc[1][0] ? "\nOnCalendar=" : "", oc[1], g->name);
 	fl_gameday_free(g);
 	return FL_EXIT_OK;
 }
@@ -337,8 +344,10 @@ static int sched_run(const struct fl_cmd *self, int argc, char **argv, struct fl
 		if (c == 'm') {
 			uint64_t v;
 			if (fl_parse_uint(optarg, 1000000, &v) < 0 || !v)
-				return fl_usage_error(self, "--max-runs must be a positive integer, "
-						      "got '%s'", optarg);
+				return fl_usage_error(self,
+						      "--max-runs must be a positive integer, "
+						      "got '%s'",
+						      optarg);
 			max_runs = (unsigned)v;
 		} else if (c == 'o') {
 			out = optarg;
@@ -354,8 +363,10 @@ static int sched_run(const struct fl_cmd *self, int argc, char **argv, struct fl
 		return r;
 	plan = realpath(argv[optind], NULL);
 	if (!plan || fl_state_dir_prepare(&why) < 0 || fl_mkdir_p(out, 0755) < 0) {
-		fprintf(stderr, "faultline schedule run: %s\n", why ? why : "cannot prepare "
-			"the state or output directory");
+		fprintf(stderr, "faultline schedule run: %s\n",
+			why ? why
+			    : "cannot prepare "
+			      "the state or output directory");
 		fl_gameday_free(g);
 		return FL_EXIT_HOST;
 	}
@@ -420,15 +431,16 @@ static int sched_run(const struct fl_cmd *self, int argc, char **argv, struct fl
 			time_t now = (time_t)(fl_realtime_ns() / NSEC_PER_SEC), t;
 
 			if (n < 0 && errno == ECANCELED) {
-				log_info("schedule: the clock was set; computing the next run again");
+				log_info("schedule: the clock was set; computing the next run "
+					 "again");
 				due = 0;
 				continue;
 			}
 			if (n < 0)
 				continue;
 			/* due times the machine slept through (suspend, a stopped process) */
-			for (t = due; fl_cron_next(&g->cron, g->schedule_tz, t, &t) == 0 &&
-				      t <= now;) {
+			for (t = due;
+			     fl_cron_next(&g->cron, g->schedule_tz, t, &t) == 0 && t <= now;) {
 				iso_s(t, when, sizeof(when));
 				sched_log(g->name, json_pack("{s:s, s:s, s:s}", "event", "missed",
 							     "due", when, "reason",
@@ -441,8 +453,8 @@ static int sched_run(const struct fl_cmd *self, int argc, char **argv, struct fl
 
 				iso_s(run_due, prev, sizeof(prev));
 				sched_log(g->name,
-					  json_pack("{s:s, s:s, s:s, s:i}", "event", "missed", "due",
-						    when, "reason",
+					  json_pack("{s:s, s:s, s:s, s:i}", "event", "missed",
+						    "due", when, "reason",
 						    "overlap: the previous run is still going",
 						    "previous_pid", (int)child));
 			} else {
@@ -451,9 +463,9 @@ static int sched_run(const struct fl_cmd *self, int argc, char **argv, struct fl
 				char at[40];
 
 				fl_gd_iso(fl_realtime_ns(), at, sizeof(at));
-				sched_log(g->name, json_pack("{s:s, s:s, s:s, s:i}", "event",
-							     "started", "due", when, "at", at,
-							     "pid", (int)child));
+				sched_log(g->name,
+					  json_pack("{s:s, s:s, s:s, s:i}", "event", "started",
+						    "due", when, "at", at, "pid", (int)child));
 			}
 			due = 0;
 		}
@@ -467,16 +479,18 @@ static int sched_run(const struct fl_cmd *self, int argc, char **argv, struct fl
 						continue;
 					iso_s(run_due, when, sizeof(when));
 					sched_log(g->name,
-						  json_pack("{s:s, s:s, s:i, s:i}", "event", "ended",
-							    "due", when, "pid", (int)w, "exit_code",
-							    WIFEXITED(st) ? WEXITSTATUS(st) : 128 +
-							    WTERMSIG(st)));
+						  json_pack("{s:s, s:s, s:i, s:i}", "event",
+							    "ended", "due", when, "pid", (int)w,
+							    "exit_code",
+							    WIFEXITED(st) ? WEXITSTATUS(st)
+									  : 128 + WTERMSIG(st)));
 					child = 0;
 					if (max_runs && ++runs >= max_runs)
 						quit = true;
 				}
 			} else {
-				log_info("schedule: SIG%s, stopping", sigabbrev_np((int)si.ssi_signo));
+				log_info("schedule: SIG%s, stopping",
+					 sigabbrev_np((int)si.ssi_signo));
 				quit = true;
 			}
 		}
@@ -645,8 +659,10 @@ int fl_gd_calendar(const struct fl_cmd *self, int argc, char **argv, struct fl_c
 	if (r)
 		return r;
 	if (!g->has_schedule && !g->window.set) {
-		fprintf(stderr, "%s: the plan has neither 'schedule:' nor 'window:': no dates to put "
-			"in a calendar\n", argv[optind]);
+		fprintf(stderr,
+			"%s: the plan has neither 'schedule:' nor 'window:': no dates to put "
+			"in a calendar\n",
+			argv[optind]);
 		fl_gameday_free(g);
 		return FL_EXIT_USAGE;
 	}
@@ -676,7 +692,8 @@ int fl_gd_calendar(const struct fl_cmd *self, int argc, char **argv, struct fl_c
 			/* the schedule's dates; the event lasts as long as the day can */
 			if (fl_cron_next(&g->cron, g->schedule_tz, t, &start) < 0)
 				break;
-			end = start + (time_t)((bound + 59 * NSEC_PER_SEC) / NSEC_PER_SEC / 60 * 60);
+			end = start +
+			      (time_t)((bound + 59 * NSEC_PER_SEC) / NSEC_PER_SEC / 60 * 60);
 			if (end <= start)
 				end = start + 60;
 			t = start;

@@ -10,13 +10,13 @@
 #include "cmd/cmd.h"
 #include "inject/journal.h"
 
-#define COMMON_OPTS_TEXT                                                                           \
-	"Common options:\n"                                                                        \
-	"  --json             print data as JSON on stdout\n"                                      \
-	"  -v, --verbose      more detail on stderr (repeat for debug)\n"                          \
-	"  -q, --quiet        errors only\n"                                                       \
-	"  --state-dir DIR    state location (default $FAULTLINE_STATE_DIR or\n"                  \
-	"                     " FL_STATE_DIR_DEFAULT ")\n"                                         \
+#define COMMON_OPTS_TEXT                                                         \
+	"Common options:\n"                                                      \
+	"  --json             print data as JSON on stdout\n"                    \
+	"  -v, --verbose      more detail on stderr (repeat for debug)\n"        \
+	"  -q, --quiet        errors only\n"                                     \
+	"  --state-dir DIR    state location (default $FAULTLINE_STATE_DIR or\n" \
+	"                     " FL_STATE_DIR_DEFAULT ")\n"                       \
 	"  -h, --help         this help\n"
 
 /* STATE/gameday/LEAF (LEAF NULL: the directory); malloc'd. */

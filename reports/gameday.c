@@ -50,8 +50,9 @@ static int render_junit(json_t *day, FILE *f)
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gameday.", f);
 	fl_put_xml_attr(f, s_or(day, "name", "?"));
 	fputs("\">\n", f);
-	json_array_foreach(exps, i, e) {
-		_cleanup_free_ char *xml = render_one(json_object_get(e, "result"), FL_REPORT_JUNIT);
+	json_array_foreach (exps, i, e) {
+		_cleanup_free_ char *xml =
+			render_one(json_object_get(e, "result"), FL_REPORT_JUNIT);
 		const char *body = xml ? strstr(xml, "?>") : NULL;
 
 		if (body) {
@@ -66,7 +67,8 @@ static int render_junit(json_t *day, FILE *f)
 		fputs("<testsuite name=\"", f);
 		fl_put_xml_attr(f, s_or(e, "name", "?"));
 		fputs("\" tests=\"1\" failures=\"0\" errors=\"0\" skipped=\"1\" time=\"0\">\n"
-		      "  <testcase classname=\"faultline.gameday\" name=\"", f);
+		      "  <testcase classname=\"faultline.gameday\" name=\"",
+		      f);
 		fl_put_xml_attr(f, s_or(e, "name", "?"));
 		fputs("\" time=\"0\">\n    <skipped message=\"", f);
 		fl_put_xml_attr(f, s_or(e, "reason", s_or(e, "status", "not run")));
@@ -115,8 +117,9 @@ static int render_md(json_t *day, FILE *f)
 		md_cell(f, fl_j_str(day, "window"));
 	}
 	fputs("\n\n## Experiments\n\n| # | experiment | verdict | exit | duration (s) | run |\n"
-	      "|---|---|---|---|---|---|\n", f);
-	json_array_foreach(exps, i, e) {
+	      "|---|---|---|---|---|---|\n",
+	      f);
+	json_array_foreach (exps, i, e) {
 		fprintf(f, "| %zu | ", i + 1);
 		md_cell(f, s_or(e, "name", "?"));
 		fputs(" | ", f);
@@ -129,8 +132,9 @@ static int render_md(json_t *day, FILE *f)
 		md_cell(f, s_or(e, "run_id", "-"));
 		fputs(" |\n", f);
 	}
-	fputs("\n## Timeline\n\n| time (UTC) | event | subject | details |\n|---|---|---|---|\n", f);
-	json_array_foreach(tl, i, e) {
+	fputs("\n## Timeline\n\n| time (UTC) | event | subject | details |\n|---|---|---|---|\n",
+	      f);
+	json_array_foreach (tl, i, e) {
 		fputs("| ", f);
 		md_cell(f, s_or(e, "time", "?"));
 		fputs(" | ", f);
@@ -144,14 +148,14 @@ static int render_md(json_t *day, FILE *f)
 	fputs("\n## Notes\n\n", f);
 	if (!json_array_size(notes))
 		fputs("No notes.\n", f);
-	json_array_foreach(notes, i, e) {
+	json_array_foreach (notes, i, e) {
 		fputs("- ", f);
 		md_cell(f, s_or(e, "time", "?"));
 		fputs(": ", f);
 		md_cell(f, s_or(e, "text", ""));
 		fputs("\n", f);
 	}
-	json_array_foreach(exps, i, e) {
+	json_array_foreach (exps, i, e) {
 		_cleanup_free_ char *md = render_one(json_object_get(e, "result"), FL_REPORT_MD);
 		bool fence = false;
 
@@ -189,20 +193,23 @@ static int render_html(json_t *day, FILE *f)
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	      "<title>Game day: ", f);
+	      "<title>Game day: ",
+	      f);
 	h(f, s_or(day, "name", "?"));
 	fputs("</title>\n<style>\nbody{font-family:system-ui,sans-serif;margin:2em;color:#222}\n"
 	      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
 	      "padding:.3em .6em;text-align:left;vertical-align:top}\n"
 	      ".passed{color:#1a7f37}.failed{color:#cf222e}.aborted,.stopped,.skipped,"
 	      ".window-closed{color:#9a6700}\niframe{width:100%;height:40em;border:1px solid "
-	      "#ccc}\n</style>\n</head>\n<body>\n<h1>Game day: ", f);
+	      "#ccc}\n</style>\n</head>\n<body>\n<h1>Game day: ",
+	      f);
 	h(f, s_or(day, "name", "?"));
 	fputs("</h1>\n<p class=\"", f);
 	h(f, status);
 	fputs("\"><strong>", f);
 	h(f, status);
-	fprintf(f, "</strong> (exit %d)", (int)json_integer_value(json_object_get(day, "exit_code")));
+	fprintf(f, "</strong> (exit %d)",
+		(int)json_integer_value(json_object_get(day, "exit_code")));
 	if (fl_j_str(day, "reason")) {
 		fputs(": ", f);
 		h(f, fl_j_str(day, "reason"));
@@ -216,8 +223,9 @@ static int render_html(json_t *day, FILE *f)
 		h(f, fl_j_str(day, "window"));
 	}
 	fputs("</p>\n<h2>Experiments</h2>\n<table>\n<tr><th>#</th><th>experiment</th>"
-	      "<th>verdict</th><th>exit</th><th>duration (s)</th><th>run</th></tr>\n", f);
-	json_array_foreach(exps, i, e) {
+	      "<th>verdict</th><th>exit</th><th>duration (s)</th><th>run</th></tr>\n",
+	      f);
+	json_array_foreach (exps, i, e) {
 		double v;
 
 		fprintf(f, "<tr><td>%zu</td><td><a href=\"#exp-%zu\">", i + 1, i + 1);
@@ -237,8 +245,9 @@ static int render_html(json_t *day, FILE *f)
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n<h2>Timeline</h2>\n<table>\n<tr><th>time (UTC)</th><th>event</th>"
-	      "<th>subject</th><th>details</th></tr>\n", f);
-	json_array_foreach(tl, i, e) {
+	      "<th>subject</th><th>details</th></tr>\n",
+	      f);
+	json_array_foreach (tl, i, e) {
 		fputs("<tr><td>", f);
 		h(f, s_or(e, "time", "?"));
 		fputs("</td><td>", f);
@@ -252,7 +261,7 @@ static int render_html(json_t *day, FILE *f)
 	fputs("</table>\n<h2>Notes</h2>\n<ul>\n", f);
 	if (!json_array_size(notes))
 		fputs("<li>No notes.</li>\n", f);
-	json_array_foreach(notes, i, e) {
+	json_array_foreach (notes, i, e) {
 		fputs("<li><time>", f);
 		h(f, s_or(e, "time", "?"));
 		fputs("</time>: ", f);
@@ -260,8 +269,9 @@ static int render_html(json_t *day, FILE *f)
 		fputs("</li>\n", f);
 	}
 	fputs("</ul>\n", f);
-	json_array_foreach(exps, i, e) {
-		_cleanup_free_ char *page = render_one(json_object_get(e, "result"), FL_REPORT_HTML);
+	json_array_foreach (exps, i, e) {
+		_cleanup_free_ char *page =
+			render_one(json_object_get(e, "result"), FL_REPORT_HTML);
 
 		fprintf(f, "<h2 id=\"exp-%zu\">Experiment ", i + 1);
 		h(f, s_or(e, "name", "?"));

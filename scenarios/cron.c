@@ -24,8 +24,8 @@ static const char *const dow_names[] = { "sun", "mon", "tue", "wed", "thu", "fri
 static const struct {
 	const char *name, *expr;
 } macros[] = {
-	{ "@yearly", "0 0 1 1 *" },  { "@annually", "0 0 1 1 *" }, { "@monthly", "0 0 1 * *" },
-	{ "@weekly", "0 0 * * 0" },  { "@daily", "0 0 * * *" },	   { "@midnight", "0 0 * * *" },
+	{ "@yearly", "0 0 1 1 *" }, { "@annually", "0 0 1 1 *" }, { "@monthly", "0 0 1 * *" },
+	{ "@weekly", "0 0 * * 0" }, { "@daily", "0 0 * * *" },	  { "@midnight", "0 0 * * *" },
 	{ "@hourly", "0 * * * *" },
 };
 
@@ -44,8 +44,8 @@ static int fail(struct cparse *p, const char *at, int field, const char *fmt, ..
 	va_list ap;
 
 	if (field >= 0)
-		off = (size_t)snprintf(p->err, p->len, "%s field at column %u: ",
-				       fl_cron_field_names[field], col);
+		off = (size_t)snprintf(p->err, p->len,
+				       "%s field at column %u: ", fl_cron_field_names[field], col);
 	else
 		off = (size_t)snprintf(p->err, p->len, "column %u: ", col);
 	if (off < p->len) {
@@ -85,8 +85,9 @@ static int value(struct cparse *p, int field, const char **s, unsigned *ret)
 	word[n] = '\0';
 	if (!n)
 		return fail(p, start, field, "expected a number%s, got '%.8s'",
-			    field == FL_CRON_MONTH	 ? " or a month name (jan..dec)" :
-			    field == FL_CRON_DOW ? " or a day name (sun..sat)" : "",
+			    field == FL_CRON_MONTH ? " or a month name (jan..dec)"
+			    : field == FL_CRON_DOW ? " or a day name (sun..sat)"
+						   : "",
 			    *start ? start : "end of expression");
 	if (field == FL_CRON_MONTH || field == FL_CRON_DOW) {
 		const char *const *names = field == FL_CRON_MONTH ? month_names : dow_names;
@@ -132,7 +133,8 @@ static int parse_field(struct cparse *p, int field, const char *s, const char *e
 				if (r < 0)
 					return r;
 				if (hi < lo)
-					return fail(p, at, field, "range %u-%u is backwards", lo, hi);
+					return fail(p, at, field, "range %u-%u is backwards", lo,
+						    hi);
 			} else if (*s == '/') {
 				hi = fld_hi[field]; /* N/S: from N to the end, every S */
 			}
@@ -188,12 +190,15 @@ int fl_cron_parse(const char *expr, struct fl_cron *c, char *err, size_t len, un
 						    "nothing may follow %s", macros[i].name);
 				return fl_cron_parse(macros[i].expr, c, err, len, NULL);
 			}
-		return fail(&p, s, -1, "unknown macro '%.*s' (@hourly, @daily, @weekly, @monthly, "
-			    "@yearly)", (int)(l > 16 ? 16 : l), s);
+		return fail(&p, s, -1,
+			    "unknown macro '%.*s' (@hourly, @daily, @weekly, @monthly, "
+			    "@yearly)",
+			    (int)(l > 16 ? 16 : l), s);
 	}
 	while (*s) {
 		if (n == FL_CRON_N_FIELDS)
-			return fail(&p, s, -1, "more than 5 fields (minute hour day-of-month month "
+			return fail(&p, s, -1,
+				    "more than 5 fields (minute hour day-of-month month "
 				    "day-of-week); seconds and years are not supported");
 		start[n] = s;
 		while (*s && *s != ' ' && *s != '\t')
@@ -203,7 +208,8 @@ int fl_cron_parse(const char *expr, struct fl_cron *c, char *err, size_t len, un
 			s++;
 	}
 	if (n < FL_CRON_N_FIELDS)
-		return fail(&p, s, n, "missing (a cron expression has 5 fields: minute hour "
+		return fail(&p, s, n,
+			    "missing (a cron expression has 5 fields: minute hour "
 			    "day-of-month month day-of-week, or @daily and the like)");
 	for (int f = 0; f < FL_CRON_N_FIELDS; f++) {
 		r = parse_field(&p, f, start[f], end[f], c);
@@ -343,8 +349,8 @@ static void oc_list(const struct fl_cron *c, int f, char *buf, size_t len, bool 
 			off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "%s%u..%u",
 						off ? "," : "", v, e);
 		else
-			e = v, off += (size_t)snprintf(buf + off, off < len ? len - off : 0,
-						       "%s%u", off ? "," : "", v);
+			e = v, off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "%s%u",
+						       off ? "," : "", v);
 		v = e;
 	}
 }

@@ -109,9 +109,10 @@ static void duration_of(struct gctx *c, const struct fl_ynode *n, const char *ke
 	if (!v)
 		return;
 	if (fl_parse_duration(v, &ns) < 0 || ns < min || ns > max) {
-		err_at(c, n, "'%s' must be a duration from %s to %s (like 500ms, 10s, 2m), got '%s'",
-		       key, fl_format_duration(min, a, sizeof(a)),
-		       fl_format_duration(max, b, sizeof(b)), v);
+		err_at(c, n,
+		       "'%s' must be a duration from %s to %s (like 500ms, 10s, 2m), got '%s'", key,
+		       fl_format_duration(min, a, sizeof(a)), fl_format_duration(max, b, sizeof(b)),
+		       v);
 		return;
 	}
 	*ret = ns;
@@ -138,8 +139,8 @@ static int parse_hhmm(const char *s, unsigned *ret)
 	char tail;
 
 	if (strlen(s) != 5 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
-	    s[2] != ':' || sscanf(s, "%2u:%2u%c", &h, &m, &tail) != 2 || m > 59 ||
-	    h > 24 || (h == 24 && m))
+	    s[2] != ':' || sscanf(s, "%2u:%2u%c", &h, &m, &tail) != 2 || m > 59 || h > 24 ||
+	    (h == 24 && m))
 		return -EINVAL;
 	*ret = h * 60 + m;
 	return 0;
@@ -169,8 +170,10 @@ static void parse_window(struct gctx *c, const struct fl_ynode *n)
 			return;
 		}
 		if (strchr(days, ' ') || fl_cron_parse(expr, &cr, why, sizeof(why), &col) < 0)
-			err_at(c, f[0], "'days' must be days of the week like mon-fri, sat,sun or "
-			       "*, got '%s'", days);
+			err_at(c, f[0],
+			       "'days' must be days of the week like mon-fri, sat,sun or "
+			       "*, got '%s'",
+			       days);
 		else
 			w->days = (uint8_t)cr.bits[FL_CRON_DOW];
 	}
@@ -179,8 +182,10 @@ static void parse_window(struct gctx *c, const struct fl_ynode *n)
 	if (!f[1] || !f[2])
 		err_at(c, n, "a window needs 'from' and 'to' (\"HH:MM\", local time in 'tz')");
 	if (from && parse_hhmm(from, &w->from_min) < 0)
-		err_at(c, f[1], "'from' must be a time like \"10:00\" (HH:MM, 00:00-24:00), got "
-		       "'%s'", from);
+		err_at(c, f[1],
+		       "'from' must be a time like \"10:00\" (HH:MM, 00:00-24:00), got "
+		       "'%s'",
+		       from);
 	if (to && parse_hhmm(to, &w->to_min) < 0)
 		err_at(c, f[2], "'to' must be a time like \"16:00\" (HH:MM, 00:00-24:00), got '%s'",
 		       to);
@@ -203,13 +208,15 @@ static void parse_schedule(struct gctx *c, const struct fl_ynode *n)
 		return;
 	cron = str_of(c, f[0], "cron");
 	if (!f[0])
-		err_at(c, n, "a schedule needs 'cron' (5 fields like \"30 10 * * tue\", or @daily)");
+		err_at(c, n,
+		       "a schedule needs 'cron' (5 fields like \"30 10 * * tue\", or @daily)");
 	if (cron) {
 		char why[256];
 		unsigned col = 1;
 
 		if (fl_cron_parse(cron, &g->cron, why, sizeof(why), &col) < 0) {
-			struct fl_where w = { .file = g->file, .line = f[0]->line,
+			struct fl_where w = { .file = g->file,
+					      .line = f[0]->line,
 					      .col = f[0]->col + col - 1 };
 			/* a quoted scalar starts one column before its text */
 			if (f[0]->value && !f[0]->plain)
@@ -223,8 +230,10 @@ static void parse_schedule(struct gctx *c, const struct fl_ynode *n)
 	tz_of(c, f[1], &g->schedule_tz);
 	overlap = str_of(c, f[2], "overlap");
 	if (overlap && strcmp(overlap, "skip"))
-		err_at(c, f[2], "'overlap' must be 'skip' (a run due while the previous one is "
-		       "still going is skipped and recorded as missed), got '%s'", overlap);
+		err_at(c, f[2],
+		       "'overlap' must be 'skip' (a run due while the previous one is "
+		       "still going is skipped and recorded as missed), got '%s'",
+		       overlap);
 }
 
 static void parse_guards(struct gctx *c, const struct fl_ynode *n)
@@ -253,11 +262,15 @@ static void parse_guards(struct gctx *c, const struct fl_ynode *n)
 		else if (!strcmp(v, "aborted"))
 			c->g->stop_on_aborted = true;
 		else if (fl_closest(v, verdicts, 2))
-			err_at(c, seq->child[i], "unknown verdict '%s' in 'stop_on'; did you mean "
-			       "'%s'?", v, fl_closest(v, verdicts, 2));
+			err_at(c, seq->child[i],
+			       "unknown verdict '%s' in 'stop_on'; did you mean "
+			       "'%s'?",
+			       v, fl_closest(v, verdicts, 2));
 		else
-			err_at(c, seq->child[i], "unknown verdict '%s' in 'stop_on' (failed, "
-			       "aborted)", v);
+			err_at(c, seq->child[i],
+			       "unknown verdict '%s' in 'stop_on' (failed, "
+			       "aborted)",
+			       v);
 	}
 }
 
@@ -300,8 +313,8 @@ static void parse_hook(struct gctx *c, const struct fl_ynode *n, struct fl_gd_ho
 			for (j = 0; v && j < ARRAY_SIZE(evs) && strcmp(v, evs[j]); j++)
 				;
 			if (v && j == ARRAY_SIZE(evs))
-				err_at(c, f[2]->child[i], "unknown event '%s' (start, verdict, end)",
-				       v);
+				err_at(c, f[2]->child[i],
+				       "unknown event '%s' (start, verdict, end)", v);
 			else if (v)
 				h->events |= 1u << j;
 		}
@@ -380,12 +393,11 @@ static void load_scenario(struct gctx *c, struct fl_gd_item *it, const struct fl
 
 enum { I_NAME, I_SCENARIO, I_SEED, I_BASELINE, I_RECOVERY, I_HEALTHY, I_ONFAIL, I_WAIT, I_MSG };
 
-static void parse_item(struct gctx *c, const struct fl_ynode *n, struct fl_gd_item *it,
-		       size_t idx)
+static void parse_item(struct gctx *c, const struct fl_ynode *n, struct fl_gd_item *it, size_t idx)
 {
-	static const char *const keys[] = { "name",	   "scenario",	  "seed",
-					    "baseline",	   "recovery_within", "healthy_for",
-					    "on_failure", "wait_for",	  "message" };
+	static const char *const keys[] = { "name",	  "scenario",	     "seed",
+					    "baseline",	  "recovery_within", "healthy_for",
+					    "on_failure", "wait_for",	     "message" };
 	const struct fl_ynode *f[ARRAY_SIZE(keys)];
 	const char *name, *wait, *scen, *onf;
 
@@ -394,8 +406,10 @@ static void parse_item(struct gctx *c, const struct fl_ynode *n, struct fl_gd_it
 		return;
 	name = str_of(c, f[I_NAME], "name");
 	if (name && !fl_valid_name(name, FL_NAME_MAX))
-		err_at(c, f[I_NAME], "'name' must be lowercase letters, digits and '-' (at most "
-		       "%d), got '%s'", FL_NAME_MAX, name);
+		err_at(c, f[I_NAME],
+		       "'name' must be lowercase letters, digits and '-' (at most "
+		       "%d), got '%s'",
+		       FL_NAME_MAX, name);
 	else
 		it->name = gdup(c, name);
 	wait = str_of(c, f[I_WAIT], "wait_for");
@@ -405,8 +419,10 @@ static void parse_item(struct gctx *c, const struct fl_ynode *n, struct fl_gd_it
 			err_at(c, f[I_WAIT], "'wait_for' must be 'operator', got '%s'", wait);
 		for (int k = I_SCENARIO; k <= I_ONFAIL; k++)
 			if (f[k])
-				err_at(c, f[k], "'%s' belongs to an experiment, not to a pause "
-				       "(wait_for)", keys[k]);
+				err_at(c, f[k],
+				       "'%s' belongs to an experiment, not to a pause "
+				       "(wait_for)",
+				       keys[k]);
 		it->message = gdup(c, str_of(c, f[I_MSG], "message"));
 		if (!it->name && asprintf(&it->name, "pause-%zu", idx + 1) < 0)
 			c->r = -ENOMEM;
@@ -422,7 +438,8 @@ static void parse_item(struct gctx *c, const struct fl_ynode *n, struct fl_gd_it
 		err_at(c, f[I_ONFAIL], "'on_failure' must be stop or continue, got '%s'", onf);
 	scen = str_of(c, f[I_SCENARIO], "scenario");
 	if (!f[I_SCENARIO]) {
-		err_at(c, n, "an experiment needs 'scenario' (a scenario file), or is a pause "
+		err_at(c, n,
+		       "an experiment needs 'scenario' (a scenario file), or is a pause "
 		       "with 'wait_for: operator'");
 		return;
 	}
@@ -455,16 +472,18 @@ static void parse_items(struct gctx *c, const struct fl_ynode *n)
 		for (size_t j = 0; j + 1 < g->n_items; j++)
 			if (g->items[i].name && g->items[j].name &&
 			    !strcmp(g->items[i].name, g->items[j].name))
-				err_at(c, n->child[i], "two items are named '%s' (line %u too): "
-				       "give one a 'name'", g->items[i].name, g->items[j].where.line);
+				err_at(c, n->child[i],
+				       "two items are named '%s' (line %u too): "
+				       "give one a 'name'",
+				       g->items[i].name, g->items[j].where.line);
 	}
 }
 
 static void parse_plan(struct gctx *c, const struct fl_ynode *root)
 {
-	static const char *const keys[] = { "version", "name",	   "description", "window",
-					    "schedule", "guards",  "stop_file",	  "notify",
-					    "experiments" };
+	static const char *const keys[] = { "version",	 "name",     "description",
+					    "window",	 "schedule", "guards",
+					    "stop_file", "notify",   "experiments" };
 	const struct fl_ynode *f[ARRAY_SIZE(keys)];
 	struct fl_gameday *g = c->g;
 	const char *v;
@@ -480,13 +499,16 @@ static void parse_plan(struct gctx *c, const struct fl_ynode *root)
 	if (!f[0])
 		err_at(c, root, "missing required key 'version' (1)");
 	else if (v && strcmp(v, "1"))
-		err_at(c, f[0], "unsupported plan version '%s' (this faultline reads version 1)", v);
+		err_at(c, f[0], "unsupported plan version '%s' (this faultline reads version 1)",
+		       v);
 	v = str_of(c, f[1], "name");
 	if (!f[1])
 		err_at(c, root, "missing required key 'name'");
 	else if (v && !fl_valid_name(v, FL_NAME_MAX))
-		err_at(c, f[1], "'name' must be lowercase letters, digits and '-' (at most %d), got "
-		       "'%s'", FL_NAME_MAX, v);
+		err_at(c, f[1],
+		       "'name' must be lowercase letters, digits and '-' (at most %d), got "
+		       "'%s'",
+		       FL_NAME_MAX, v);
 	else
 		g->name = gdup(c, v);
 	g->description = gdup(c, str_of(c, f[2], "description"));

@@ -33,10 +33,10 @@ struct fl_gd_item {
 
 struct fl_gd_window {
 	bool set;
-	uint8_t days;		 /* bit 0 = Sunday ... bit 6 = Saturday */
+	uint8_t days;		   /* bit 0 = Sunday ... bit 6 = Saturday */
 	unsigned from_min, to_min; /* minutes after midnight; to < from spans midnight */
-	char *tz;		 /* NULL: UTC */
-	char *text;		 /* "mon-fri 10:00-16:00 Europe/Berlin", for messages */
+	char *tz;		   /* NULL: UTC */
+	char *text;		   /* "mon-fri 10:00-16:00 Europe/Berlin", for messages */
 };
 
 enum { FL_GD_EV_START = 1, FL_GD_EV_VERDICT = 2, FL_GD_EV_END = 4 };
@@ -56,7 +56,7 @@ struct fl_gameday {
 	bool has_schedule;
 	struct fl_cron cron;
 	char *cron_expr;
-	char *schedule_tz; /* NULL: UTC */
+	char *schedule_tz;		      /* NULL: UTC */
 	bool stop_on_failed, stop_on_aborted; /* guards, both by default */
 	char *stop_file;		      /* the fleet's kill switch: halt when it exists */
 	struct fl_gd_hook *hooks;

@@ -31,16 +31,20 @@ int fl_tz_check(const char *name, char *why, size_t len)
 	if (!name || !strcmp(name, "UTC"))
 		return 0;
 	if (strlen(name) > FL_TZ_NAME_MAX || !tz_name_chars(name)) {
-		snprintf(why, len, "'%s' is not a time zone name (an IANA name such as "
-			 "Europe/Berlin, or UTC)", name);
+		snprintf(why, len,
+			 "'%s' is not a time zone name (an IANA name such as "
+			 "Europe/Berlin, or UTC)",
+			 name);
 		return -EINVAL;
 	}
 	if (asprintf(&path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name) < 0)
 		return -ENOMEM;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || read(fd, magic, 4) != 4 || memcmp(magic, "TZif", 4)) {
-		snprintf(why, len, "unknown time zone '%s' (no tzdata file %s; is tzdata "
-			 "installed?)", name, path);
+		snprintf(why, len,
+			 "unknown time zone '%s' (no tzdata file %s; is tzdata "
+			 "installed?)",
+			 name, path);
 		return -ENOENT;
 	}
 	return 0;

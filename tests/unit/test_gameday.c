@@ -135,34 +135,35 @@ static void test_errors(void **state)
 			   "version 1)",
 			   "p.yaml:2:7: 'name' must be lowercase letters, digits and '-' (at most "
 			   "63), got 'Day'",
-			   "p.yaml:3:14: 'experiments' needs 1 to 64 items, got 0",
-			   NULL });
-	errors_are("version: 1\nname: d\n"
-		   "window: { days: mon-fry, from: \"9\", to: \"25:00\" }\n"
-		   "experiments:\n  - { scenario: s.yaml, name: a }\n  - { scenario: s.yaml, "
-		   "name: a, on_failure: maybe }\n",
-		   (const char *const[]){
-			   "p.yaml:3:17: 'days' must be days of the week like mon-fri, sat,sun or "
-			   "*, got 'mon-fry'",
-			   "p.yaml:3:32: 'from' must be a time like \"10:00\" (HH:MM, 00:00-24:00), "
-			   "got '9'",
-			   "p.yaml:3:41: 'to' must be a time like \"16:00\" (HH:MM, 00:00-24:00), "
-			   "got '25:00'",
-			   "p.yaml:6:46: 'on_failure' must be stop or continue, got 'maybe'",
-			   "p.yaml:6:5: two items are named 'a' (line 5 too): give one a 'name'",
-			   NULL });
-	errors_are("version: 1\nname: d\nschedule: { cron: '@reboot', overlap: queue }\n"
-		   "experiments:\n  - { wait_for: operator, scenario: s.yaml }\n  - { name: x }\n",
-		   (const char *const[]){
-			   "p.yaml:3:20: invalid cron expression '@reboot': column 1: unknown "
-			   "macro '@reboot' (@hourly, @daily, @weekly, @monthly, @yearly)",
-			   "p.yaml:3:39: 'overlap' must be 'skip' (a run due while the previous one "
-			   "is still going is skipped and recorded as missed), got 'queue'",
-			   "p.yaml:5:37: 'scenario' belongs to an experiment, not to a pause "
-			   "(wait_for)",
-			   "p.yaml:6:5: an experiment needs 'scenario' (a scenario file), or is a "
-			   "pause with 'wait_for: operator'",
-			   NULL });
+			   "p.yaml:3:14: 'experiments' needs 1 to 64 items, got 0", NULL });
+	errors_are(
+		"version: 1\nname: d\n"
+		"window: { days: mon-fry, from: \"9\", to: \"25:00\" }\n"
+		"experiments:\n  - { scenario: s.yaml, name: a }\n  - { scenario: s.yaml, "
+		"name: a, on_failure: maybe }\n",
+		(const char *const[]){
+			"p.yaml:3:17: 'days' must be days of the week like mon-fri, sat,sun or "
+			"*, got 'mon-fry'",
+			"p.yaml:3:32: 'from' must be a time like \"10:00\" (HH:MM, 00:00-24:00), "
+			"got '9'",
+			"p.yaml:3:41: 'to' must be a time like \"16:00\" (HH:MM, 00:00-24:00), "
+			"got '25:00'",
+			"p.yaml:6:46: 'on_failure' must be stop or continue, got 'maybe'",
+			"p.yaml:6:5: two items are named 'a' (line 5 too): give one a 'name'",
+			NULL });
+	errors_are(
+		"version: 1\nname: d\nschedule: { cron: '@reboot', overlap: queue }\n"
+		"experiments:\n  - { wait_for: operator, scenario: s.yaml }\n  - { name: x }\n",
+		(const char *const[]){
+			"p.yaml:3:20: invalid cron expression '@reboot': column 1: unknown "
+			"macro '@reboot' (@hourly, @daily, @weekly, @monthly, @yearly)",
+			"p.yaml:3:39: 'overlap' must be 'skip' (a run due while the previous one "
+			"is still going is skipped and recorded as missed), got 'queue'",
+			"p.yaml:5:37: 'scenario' belongs to an experiment, not to a pause "
+			"(wait_for)",
+			"p.yaml:6:5: an experiment needs 'scenario' (a scenario file), or is a "
+			"pause with 'wait_for: operator'",
+			NULL });
 }
 
 static time_t utc(const char *s)
@@ -173,8 +174,7 @@ static time_t utc(const char *s)
 	return timegm(&tm);
 }
 
-static void window_is(const struct fl_gd_window *w, const char *now, bool open,
-		      const char *next)
+static void window_is(const struct fl_gd_window *w, const char *now, bool open, const char *next)
 {
 	time_t n = 0;
 
@@ -189,10 +189,16 @@ static void window_is(const struct fl_gd_window *w, const char *now, bool open,
  */
 static void test_window(void **state)
 {
-	struct fl_gd_window w = { .set = true, .days = 0x3e, .from_min = 600, .to_min = 960,
+	struct fl_gd_window w = { .set = true,
+				  .days = 0x3e,
+				  .from_min = 600,
+				  .to_min = 960,
 				  .tz = (char *)"Europe/Berlin" };
-	struct fl_gd_window night = { .set = true, .days = 1u << 5, .from_min = 22 * 60,
-				      .to_min = 2 * 60, .tz = (char *)"America/New_York" };
+	struct fl_gd_window night = { .set = true,
+				      .days = 1u << 5,
+				      .from_min = 22 * 60,
+				      .to_min = 2 * 60,
+				      .tz = (char *)"America/New_York" };
 	struct fl_gd_window none = { 0 };
 
 	(void)state;
@@ -211,8 +217,8 @@ static void test_window(void **state)
 	/* across the fall-back (Sunday 25 October): Monday opens at 09:00Z */
 	window_is(&w, "2026-10-23T15:00:00Z", false, "2026-10-26T09:00:00Z");
 	/* a window over midnight, named by the day it opens: Friday 22:00 to Saturday 02:00 */
-	window_is(&night, "2026-11-21T03:30:00Z", true, NULL);  /* Fri 22:30 EST */
-	window_is(&night, "2026-11-21T06:59:00Z", true, NULL);  /* Sat 01:59 */
+	window_is(&night, "2026-11-21T03:30:00Z", true, NULL); /* Fri 22:30 EST */
+	window_is(&night, "2026-11-21T06:59:00Z", true, NULL); /* Sat 01:59 */
 	window_is(&night, "2026-11-21T07:00:00Z", false, "2026-11-28T03:00:00Z");
 	window_is(&night, "2026-11-20T02:30:00Z", false, "2026-11-21T03:00:00Z"); /* Thu 21:30 */
 	assert_true(fl_gd_window_open(&none, utc("2026-11-21T11:00:00Z"), NULL));
