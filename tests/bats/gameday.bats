@@ -434,3 +434,90 @@ assert d["status"] == "passed" and d["experiments"][0]["status"] == "passed"
 assert len(open("state/gameday/schedule-minutely.jsonl").readlines()) == 2
 P
 }
+
+@test "guards stop the day after an abort; on_failure: continue, --from and --only run part of it" {
+	start_target gdguard
+	freeze_scenario gdguard 300ms
+	cat > sick.yaml <<'Y'
+version: 1
+name: sick
+steady_state:
+  baseline: 300ms
+  probes:
+    - { name: never-healthy, exec: ["false"], every: 100ms }
+faults:
+  - { name: k, kind: stop, target: { name: gdguard }, at: 0s, for: 1s }
+Y
+	cat > plan.yaml <<'Y'
+version: 1
+name: guarded
+experiments:
+  - { name: sick, scenario: sick.yaml }
+  - { name: fine, scenario: freeze.yaml }
+  - { name: also-fine, scenario: freeze.yaml }
+Y
+	run "$FL" gameday plan.yaml --out a
+	assert_failure 4
+	python3 -c '
+import json
+d = json.load(open("a/gameday.json"))
+assert d["status"] == "aborted" and d["reason"] == "guard: '"'"'sick'"'"' aborted", d["reason"]
+assert [(e["name"], e["status"]) for e in d["experiments"]] == \
+	[("sick", "aborted"), ("fine", "not-run"), ("also-fine", "not-run")]'
+	sed -i 's/{ name: sick, scenario: sick.yaml }/{ name: sick, scenario: sick.yaml, on_failure: continue }/' plan.yaml
+	run "$FL" gameday plan.yaml --out b
+	assert_failure 4
+	python3 -c '
+import json
+d = json.load(open("b/gameday.json"))
+assert [(e["name"], e["status"]) for e in d["experiments"]] == \
+	[("sick", "aborted"), ("fine", "passed"), ("also-fine", "passed")]'
+	run "$FL" gameday plan.yaml --from fine --out c
+	assert_success
+	run "$FL" gameday plan.yaml --only also-fine --out d
+	assert_success
+	python3 -c '
+import json
+for out, want in (("c", ["fine", "also-fine"]), ("d", ["also-fine"])):
+    d = json.load(open(out + "/gameday.json"))
+    assert [e["name"] for e in d["experiments"]] == want and d["status"] == "passed"'
+}
+
+@test "an operator pause is released by Enter on the day's terminal" {
+	start_target gdtty
+	freeze_scenario gdtty 300ms
+	cat > plan.yaml <<'Y'
+version: 1
+name: at-the-terminal
+experiments:
+  - { wait_for: operator, message: press enter when ready }
+  - { scenario: freeze.yaml }
+Y
+	# the day on a pseudo-terminal, as an operator would run it
+	python3 - "$FL" <<'P'
+import os, pty, subprocess, sys, time, select
+m, s = pty.openpty()
+p = subprocess.Popen([sys.argv[1], "gameday", "plan.yaml", "--out", "day"],
+                     stdin=s, stdout=s, stderr=s, close_fds=True)
+os.close(s)
+out, deadline, sent = b"", time.time() + 60, False
+while p.poll() is None and time.time() < deadline:
+    if select.select([m], [], [], 0.1)[0]:
+        try:
+            out += os.read(m, 4096)
+        except OSError:
+            break
+    if not sent and b"press Enter here" in out:
+        os.write(m, b"\n")
+        sent = True
+p.wait(timeout=30)
+print(out.decode(errors="replace"))
+assert sent and p.returncode == 0, p.returncode
+P
+	python3 -c '
+import json
+d = json.load(open("day/gameday.json"))
+r = [t for t in d["timeline"] if t["event"] == "resumed"][0]
+assert r["details"] == "by Enter on the terminal", r
+assert d["experiments"][0]["status"] == "passed"'
+}
