@@ -521,3 +521,26 @@ r = [t for t in d["timeline"] if t["event"] == "resumed"][0]
 assert r["details"] == "by Enter on the terminal", r
 assert d["experiments"][0]["status"] == "passed"'
 }
+
+@test "'gameday stop' during an operator pause ends the day; nothing after it starts" {
+	cat > plan.yaml <<Y
+version: 1
+name: paused-stop
+experiments:
+  - { wait_for: operator }
+  - { scenario: ${FL_ROOT}/scenarios/examples/quickstart.yaml }
+Y
+	"$FL" gameday plan.yaml --out day > day.out 2> day.err < /dev/null &
+	FL_PIDS+=($!)
+	day=$!
+	wait_for '[ "$(day_state)" = paused ]' 30 || { cat day.err; false; }
+	run "$FL" gameday stop
+	assert_success
+	wait "$day" && false || [ $? -eq 4 ]
+	python3 -c '
+import json
+d = json.load(open("day/gameday.json"))
+assert d["status"] == "stopped" and [e["status"] for e in d["experiments"]] == ["not-run"]
+assert not any(t["event"] == "resumed" for t in d["timeline"])'
+	[ ! -d "$FAULTLINE_STATE_DIR/runs" ] || [ -z "$(ls "$FAULTLINE_STATE_DIR/runs")" ]
+}
