@@ -312,7 +312,7 @@ assert 19000 <= extra <= 21000, (other, slow)
 assert other < base + 5000, (base, other)
 assert int(obs["ops_delayed"]) == 40, obs
 assert 19000 <= int(obs["delay_p50_us"]) <= 21000, obs
-assert int(obs["delay_p99_us"]) < 30000, obs  # a loaded VM oversleeps a few ms at times
+assert int(obs["delay_p99_us"]) < 40000, obs  # a loaded VM oversleeps several ms at times
 P
 }
 
@@ -417,7 +417,8 @@ Y
 
 @test "the lease: faultline and its guard SIGKILLed, the daemon unmounts itself at for + 30 s and is gone after the grace" {
 	echo held >"$D/held.txt"
-	"$FL" inject disk-error --path "$D" --errno EIO --name nobody-at-all --for 1s \
+	# 4 s: long enough that faultline is still there to be killed on a loaded machine
+	"$FL" inject disk-error --path "$D" --errno EIO --name nobody-at-all --for 4s \
 		>/dev/null 2>&1 &
 	local fl=$!
 	FL_PIDS+=("$fl")
@@ -433,9 +434,9 @@ Y
 	[ -n "$guard" ]
 	kill -KILL "$fl" "$guard"
 	wait "$fl" || true
-	sleep 29
+	sleep 31
 	ours_mounted
-	# the lease is at for + 30 s = 31 s: unmounted (lazily) by then, with slack for a loaded
+	# the lease is at for + 30 s = 34 s: unmounted (lazily) by then, with slack for a loaded
 	# machine; the open file still reads through the daemon, which passes through
 	wait_for "! ours_mounted" 5
 	! exited "$daemon"
