@@ -111,26 +111,34 @@ time_writes() {
 	echo "$best"
 }
 
+# timed_under BACKEND CGROUP ARGS...: time_writes in CGDIR (into TIMED) while a fault of BACKEND
+# on writes under the path by CGROUP is in place
+timed_under() {
+	local b=$1 cg=$2 inj
+	shift 2
+	inject_bg --backend "$b" --cgroup "$cg" --path "$DATA" --ops write --for 100s "$@"
+	inj=$INJ
+	TIMED="$(time_writes "$CGDIR")"
+	kill -INT "$inj"
+	wait "$inj" || true
+	wait_for '[ -z "$(pinned)" ]' 10
+}
+
 @test "figures: ns per write without a fault, untargeted, and targeted but not failed" {
 	[ -n "$CG2" ] || skip "no cgroup v2"
 	CGDIR="${CG2}/fl-disklsm-$$"
 	mkdir "$CGDIR" "${CG2}/fl-disklsm-other-$$"
-	local none untargeted targeted inj
+	local none b line=
 	none="$(time_writes "$CGDIR")"
-	# the programs run for every write of every process: for one outside the target cgroup
-	inject_bg --cgroup "/fl-disklsm-other-$$" --path "$DATA" --ops write --for 100s
-	inj=$INJ
-	untargeted="$(time_writes "$CGDIR")"
-	kill -INT "$inj"
-	wait "$inj" || true
-	# the target's writes under the path: the whole verdict, failing one call in 10^7
-	inject_bg --cgroup "/fl-disklsm-$$" --path "$DATA" --ops write --percent 0.00001 --for 100s
-	inj=$INJ
-	targeted="$(time_writes "$CGDIR")"
-	kill -INT "$inj"
-	wait "$inj" || true
+	for b in bpf-lsm fmod-ret; do
+		# the programs run for every write of every process: for one outside the target
+		timed_under "$b" "/fl-disklsm-other-$$"
+		line+="; ${b}: ${TIMED} untargeted (+$((TIMED - none)))"
+		# the target's writes under the path: the whole verdict, failing one call in 10^7
+		timed_under "$b" "/fl-disklsm-$$" --percent 0.00001
+		line+=", ${TIMED} targeted (+$((TIMED - none)))"
+	done
 	rmdir "${CG2}/fl-disklsm-other-$$"
-	echo "# dd bs=16 under TCG: ${none} ns/write without a fault, ${untargeted} untargeted" \
-		"(+$((untargeted - none))), ${targeted} targeted (+$((targeted - none)))" >&3
+	echo "# dd bs=16 under TCG: ${none} ns/write without a fault${line}" >&3
 	nothing_left
 }
