@@ -32,7 +32,8 @@ const char cmd_agent_usage[] =
 	"  --stdio            one session on stdin/stdout: what OpenSSH runs on a host\n"
 	"                     (ssh HOST faultline agent --stdio); exits once the session has\n"
 	"                     ended and its faults are reverted\n"
-	"  --listen ADDR:PORT mutual TLS 1.3 only: --ca, --cert and --key are required (there is no\n"
+	"  --listen ADDR:PORT mutual TLS 1.3 only: --ca, --cert and --key are required (there is "
+	"no\n"
 	"                     plaintext mode); clients need a certificate the CA signed\n"
 	"  --allow NAME,...   only these client certificates (CN, DNS or IP SAN)\n"
 	"  --max-sessions N   concurrent sessions (default 64)\n"
@@ -53,10 +54,13 @@ const char cmd_agent_usage[] =
 	"\n"
 	"Examples:\n"
 	"  faultline agent certs --dir /etc/faultline/tls --agent db1,10.0.0.7 --client ci\n"
-	"  faultline agent --listen 0.0.0.0:7411 --ca ca.pem --cert db1.pem --key db1.key --allow ci\n"
+	"  faultline agent --listen 0.0.0.0:7411 --ca ca.pem --cert db1.pem --key db1.key --allow "
+	"ci\n"
 	"  faultline agent status --connect db1:7411 --ca ca.pem --cert ci.pem --key ci.key\n"
-	"  faultline agent call --connect db1:7411 --ca ca.pem --cert ci.pem --key ci.key --hold 30s \\\n"
-	"      apply '{\"fault\": {\"kind\": \"stop\", \"target.name\": \"redis-server\", \"for\": \"30s\"}}'\n"
+	"  faultline agent call --connect db1:7411 --ca ca.pem --cert ci.pem --key ci.key --hold "
+	"30s \\\n"
+	"      apply '{\"fault\": {\"kind\": \"stop\", \"target.name\": \"redis-server\", \"for\": "
+	"\"30s\"}}'\n"
 	"  faultline agent call --ssh db1 status\n"
 	"  touch /var/lib/faultline/agent.stop   # the kill switch: every fault reverted\n";
 
@@ -89,8 +93,8 @@ struct agent_args {
 static int parse_duration_flag(const char *flag, const char *v, uint64_t *ret)
 {
 	if (fl_parse_duration(v, ret) < 0) {
-		fl_usage_error(fl_cmd_find("agent"), "%s: a duration like 500ms, 10s or 2m, got '%s'",
-			       flag, v);
+		fl_usage_error(fl_cmd_find("agent"),
+			       "%s: a duration like 500ms, 10s or 2m, got '%s'", flag, v);
 		return -EINVAL;
 	}
 	return 0;
@@ -140,7 +144,8 @@ static int parse(int argc, char **argv, struct agent_args *a)
 				return -EINVAL;
 		} else if (strcmp(f, "--max-sessions") == 0) {
 			if (fl_parse_uint(v, 4096, &n) < 0 || n == 0)
-				return fl_usage_error(self, "--max-sessions: 1 to 4096, got '%s'", v),
+				return fl_usage_error(self, "--max-sessions: 1 to 4096, got '%s'",
+						      v),
 				       -EINVAL;
 			a->ao.max_sessions = (unsigned)n;
 		} else if (strcmp(f, "--stop-file") == 0)
@@ -158,10 +163,11 @@ static int parse(int argc, char **argv, struct agent_args *a)
 			errno = 0;
 			a->days = strtol(v, &end, 10);
 			if (errno || *end || a->days == 0 || a->days > 36500 || a->days < -3650)
-				return fl_usage_error(self,
-						      "--days: a non-zero number of days (negative: "
-						      "already expired), got '%s'",
-						      v),
+				return fl_usage_error(
+					       self,
+					       "--days: a non-zero number of days (negative: "
+					       "already expired), got '%s'",
+					       v),
 				       -EINVAL;
 		} else if (strcmp(f, "--ca-name") == 0)
 			a->ca_name = v;
@@ -177,7 +183,8 @@ static int parse(int argc, char **argv, struct agent_args *a)
 			a->ro.netns = v;
 		else if (strcmp(f, "--port") == 0) {
 			if (fl_parse_uint(v, 65535, &n) < 0 || n == 0)
-				return fl_usage_error(self, "--port: 1 to 65535, got '%s'", v), -EINVAL;
+				return fl_usage_error(self, "--port: 1 to 65535, got '%s'", v),
+				       -EINVAL;
 			a->ro.port = (uint16_t)n;
 		} else if (strcmp(f, "--lease") == 0) {
 			if (parse_duration_flag(f, v, &a->ro.lease_ns) < 0)
@@ -203,7 +210,8 @@ static int do_certs(struct agent_args *a)
 	if (!a->dir)
 		return fl_usage_error(self, "certs: --dir DIR is required");
 	if (!a->agents && !a->clients)
-		return fl_usage_error(self, "certs: give --agent NAME,... and/or --client NAME,...");
+		return fl_usage_error(self,
+				      "certs: give --agent NAME,... and/or --client NAME,...");
 	for (int pass = 0; pass < 2; pass++)
 		for (char **p = pass ? a->clients : a->agents; p && *p; p++)
 			if (strcmp(*p, "ca") == 0)
@@ -237,14 +245,16 @@ static int do_call(struct agent_args *a, struct fl_cli *cli, bool status)
 
 	if (!status) {
 		if (nrest < 2 || nrest > 3)
-			return fl_usage_error(self, "call: give OP and optionally its JSON arguments");
+			return fl_usage_error(self,
+					      "call: give OP and optionally its JSON arguments");
 		op = a->rest[1];
 		if (nrest == 3) {
 			json_error_t je;
 			args = json_loads(a->rest[2], 0, &je);
 			if (!json_is_object(args)) {
 				json_decref(args);
-				return fl_usage_error(self, "call: JSON arguments must be an object: %s",
+				return fl_usage_error(self,
+						      "call: JSON arguments must be an object: %s",
 						      args ? "another JSON value" : je.text);
 			}
 		}
@@ -288,9 +298,9 @@ static int do_call(struct agent_args *a, struct fl_cli *cli, bool status)
 		size_t i;
 		printf("%s: %zu fault(s)%s\n", json_string_value(json_object_get(reply, "host")),
 		       json_array_size(json_object_get(reply, "faults")),
-		       json_is_true(json_object_get(reply, "stopping")) ? ", stop file present" :
-									 "");
-		json_array_foreach(json_object_get(reply, "faults"), i, f)
+		       json_is_true(json_object_get(reply, "stopping")) ? ", stop file present"
+									: "");
+		json_array_foreach (json_object_get(reply, "faults"), i, f)
 			printf("  %s  %-10s %-12s %-9s peer %s, lease ends in %lldms\n",
 			       json_string_value(json_object_get(f, "fault_id")),
 			       json_string_value(json_object_get(f, "kind")),
@@ -345,9 +355,10 @@ int cmd_agent(int argc, char **argv, struct fl_cli *cli)
 		goto out;
 	}
 	if (a.ao.listen) {
-		const char *missing = !a.ao.ca ? "--ca" : !a.ao.cert ? "--cert" :
-					 !a.ao.key		 ? "--key" :
-								   NULL;
+		const char *missing = !a.ao.ca	   ? "--ca"
+				      : !a.ao.cert ? "--cert"
+				      : !a.ao.key  ? "--key"
+						   : NULL;
 		if (missing) {
 			fl_usage_error(self,
 				       "--listen needs %s: the agent only listens with mutual TLS "

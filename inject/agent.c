@@ -259,25 +259,26 @@ static void fault_read_notify(struct fault *f)
 		return;
 	if (f->apply_id >= 0 && strchr(f->out, '\n')) {
 		if (strncmp(f->out, "applied ", 8) == 0) {
-			snprintf(f->run_id, sizeof(f->run_id), "%.*s", (int)strcspn(f->out + 8, "\n"),
-				 f->out + 8);
+			snprintf(f->run_id, sizeof(f->run_id), "%.*s",
+				 (int)strcspn(f->out + 8, "\n"), f->out + 8);
 			if (f->state == F_APPLYING)
 				f->state = F_ACTIVE;
 			f->applied_at = fl_now_ns();
-			alog(f->a, f->peer, "op=apply fault %s (%s '%s') applied, run %s, lease %llums",
-			     f->id, f->kind, f->name, f->run_id,
+			alog(f->a, f->peer,
+			     "op=apply fault %s (%s '%s') applied, run %s, lease %llums", f->id,
+			     f->kind, f->name, f->run_id,
 			     (unsigned long long)(f->lease_ns / NSEC_PER_MSEC));
 			session_send(f->s, fl_proto_reply_ok(f->apply_id,
-							     json_pack("{s:s, s:s, s:b}", "fault_id",
-								       f->id, "run_id", f->run_id,
-								       "injected", 1)));
+							     json_pack("{s:s, s:s, s:b}",
+								       "fault_id", f->id, "run_id",
+								       f->run_id, "injected", 1)));
 		} else {
 			const char *why = f->out[0] == '!' ? f->out + 1 : "the fault worker failed";
 			int len = (int)strcspn(why, "\n");
 			alog(f->a, f->peer, "op=apply fault %s (%s) failed: %.*s", f->id, f->kind,
 			     len, why);
-			session_send(f->s, fl_proto_reply_err(f->apply_id, FL_EXIT_HOST, "%.*s", len,
-							      why));
+			session_send(f->s, fl_proto_reply_err(f->apply_id, FL_EXIT_HOST, "%.*s",
+							      len, why));
 		}
 		f->apply_id = -1;
 	}
@@ -325,15 +326,27 @@ static int on_worker_exit(struct fl_source *src, int fd, uint32_t revents, void 
 	if (result && result[1])
 		observed = json_loads(result + 1, 0, NULL);
 	alog(a, f->peer, "fault %s (%s '%s') ended: %s, worker status %d", f->id, f->kind, f->name,
-	     f->why_reverted ? f->why_reverted : "its duration is over", code);
+	     f->why_reverted	  ? f->why_reverted
+	     : WIFSIGNALED(st)	  ? "its worker was killed"
+	     : code == FL_EXIT_OK ? "its duration is over"
+				  : "its worker failed",
+	     code);
+	if (WIFSIGNALED(st) && f->run_id[0]) {
+		/* killed before it could revert: undo what its journal says, now */
+		json_t *report = NULL;
+		int r = fl_journal_recover(f->run_id, 0, &report);
+		alog(a, f->peer, "fault %s: worker killed by signal %d, recovered run %s: %s",
+		     f->id, WTERMSIG(st), f->run_id, r < 0 ? strerror(-r) : "reverted");
+		json_decref(report);
+	}
 	if (f->revert_id >= 0)
-		session_send(f->revert_s,
-			     fl_proto_reply_ok(f->revert_id,
-					       json_pack("{s:s, s:b, s:o, s:i}", "fault_id", f->id,
-							 "reverted", code == FL_EXIT_OK ||
-								     code == FL_EXIT_ABORTED,
-							 "observed", observed ? observed : json_null(),
-							 "status", code)));
+		session_send(
+			f->revert_s,
+			fl_proto_reply_ok(
+				f->revert_id,
+				json_pack("{s:s, s:b, s:o, s:i}", "fault_id", f->id, "reverted",
+					  code == FL_EXIT_OK || code == FL_EXIT_ABORTED, "observed",
+					  observed ? observed : json_null(), "status", code)));
 	else
 		json_decref(observed);
 	fault_free(f);
@@ -390,7 +403,8 @@ int fl_agent_params(json_t *fault, struct fl_params *p, char ***keep, char **ret
 	int depth = 0;
 
 	if (!json_is_object(fault))
-		return fl_set_reason(ret_reason, -EINVAL, "\"fault\" must be an object of parameters");
+		return fl_set_reason(ret_reason, -EINVAL,
+				     "\"fault\" must be an object of parameters");
 	st[0] = (struct frame){ .obj = fault, .it = json_object_iter(fault) };
 	while (depth >= 0) {
 		struct frame *fr = &st[depth];
@@ -412,9 +426,10 @@ int fl_agent_params(json_t *fault, struct fl_params *p, char ***keep, char **ret
 						     "fault.%.80s: nested too deeply", key);
 			st[depth + 1] = (struct frame){ .obj = v, .it = json_object_iter(v) };
 			if (strlen(key) + 2 > sizeof(st[depth + 1].prefix))
-				return fl_set_reason(ret_reason, -EINVAL, "fault.%.80s: key too long",
-						     key);
-			snprintf(st[depth + 1].prefix, sizeof(st[depth + 1].prefix), "%.126s.", key);
+				return fl_set_reason(ret_reason, -EINVAL,
+						     "fault.%.80s: key too long", key);
+			snprintf(st[depth + 1].prefix, sizeof(st[depth + 1].prefix), "%.126s.",
+				 key);
 			depth++;
 			continue;
 		}
@@ -435,7 +450,8 @@ int fl_agent_params(json_t *fault, struct fl_params *p, char ***keep, char **ret
 			return -ENOMEM;
 		free(where);
 		if (fl_params_add(p, key, text,
-				  &(struct fl_where){ .flag = (*keep)[fl_strv_len(*keep) - 1] }) < 0)
+				  &(struct fl_where){ .flag = (*keep)[fl_strv_len(*keep) - 1] }) <
+		    0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -462,9 +478,8 @@ static _Noreturn void worker_main(struct fl_scenario *s, int notify_fd, pid_t ag
 	signal(SIGPIPE, SIG_DFL);
 	fl_run(s, &ro, &res);
 	if (res.result) {
-		_cleanup_free_ char *line =
-			json_dumps(json_array_get(json_object_get(res.result, "faults"), 0),
-				   JSON_COMPACT);
+		_cleanup_free_ char *line = json_dumps(
+			json_array_get(json_object_get(res.result, "faults"), 0), JSON_COMPACT);
 		if (line && dprintf(3, "%s\n", line) < 0)
 			log_debug("cannot report the result: %m");
 	}
@@ -494,8 +509,9 @@ static void op_apply(struct session *s, json_int_t id, json_t *msg)
 		return;
 	}
 	if (a->n_faults >= MAX_FAULTS) {
-		session_send(s, fl_proto_reply_err(id, FL_EXIT_HOST,
-						   "this agent already holds %d faults", MAX_FAULTS));
+		session_send(s,
+			     fl_proto_reply_err(id, FL_EXIT_HOST,
+						"this agent already holds %d faults", MAX_FAULTS));
 		return;
 	}
 	if (lease) {
@@ -512,8 +528,8 @@ static void op_apply(struct session *s, json_int_t id, json_t *msg)
 	}
 	r = fl_agent_params(json_object_get(msg, "fault"), &p, &keep, &why);
 	if (r < 0) {
-		session_send(s, fl_proto_reply_err(id, FL_EXIT_USAGE, "%s",
-						   why ? why : strerror(-r)));
+		session_send(s,
+			     fl_proto_reply_err(id, FL_EXIT_USAGE, "%s", why ? why : strerror(-r)));
 		goto out;
 	}
 	sc = calloc(1, sizeof(*sc));
@@ -535,13 +551,18 @@ static void op_apply(struct session *s, json_int_t id, json_t *msg)
 	sc->n_faults = 1;
 	f = calloc(1, sizeof(*f));
 	if (!f || pipe2(pfd, O_CLOEXEC) < 0) {
-		session_send(s, fl_proto_reply_err(id, FL_EXIT_INTERNAL, "cannot start a worker: %s",
-						   strerror(errno)));
+		session_send(s, fl_proto_reply_err(id, FL_EXIT_INTERNAL,
+						   "cannot start a worker: %s", strerror(errno)));
 		goto out;
 	}
 	*f = (struct fault){
-		.a = a, .s = s, .state = F_APPLYING, .lease_ns = (uint64_t)lease_ms * NSEC_PER_MSEC,
-		.notify_fd = -1, .apply_id = id, .revert_id = -1,
+		.a = a,
+		.s = s,
+		.state = F_APPLYING,
+		.lease_ns = (uint64_t)lease_ms * NSEC_PER_MSEC,
+		.notify_fd = -1,
+		.apply_id = id,
+		.revert_id = -1,
 		.kind = strdup(sc->faults[0].backend ? sc->faults[0].backend->kind : "?"),
 		.name = strdup(sc->faults[0].name ? sc->faults[0].name : "?"),
 	};
@@ -554,8 +575,8 @@ static void op_apply(struct session *s, json_int_t id, json_t *msg)
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		session_send(s, fl_proto_reply_err(id, FL_EXIT_INTERNAL, "fork: %s",
-						   strerror(errno)));
+		session_send(s,
+			     fl_proto_reply_err(id, FL_EXIT_INTERNAL, "fork: %s", strerror(errno)));
 		goto out;
 	}
 	if (pid == 0) {
@@ -579,8 +600,8 @@ static void op_apply(struct session *s, json_int_t id, json_t *msg)
 		/* cannot watch it: end it now rather than lose track of it */
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);
-		session_send(s, fl_proto_reply_err(id, FL_EXIT_INTERNAL, "cannot watch the worker: %s",
-						   strerror(-r)));
+		session_send(s, fl_proto_reply_err(id, FL_EXIT_INTERNAL,
+						   "cannot watch the worker: %s", strerror(-r)));
 		fault_free(f);
 	}
 	f = NULL;
@@ -605,19 +626,22 @@ static void op_revert(struct session *s, json_int_t id, json_t *msg)
 	struct fault *f = fault_find(s->a, fid);
 
 	if (!fid) {
-		session_send(s, fl_proto_reply_err(id, FL_EXIT_USAGE, "fault_id: a string is needed"));
+		session_send(s,
+			     fl_proto_reply_err(id, FL_EXIT_USAGE, "fault_id: a string is needed"));
 		return;
 	}
 	if (!f) {
-		session_send(s, fl_proto_reply_err(id, FL_EXIT_USAGE,
-						   "fault_id: no fault '%.40s' on this agent (ended "
-						   "already?)",
-						   fid));
+		session_send(s,
+			     fl_proto_reply_err(id, FL_EXIT_USAGE,
+						"fault_id: no fault '%.40s' on this agent (ended "
+						"already?)",
+						fid));
 		return;
 	}
 	if (f->revert_id >= 0) {
-		session_send(s, fl_proto_reply_err(id, FL_EXIT_USAGE,
-						   "fault_id: '%s' is being reverted already", f->id));
+		session_send(s,
+			     fl_proto_reply_err(id, FL_EXIT_USAGE,
+						"fault_id: '%s' is being reverted already", f->id));
 		return;
 	}
 	alog(s->a, s->peer, "op=revert fault %s", f->id);
@@ -633,8 +657,7 @@ static void op_status(struct session *s, json_int_t id)
 	for (struct fault *f = s->a->faults; f; f = f->next)
 		json_array_append_new(v, fault_json(f, s));
 	session_send(s, fl_proto_reply_ok(id, json_pack("{s:o, s:s, s:b}", "faults", v, "host",
-							s->a->host, "stopping",
-							s->a->stop_seen)));
+							s->a->host, "stopping", s->a->stop_seen)));
 }
 
 static void op_renew(struct session *s, json_int_t id, json_t *msg)
@@ -642,8 +665,9 @@ static void op_renew(struct session *s, json_int_t id, json_t *msg)
 	json_t *lease = json_object_get(msg, "lease_ms");
 	int n = 0;
 
-	if (lease && (!json_is_integer(lease) || json_integer_value(lease) < FL_AGENT_LEASE_MIN_MS ||
-		      json_integer_value(lease) > FL_AGENT_LEASE_MAX_MS)) {
+	if (lease &&
+	    (!json_is_integer(lease) || json_integer_value(lease) < FL_AGENT_LEASE_MIN_MS ||
+	     json_integer_value(lease) > FL_AGENT_LEASE_MAX_MS)) {
 		session_send(s, fl_proto_reply_err(id, FL_EXIT_USAGE,
 						   "lease_ms: must be an integer from %d to %d",
 						   FL_AGENT_LEASE_MIN_MS, FL_AGENT_LEASE_MAX_MS));
@@ -729,9 +753,9 @@ static int on_probe_done(struct fl_source *src, int fd, uint32_t revents, void *
 	res = json_loads(j->buf, 0, NULL);
 	if (res && json_object_get(res, "error_exit")) {
 		int code = (int)json_integer_value(json_object_get(res, "error_exit"));
-		session_send(j->s, fl_proto_reply_err(j->id, code, "%s",
-						      json_string_value(json_object_get(res,
-											"reason"))));
+		session_send(j->s,
+			     fl_proto_reply_err(j->id, code, "%s",
+						json_string_value(json_object_get(res, "reason"))));
 		json_decref(res);
 	} else if (res) {
 		session_send(j->s, fl_proto_reply_ok(j->id, res));
@@ -773,9 +797,9 @@ static void op_probe(struct session *s, json_int_t id, json_t *msg)
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(pfd[0]);
-		r = fl_agent_probe_once(probe, to ? (uint64_t)json_integer_value(to) * NSEC_PER_MSEC
-						  : NSEC_PER_SEC,
-					&res, &why);
+		r = fl_agent_probe_once(
+			probe, to ? (uint64_t)json_integer_value(to) * NSEC_PER_MSEC : NSEC_PER_SEC,
+			&res, &why);
 		if (r < 0)
 			res = json_pack("{s:i, s:s}", "error_exit",
 					r == -EINVAL ? FL_EXIT_USAGE : FL_EXIT_INTERNAL, "reason",
@@ -846,8 +870,8 @@ static void session_close(struct session *s, const char *why)
 	struct agent *a = s->a;
 
 	if (why)
-		alog(a, s->peer[0] ? s->peer : NULL, "session %u from %s closed: %s", s->no, s->addr,
-		     why);
+		alog(a, s->peer[0] ? s->peer : NULL, "session %u from %s closed: %s", s->no,
+		     s->addr, why);
 	for (struct fault *f = a->faults; f; f = f->next) {
 		if (f->s == s) {
 			f->s = NULL; /* its lease runs out from the last message */
@@ -943,8 +967,9 @@ static bool session_handshake(struct session *s)
 		snprintf(s->peer, sizeof(s->peer), "%s", cn);
 	}
 	if (s->a->o->allow && !fl_tls_peer_allowed(s->ssl, s->a->o->allow)) {
-		alog(s->a, s->peer, "session %u from %s refused: certificate '%s' is not in --allow",
-		     s->no, s->addr, s->peer);
+		alog(s->a, s->peer,
+		     "session %u from %s refused: certificate '%s' is not in --allow", s->no,
+		     s->addr, s->peer);
 		session_close(s, NULL);
 		return false;
 	}
@@ -986,7 +1011,8 @@ static int on_session(struct fl_source *src, int fd, uint32_t revents, void *ud)
 			}
 		} else {
 			if (!(revents & (EPOLLIN | EPOLLHUP)) || rounds > 0)
-				return 0; /* stdio: one read per readiness, it may block otherwise */
+				return 0; /* stdio: one read per readiness, it may block otherwise
+					   */
 			n = read(s->fd_in, buf, sizeof(buf));
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				return 0;
@@ -1070,8 +1096,8 @@ static int on_accept(struct fl_source *src, int lfd, uint32_t revents, void *ud)
 		if (fd < 0)
 			return 0;
 		sockaddr_text(&ss, addr, sizeof(addr));
-		if (a->n_sessions >= (a->o->max_sessions ? a->o->max_sessions :
-							     FL_AGENT_MAX_SESSIONS)) {
+		if (a->n_sessions >=
+		    (a->o->max_sessions ? a->o->max_sessions : FL_AGENT_MAX_SESSIONS)) {
 			alog(a, NULL, "connection from %s refused: %u sessions already", addr,
 			     a->n_sessions);
 			close(fd);
@@ -1090,8 +1116,8 @@ static int on_accept(struct fl_source *src, int lfd, uint32_t revents, void *ud)
 				close(fd);
 			continue;
 		}
-		SSL_set_mode(s->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
-					     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+		SSL_set_mode(s->ssl,
+			     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	}
 }
 
@@ -1115,8 +1141,8 @@ static int on_tick(struct fl_source *src, uint64_t now, void *ud)
 		if (f->state == F_REVERTING || now < f->deadline)
 			continue;
 		fault_revert(f, f->s ? "lease expired: no message from the controller within the "
-				       "lease" :
-				       "lease expired: the controller's session is gone");
+				       "lease"
+				     : "lease expired: the controller's session is gone");
 	}
 	fl_loop_timer_set(src, now + TICK_NS);
 	return 0;
@@ -1145,8 +1171,8 @@ static int on_signal(struct fl_source *src, int fd, uint32_t revents, void *ud)
 static int listen_on(const char *spec, int *ret_fd, char **ret_reason)
 {
 	_cleanup_free_ char *host = NULL;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE |
-								     AI_NUMERICSERV },
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV },
 			*ai = NULL;
 	const char *colon = strrchr(spec, ':');
 	const char *port;
@@ -1157,8 +1183,8 @@ static int listen_on(const char *spec, int *ret_fd, char **ret_reason)
 				     "--listen: give ADDR:PORT (e.g. 0.0.0.0:7411 or [::1]:7411), "
 				     "got '%s'",
 				     spec);
-	host = spec[0] == '[' ? strndup(spec + 1, (size_t)(colon - spec - 2)) :
-				strndup(spec, (size_t)(colon - spec));
+	host = spec[0] == '[' ? strndup(spec + 1, (size_t)(colon - spec - 2))
+			      : strndup(spec, (size_t)(colon - spec));
 	port = colon + 1;
 	r = getaddrinfo(host, port, &hints, &ai);
 	if (r != 0)
@@ -1217,7 +1243,8 @@ int fl_agent_run(const struct fl_agent_opts *o, char **ret_reason)
 	else if (asprintf(&a.stop_file, "%s/agent.stop", fl_state_dir()) < 0)
 		a.stop_file = NULL;
 	if (!a.stop_file)
-		return fl_set_reason(ret_reason, FL_EXIT_INTERNAL, "out of memory"), FL_EXIT_INTERNAL;
+		return fl_set_reason(ret_reason, FL_EXIT_INTERNAL, "out of memory"),
+		       FL_EXIT_INTERNAL;
 	r = fl_state_dir_prepare(&why);
 	if (r < 0) {
 		fl_set_reason(ret_reason, r, "%s", why ? why : strerror(-r));

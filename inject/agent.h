@@ -19,13 +19,13 @@
 #define FL_AGENT_HANDSHAKE_MS 10000
 
 struct fl_agent_opts {
-	bool stdio;		/* one session on fds 0/1 */
-	const char *listen;	/* ADDR:PORT, mutual TLS */
+	bool stdio;	    /* one session on fds 0/1 */
+	const char *listen; /* ADDR:PORT, mutual TLS */
 	const char *ca, *cert, *key;
-	char **allow;		/* authorised certificate names (CN or SAN); NULL: any the CA signed */
-	const char *stop_file;	/* NULL: STATE_DIR/agent.stop */
-	unsigned max_sessions;	/* 0: FL_AGENT_MAX_SESSIONS */
-	bool no_seccomp;	/* skip the agent's own syscall filter (debugging) */
+	char **allow; /* authorised certificate names (CN or SAN); NULL: any the CA signed */
+	const char *stop_file; /* NULL: STATE_DIR/agent.stop */
+	unsigned max_sessions; /* 0: FL_AGENT_MAX_SESSIONS */
+	bool no_seccomp;       /* skip the agent's own syscall filter (debugging) */
 };
 
 /* Runs until SIGTERM/SIGINT (or, with stdio, the session's end and its faults' leases).

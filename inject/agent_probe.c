@@ -76,8 +76,8 @@ int fl_agent_probe_once(json_t *probe, uint64_t timeout_ns, json_t **ret, char *
 			memmove(host, host + 1, strlen(host));
 			host[strlen(host) - 1] = '\0';
 		}
-		json_object_set_new(p, "tcp", json_pack("{s:s, s:I}", "host", host, "port",
-							 (json_int_t)port));
+		json_object_set_new(
+			p, "tcp", json_pack("{s:s, s:I}", "host", host, "port", (json_int_t)port));
 	} else {
 		json_object_set_new(p, "http", json_pack("{s:s}", "url", http));
 	}
@@ -112,6 +112,8 @@ int fl_agent_probe_once(json_t *probe, uint64_t timeout_ns, json_t **ret, char *
 		return r;
 	*ret = json_pack("{s:b, s:I, s:s}", "success", o.done && o.s.ok, "latency_ns",
 			 (json_int_t)o.s.latency_ns, "error",
-			 !o.done ? "no sample" : o.s.ok ? "" : o.s.reason);
+			 !o.done  ? "no sample"
+			 : o.s.ok ? ""
+				  : o.s.reason);
 	return *ret ? 0 : -ENOMEM;
 }

@@ -19,18 +19,42 @@
 
 const char *const fl_agent_denied_syscalls[] = {
 	/* another process' memory and registers: faults signal processes, never trace them */
-	"ptrace", "process_vm_writev", "process_madvise",
+	"ptrace",
+	"process_vm_writev",
+	"process_madvise",
 	/* replacing or stopping the kernel */
-	"kexec_load", "kexec_file_load", "reboot",
+	"kexec_load",
+	"kexec_file_load",
+	"reboot",
 	/* kernel modules (the kernel autoloads what tc or nft need through its own helper) */
-	"init_module", "finit_module", "delete_module",
+	"init_module",
+	"finit_module",
+	"delete_module",
 	/* the clock every host in a fleet is measured against */
-	"settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+	"settimeofday",
+	"clock_settime",
+	"clock_adjtime",
+	"adjtimex",
 	/* swap, accounting, quotas, the root directory */
-	"swapon", "swapoff", "acct", "quotactl", "pivot_root", "chroot",
+	"swapon",
+	"swapoff",
+	"acct",
+	"quotactl",
+	"pivot_root",
+	"chroot",
 	/* raw I/O ports, file handles that bypass paths, kernel keyrings, userfaultfd */
-	"iopl", "ioperm", "open_by_handle_at", "keyctl", "add_key", "request_key",
-	"userfaultfd", "uselib", "personality", "vhangup", "lookup_dcookie", "nfsservctl",
+	"iopl",
+	"ioperm",
+	"open_by_handle_at",
+	"keyctl",
+	"add_key",
+	"request_key",
+	"userfaultfd",
+	"uselib",
+	"personality",
+	"vhangup",
+	"lookup_dcookie",
+	"nfsservctl",
 	NULL,
 };
 

@@ -65,8 +65,8 @@ int fl_proto_next(struct fl_proto_rx *rx, json_t **ret, char **ret_reason)
 	*ret = NULL;
 	if (rx->len < 4)
 		return 0;
-	len = (uint32_t)rx->buf[0] << 24 | (uint32_t)rx->buf[1] << 16 |
-	      (uint32_t)rx->buf[2] << 8 | rx->buf[3];
+	len = (uint32_t)rx->buf[0] << 24 | (uint32_t)rx->buf[1] << 16 | (uint32_t)rx->buf[2] << 8 |
+	      rx->buf[3];
 	if (len == 0 || len > rx_max(rx)) {
 		if (ret_reason &&
 		    asprintf(ret_reason, "message length %u is %s (at most %zu bytes)", len,
@@ -79,9 +79,8 @@ int fl_proto_next(struct fl_proto_rx *rx, json_t **ret, char **ret_reason)
 	msg = json_loadb((const char *)rx->buf + 4, len, JSON_REJECT_DUPLICATES, &jerr);
 	consume(rx, 4 + (size_t)len);
 	if (!msg || !json_is_object(msg)) {
-		if (ret_reason &&
-		    asprintf(ret_reason, "not a JSON object: %s",
-			     msg ? "another JSON value" : jerr.text) < 0)
+		if (ret_reason && asprintf(ret_reason, "not a JSON object: %s",
+					   msg ? "another JSON value" : jerr.text) < 0)
 			*ret_reason = NULL;
 		json_decref(msg);
 		return -EBADMSG;
@@ -168,8 +167,7 @@ static int bad(char **ret_reason, const char *why)
 	return -EPROTO;
 }
 
-int fl_proto_check_request(json_t *msg, json_int_t *ret_id, const char **ret_op,
-			   char **ret_reason)
+int fl_proto_check_request(json_t *msg, json_int_t *ret_id, const char **ret_op, char **ret_reason)
 {
 	json_t *v = json_object_get(msg, "v"), *id = json_object_get(msg, "id");
 	const char *op = json_string_value(json_object_get(msg, "op"));

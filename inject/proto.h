@@ -56,7 +56,6 @@ bool fl_proto_op_known(const char *op);
  * the operations. 0 with *ret_id and *ret_op (borrowed), or -EPROTO with *ret_reason; *ret_id
  * is -1 when the id itself is unusable.
  */
-int fl_proto_check_request(json_t *msg, json_int_t *ret_id, const char **ret_op,
-			   char **ret_reason);
+int fl_proto_check_request(json_t *msg, json_int_t *ret_id, const char **ret_op, char **ret_reason);
 
 #endif

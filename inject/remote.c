@@ -165,9 +165,9 @@ static int recv_msg(struct fl_remote *r, uint64_t deadline, json_t **ret, char *
 						    "TLS: %s (when this is the first reply: the "
 						    "agent refuses this client's certificate, its "
 						    "log says why)",
-						    fl_tls_error(e, sizeof(e))[0] ?
-							    e :
-							    "the connection failed");
+						    fl_tls_error(e, sizeof(e))[0]
+							    ? e
+							    : "the connection failed");
 				if (w < 0)
 					return fail(r, ret_reason, w,
 						    "the agent closed the connection");
@@ -223,7 +223,8 @@ int fl_remote_call(struct fl_remote *r, const char *op, json_t *args, json_t **r
 		pthread_mutex_unlock(&r->lock);
 		return fail(r, ret_reason, k, "cannot encode '%s': %s", op, strerror(-k));
 	}
-	lease_ms = strcmp(op, "apply") == 0 ? json_integer_value(json_object_get(req, "lease_ms")) : 0;
+	lease_ms =
+		strcmp(op, "apply") == 0 ? json_integer_value(json_object_get(req, "lease_ms")) : 0;
 	json_decref(req);
 	deadline = fl_now_ns() + r->timeout_ns;
 	k = send_all(r, frame, len, deadline);
@@ -233,10 +234,11 @@ int fl_remote_call(struct fl_remote *r, const char *op, json_t *args, json_t **r
 		if (r->ssl && strcmp(op, "hello") == 0) {
 			char e[256];
 			fl_tls_error(e, sizeof(e));
-			return fail(r, ret_reason, -EPERM,
-				    "the agent ended the TLS session (%s): it refuses this client's "
-				    "certificate, its log says why",
-				    e[0] ? e : strerror(-k));
+			return fail(
+				r, ret_reason, -EPERM,
+				"the agent ended the TLS session (%s): it refuses this client's "
+				"certificate, its log says why",
+				e[0] ? e : strerror(-k));
 		}
 		return fail(r, ret_reason, k, "cannot send '%s': %s", op, strerror(-k));
 	}
@@ -262,8 +264,8 @@ int fl_remote_call(struct fl_remote *r, const char *op, json_t *args, json_t **r
 		return k;
 	if (!json_is_true(json_object_get(reply, "ok"))) {
 		k = fail(r, ret_reason, -EREMOTEIO, "%s",
-			 json_string_value(json_object_get(reply, "error")) ?:
-				 "the agent refused without saying why");
+			 json_string_value(json_object_get(reply, "error"))
+				 ?: "the agent refused without saying why");
 		if (ret_reply)
 			*ret_reply = reply;
 		else
@@ -365,7 +367,8 @@ static int connect_ssh(struct fl_remote *r, const struct fl_remote_opts *o, char
 	if (pid == 0) {
 		int old;
 		if (o->netns && fl_netns_enter(o->netns, &old) < 0) {
-			fprintf(stderr, "faultline: cannot enter network namespace '%s'\n", o->netns);
+			fprintf(stderr, "faultline: cannot enter network namespace '%s'\n",
+				o->netns);
 			_exit(127);
 		}
 		/* ours, not the controller's terminal: Ctrl-C goes to the controller, which
@@ -509,7 +512,9 @@ int fl_remote_connect(const struct fl_remote_opts *o, struct fl_remote **ret, ch
 	if (!r)
 		return -ENOMEM;
 	*r = (struct fl_remote){
-		.transport = o->transport, .fd_r = -1, .fd_w = -1,
+		.transport = o->transport,
+		.fd_r = -1,
+		.fd_w = -1,
 		.timeout_ns = o->timeout_ns ? o->timeout_ns : DEFAULT_TIMEOUT_NS,
 		.lease_ns = o->lease_ns,
 	};
@@ -532,8 +537,8 @@ int fl_remote_connect(const struct fl_remote_opts *o, struct fl_remote **ret, ch
 		snprintf(r->label, sizeof(r->label), "%s:%u", o->address, o->port);
 	else
 		snprintf(r->label, sizeof(r->label), "%s", o->address);
-	k = o->transport == FL_TRANSPORT_SSH ? connect_ssh(r, o, ret_reason) :
-					       connect_tls(r, o, ret_reason);
+	k = o->transport == FL_TRANSPORT_SSH ? connect_ssh(r, o, ret_reason)
+					     : connect_tls(r, o, ret_reason);
 	if (k < 0)
 		goto err;
 	{

@@ -130,7 +130,8 @@ bool fl_tls_peer_allowed(SSL *ssl, char *const *names)
 	fl_tls_peer_name(ssl, cn, sizeof(cn));
 	for (size_t i = 0; names && names[i]; i++) {
 		if (strcmp(names[i], cn) == 0 || X509_check_ip_asc(x, names[i], 0) == 1 ||
-		    X509_check_host(x, names[i], 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1)
+		    X509_check_host(x, names[i], 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) ==
+			    1)
 			return true;
 	}
 	return false;
@@ -217,8 +218,8 @@ static X509 *make_cert(const char *cn, enum role role, int days, EVP_PKEY *key, 
 	} else {
 		after = (long)days * 86400;
 	}
-	ok = x && bn && X509_set_version(x, 2) && BN_rand(bn, 127, BN_RAND_TOP_ANY,
-							   BN_RAND_BOTTOM_ANY) &&
+	ok = x && bn && X509_set_version(x, 2) &&
+	     BN_rand(bn, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) &&
 	     BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) &&
 	     X509_gmtime_adj(X509_getm_notBefore(x), before) &&
 	     X509_gmtime_adj(X509_getm_notAfter(x), after) && X509_set_pubkey(x, key) &&
@@ -304,8 +305,8 @@ int fl_tls_make_certs(const char *dir, char *const *agents, char *const *clients
 	if (r == 0) {
 		ca_key = EVP_EC_gen("P-256");
 		ca = ca_key ? make_cert(ca_name ? ca_name : "faultline CA", ROLE_CA,
-					days > 3650 ? days : 3650, ca_key, NULL, NULL) :
-			      NULL;
+					days > 3650 ? days : 3650, ca_key, NULL, NULL)
+			    : NULL;
 		if (!ca) {
 			r = fl_set_reason(ret_reason, -EIO, "cannot create the CA: %s",
 					  fl_tls_error(e, sizeof(e)));
@@ -320,14 +321,15 @@ int fl_tls_make_certs(const char *dir, char *const *agents, char *const *clients
 		for (size_t i = 0; v && v[i]; i++) {
 			EVP_PKEY *k = EVP_EC_gen("P-256");
 			X509 *x = k ? make_cert(v[i], pass == 0 ? ROLE_AGENT : ROLE_CLIENT, days, k,
-						ca, ca_key) :
-				      NULL;
+						ca, ca_key)
+				    : NULL;
 			r = x ? write_pem(dir, v[i], "key", NULL, k, ret_reason) : -EIO;
 			if (r == 0)
 				r = write_pem(dir, v[i], "pem", x, NULL, ret_reason);
 			else if (r == -EIO)
-				fl_set_reason(ret_reason, r, "cannot create a certificate for '%s': %s",
-					      v[i], fl_tls_error(e, sizeof(e)));
+				fl_set_reason(ret_reason, r,
+					      "cannot create a certificate for '%s': %s", v[i],
+					      fl_tls_error(e, sizeof(e)));
 			X509_free(x);
 			EVP_PKEY_free(k);
 			if (r < 0)

@@ -150,7 +150,7 @@ time_until_continued() {
 	t0=$(date +%s%N)
 	wait_for '[ "$(proc_state '"$1"')" != T ]' 30 || return 1
 	t1=$(date +%s%N)
-	echo "scale=3; ($t1 - $t0) / 1000000000" | bc
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
 }
 
 @test "agent --listen without the TLS files exits 2 naming the missing flag" {
@@ -372,13 +372,12 @@ CLOSE' run python3 -c "$AGENTPY" "${c[@]}" || true
 	kill -KILL "$CTL"
 	t=$(time_until_continued "$TARGET")
 	echo "reverted ${t}s after SIGKILL (lease 1.5s)" >&3
-	[ "$(echo "$t >= 1.0 && $t <= 2.5" | bc)" = 1 ]
+	awk -v t="$t" 'BEGIN { exit !(t >= 1.0 && t <= 2.5) }'
 	grep -q "lease expired" "${BATS_TEST_TMPDIR}/agent.log"
 }
 
-@test "a partition between controller and agent: the fault is reverted at lease end" {
-	require_root
-	certs
+# The agent's host: a namespace $NS at 10.231.7.2 over a veth from this one (10.231.7.1).
+agent_netns() {
 	NS="fl-agt-$$"
 	ip netns add "$NS"
 	ip link add "flagta$$" type veth peer name "flagtb$$"
@@ -388,6 +387,12 @@ CLOSE' run python3 -c "$AGENTPY" "${c[@]}" || true
 	ip -n "$NS" addr add 10.231.7.2/30 dev "flagtb$$"
 	ip -n "$NS" link set "flagtb$$" up
 	ip -n "$NS" link set lo up
+}
+
+@test "a partition between controller and agent: the fault is reverted at lease end" {
+	require_root
+	certs
+	agent_netns
 	start_target fl-agent-part
 	ADDR=10.231.7.2 start_agent "$NS"
 	ADDR=10.231.7.2 hold_stop "$TARGET" 1500
@@ -404,8 +409,36 @@ table inet fltestpart {
 EOF
 	t=$(time_until_continued "$TARGET")
 	echo "reverted ${t}s after the partition (lease 1.5s)" >&3
-	[ "$(echo "$t <= 2.5" | bc)" = 1 ]
+	awk -v t="$t" 'BEGIN { exit !(t <= 2.5) }'
 	grep -q "lease expired: no message from the controller" "${BATS_TEST_TMPDIR}/agent.log"
+}
+
+@test "a network fault through the agent spares the agent's own connection (management plane)" {
+	require_root
+	certs
+	agent_netns
+	ADDR=10.231.7.2 start_agent "$NS"
+	ip netns exec "$NS" python3 -c 'import socket,time; s=socket.socket(); s.bind(("0.0.0.0",9999)); s.listen(); time.sleep(60)' &
+	FL_PIDS+=($!)
+	wait_for 'timeout 1 bash -c "echo >/dev/tcp/10.231.7.2/9999"' 5
+	# a partition from the controller's own address, applied by the controller
+	"$FL" agent call --connect "10.231.7.2:$PORT" --ca "$CERTS/ca.pem" --cert "$CERTS/ctl.pem" \
+		--key "$CERTS/ctl.key" --hold 30s \
+		apply '{"fault": {"kind": "partition", "dev": "flagtb'$$'", "peer": "10.231.7.1",
+			"for": "30s"}, "lease_ms": 1000}' >ctl.out &
+	CTL=$!
+	CTL_PIDS+=($CTL)
+	wait_for 'grep -q "\"injected\":true" ctl.out' 10
+	# other traffic from the controller's host is cut...
+	run ! timeout 2 bash -c "echo >/dev/tcp/10.231.7.2/9999"
+	# ...the agent's port is not: a new session works, the holding one keeps its lease
+	sleep 1.5
+	ADDR=10.231.7.2 run call status --json --timeout 3s
+	assert_success
+	assert_output --partial '"kind":"partition"'
+	assert_output --partial '"state":"active"'
+	kill -TERM "$CTL"
+	wait_for 'timeout 1 bash -c "echo >/dev/tcp/10.231.7.2/9999"' 5
 }
 
 @test "the stop file reverts every fault and refuses new ones until it is gone" {
@@ -439,11 +472,19 @@ EOF
 	wait_for '[ "$(proc_state '"$TARGET"')" = S ]' 5
 	kill -KILL "$CTL" 2>/dev/null || true
 	start_agent
+	# a worker SIGKILLed: the agent recovers its run from the journal at once
 	hold_stop "$TARGET" 60000
-	# agent and worker both SIGKILLed: only the journal is left (and the run's guard, which
-	# would wait for the fault's end); the next agent recovers it at start
+	kill -KILL "$(pgrep -P "$AGENT_PID" | head -1)"
+	wait_for '[ "$(proc_state '"$TARGET"')" = S ]' 5
+	wait_for 'grep -q "worker killed by signal 9, recovered run" "${BATS_TEST_TMPDIR}/agent.log"' 5
+	# agent and worker both killed: only the journal is left (and the run's guard, which
+	# would wait for the fault's end); the next agent recovers it at start. The worker is
+	# stopped first so that the agent's death (PR_SET_PDEATHSIG) cannot make it revert.
+	hold_stop "$TARGET" 60000
 	worker=$(pgrep -P "$AGENT_PID" | head -1)
-	kill -KILL "$AGENT_PID" "$worker"
+	kill -STOP "$worker"
+	kill -KILL "$AGENT_PID"
+	kill -KILL "$worker"
 	sleep 0.3
 	[ "$(proc_state "$TARGET")" = T ]
 	start_agent
