@@ -306,7 +306,7 @@ static int on_worker_exit(struct fl_source *src, int fd, uint32_t revents, void 
 {
 	struct fault *f = ud;
 	struct agent *a = f->a;
-	const char *result;
+	const char *result, *why;
 	json_t *observed = NULL;
 	int st = 0, code;
 
@@ -325,12 +325,18 @@ static int on_worker_exit(struct fl_source *src, int fd, uint32_t revents, void 
 	result = strchr(f->out, '\n');
 	if (result && result[1])
 		observed = json_loads(result + 1, 0, NULL);
+	if (f->why_reverted)
+		why = f->why_reverted;
+	else if (WIFSIGNALED(st))
+		why = "its worker was killed";
+	else if (code == FL_EXIT_OK)
+		why = "its duration is over";
+	else if (code == FL_EXIT_ABORTED)
+		why = "its worker was stopped from outside (faultline recover?)";
+	else
+		why = "its worker failed";
 	alog(a, f->peer, "fault %s (%s '%s') ended: %s, worker status %d", f->id, f->kind, f->name,
-	     f->why_reverted	  ? f->why_reverted
-	     : WIFSIGNALED(st)	  ? "its worker was killed"
-	     : code == FL_EXIT_OK ? "its duration is over"
-				  : "its worker failed",
-	     code);
+	     why, code);
 	if (WIFSIGNALED(st) && f->run_id[0]) {
 		/* killed before it could revert: undo what its journal says, now */
 		json_t *report = NULL;

@@ -18,8 +18,11 @@
 #include "inject/netutil.h"
 
 const char *const fl_agent_denied_syscalls[] = {
-	/* another process' memory and registers: faults signal processes, never trace them */
+	/* another process' memory and registers: faults signal processes, never trace them
+	 * (sanitizer builds keep ptrace: LeakSanitizer stops the world with it at exit) */
+#ifndef __SANITIZE_ADDRESS__
 	"ptrace",
+#endif
 	"process_vm_writev",
 	"process_madvise",
 	/* replacing or stopping the kernel */
