@@ -201,7 +201,7 @@ static int parse(int argc, char **argv, struct agent_args *a)
 	return 0;
 }
 
-static int do_certs(struct agent_args *a)
+static int do_certs(struct agent_args *a, struct fl_cli *cli)
 {
 	const struct fl_cmd *self = fl_cmd_find("agent");
 	_cleanup_free_ char *why = NULL;
@@ -222,6 +222,40 @@ static int do_certs(struct agent_args *a)
 	if (r < 0) {
 		fprintf(stderr, "faultline agent certs: %s\n", why ? why : strerror(-r));
 		return r == -EINVAL ? FL_EXIT_USAGE : FL_EXIT_HOST;
+	}
+	/* what was written, for people and for scripts */
+	{
+		json_t *files = json_object(), *v;
+		json_object_set_new(files, "ca",
+				    json_pack("{s:s+, s:s+}", "cert", a->dir, "/ca.pem", "key",
+					      a->dir, "/ca.key"));
+		for (int pass = 0; pass < 2; pass++) {
+			json_t *arr = json_array();
+			for (char **p = pass ? a->clients : a->agents; p && *p; p++)
+				json_array_append_new(arr,
+						      json_pack("{s:s, s:s+++, s:s+++}", "name", *p,
+								"cert", a->dir, "/", *p, ".pem",
+								"key", a->dir, "/", *p, ".key"));
+			json_object_set_new(files, pass ? "clients" : "agents", arr);
+		}
+		if (cli->json) {
+			json_dumpf(files, stdout, JSON_INDENT(2));
+			putchar('\n');
+		} else {
+			size_t i;
+			printf("CA: %s/ca.pem (its key ca.key signs new certificates: keep it "
+			       "off the hosts)\n",
+			       a->dir);
+			json_array_foreach (json_object_get(files, "agents"), i, v)
+				printf("agent %s: %s\n",
+				       json_string_value(json_object_get(v, "name")),
+				       json_string_value(json_object_get(v, "cert")));
+			json_array_foreach (json_object_get(files, "clients"), i, v)
+				printf("client %s: %s\n",
+				       json_string_value(json_object_get(v, "name")),
+				       json_string_value(json_object_get(v, "cert")));
+		}
+		json_decref(files);
 	}
 	return FL_EXIT_OK;
 }
@@ -339,7 +373,7 @@ int cmd_agent(int argc, char **argv, struct fl_cli *cli)
 		goto out;
 	a.ao.allow = a.allow;
 	if (a.rest && strcmp(a.rest[0], "certs") == 0) {
-		ret = do_certs(&a);
+		ret = do_certs(&a, cli);
 		goto out;
 	}
 	if (a.rest && (strcmp(a.rest[0], "call") == 0 || strcmp(a.rest[0], "status") == 0)) {

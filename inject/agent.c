@@ -662,6 +662,7 @@ static void op_status(struct session *s, json_int_t id)
 
 	for (struct fault *f = s->a->faults; f; f = f->next)
 		json_array_append_new(v, fault_json(f, s));
+	alog(s->a, s->peer, "op=status: %u fault(s)", s->a->n_faults);
 	session_send(s, fl_proto_reply_ok(id, json_pack("{s:o, s:s, s:b}", "faults", v, "host",
 							s->a->host, "stopping", s->a->stop_seen)));
 }
@@ -687,6 +688,7 @@ static void op_renew(struct session *s, json_int_t id, json_t *msg)
 		f->deadline = fl_now_ns() + f->lease_ns;
 		n++;
 	}
+	alog(s->a, s->peer, "op=renew: %d fault(s)%s", n, lease ? ", new lease" : "");
 	session_send(s, fl_proto_reply_ok(id, json_pack("{s:i}", "faults", n)));
 }
 
@@ -863,9 +865,12 @@ static void handle(struct session *s, json_t *msg)
 		op_status(s, id);
 	else if (strcmp(op, "renew") == 0)
 		op_renew(s, id, msg);
-	else if (strcmp(op, "heartbeat") == 0)
+	else if (strcmp(op, "heartbeat") == 0) {
+		/* every lease/3 per controller: logged with -v only */
+		if (fl_log_level >= FL_LOG_DEBUG)
+			alog(s->a, s->peer, "op=heartbeat");
 		session_send(s, fl_proto_reply_ok(id, NULL));
-	else if (strcmp(op, "probe") == 0)
+	} else if (strcmp(op, "probe") == 0)
 		op_probe(s, id, msg);
 }
 

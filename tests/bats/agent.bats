@@ -166,7 +166,9 @@ time_until_continued() {
 }
 
 @test "agent certs: a CA, agent and client certificates, 0600, SANs, reuse, expired on demand" {
-	certs
+	run certs --json
+	assert_success
+	assert_output --partial "\"cert\": \"$CERTS/ctl.pem\""
 	for f in ca.pem ca.key 127.0.0.1.pem 127.0.0.1.key ctl.pem ctl.key; do
 		[ "$(stat -c %a "$CERTS/$f")" = 600 ]
 	done
@@ -437,6 +439,11 @@ EOF
 	assert_success
 	assert_output --partial '"kind":"partition"'
 	assert_output --partial '"state":"active"'
+	# the client library can also dial from inside a namespace (a lab host's view)
+	ADDR=10.231.7.2 run call --netns "$NS" status --timeout 3s
+	assert_success
+	assert_output --partial '"kind":"partition"'
+	grep -q "session .* from 10.231.7.2:" "${BATS_TEST_TMPDIR}/agent.log"
 	kill -TERM "$CTL"
 	wait_for 'timeout 1 bash -c "echo >/dev/tcp/10.231.7.2/9999"' 5
 }
