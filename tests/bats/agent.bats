@@ -357,6 +357,9 @@ REPLY
 CLOSE' run python3 -c "$AGENTPY" "${c[@]}" || true
 	wait_for 'grep -q "truncated" "${BATS_TEST_TMPDIR}/agent.log"' 5
 	kill -0 "$AGENT_PID"
+	# nor does it stop itself when asked to (the validator runs in the agent)
+	run -2 call apply "$(stop_fault "$AGENT_PID" 1s 5000)"
+	assert_output --partial "fault.target.pid: refusing to target faultline itself"
 	run call status
 	assert_success
 	assert_output --partial '"faults":[]'
