@@ -4,6 +4,7 @@
  * per applied fault, leases renewed by every message of the fault's session, the stop file.
  * Single-threaded: one event loop, non-blocking sockets, workers reaped through pidfds.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -47,7 +48,7 @@ struct fault {
 	char run_id[16];
 	char peer[PEER_MAX];
 	struct session *s; /* NULL once its session is gone: the lease runs out */
-	char *kind, *name;
+	char *kind, *name, *backend;
 	enum fault_state state;
 	uint64_t lease_ns, deadline, applied_at;
 	pid_t pid;
@@ -232,12 +233,41 @@ static json_t *fault_json(struct fault *f, struct session *viewer)
 	uint64_t now = fl_now_ns();
 	static const char *const states[] = { "applying", "active", "reverting" };
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:i}", "fault_id", f->id,
-			 "run_id", f->run_id, "kind", f->kind, "name", f->name, "state",
-			 states[f->state], "peer", f->peer, "mine", viewer && f->s == viewer,
-			 "lease_ms", (json_int_t)(f->lease_ns / NSEC_PER_MSEC), "expires_in_ms",
+	return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:b, s:I, s:I, s:i}", "fault_id",
+			 f->id, "run_id", f->run_id, "kind", f->kind, "backend", f->backend, "name",
+			 f->name, "state", states[f->state], "peer", f->peer, "mine",
+			 viewer && f->s == viewer, "lease_ms",
+			 (json_int_t)(f->lease_ns / NSEC_PER_MSEC), "expires_in_ms",
 			 (json_int_t)(f->deadline > now ? (f->deadline - now) / NSEC_PER_MSEC : 0),
 			 "pid", (int)f->pid);
+}
+
+/* The backend the worker's run chose (preflight may fall back from the preferred one), from
+ * its journal record STATE/runs/RUN/fault-*.json; NULL when unreadable. */
+static char *journal_backend(const char *run_id)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct dirent *de;
+	char *backend = NULL;
+	DIR *d;
+
+	if (asprintf(&dir, "%s/runs/%s", fl_state_dir(), run_id) < 0)
+		return NULL;
+	d = opendir(dir);
+	while (d && !backend && (de = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+		json_t *rec;
+		if (strncmp(de->d_name, "fault-", 6) != 0 ||
+		    asprintf(&path, "%s/%s", dir, de->d_name) < 0)
+			continue;
+		rec = json_load_file(path, 0, NULL);
+		if (json_string_value(json_object_get(rec, "backend")))
+			backend = strdup(json_string_value(json_object_get(rec, "backend")));
+		json_decref(rec);
+	}
+	if (d)
+		closedir(d);
+	return backend;
 }
 
 /* The worker's notify pipe: "applied RUN_ID\n" or "!reason\n", later its result line. */
@@ -264,14 +294,17 @@ static void fault_read_notify(struct fault *f)
 			if (f->state == F_APPLYING)
 				f->state = F_ACTIVE;
 			f->applied_at = fl_now_ns();
+			free(f->backend);
+			f->backend = journal_backend(f->run_id);
 			alog(f->a, f->peer,
-			     "op=apply fault %s (%s '%s') applied, run %s, lease %llums", f->id,
-			     f->kind, f->name, f->run_id,
+			     "op=apply fault %s (%s '%s') applied by %s, run %s, lease %llums",
+			     f->id, f->kind, f->name, f->backend ? f->backend : "?", f->run_id,
 			     (unsigned long long)(f->lease_ns / NSEC_PER_MSEC));
 			session_send(f->s, fl_proto_reply_ok(f->apply_id,
-							     json_pack("{s:s, s:s, s:b}",
+							     json_pack("{s:s, s:s, s:s?, s:b}",
 								       "fault_id", f->id, "run_id",
-								       f->run_id, "injected", 1)));
+								       f->run_id, "backend",
+								       f->backend, "injected", 1)));
 		} else {
 			const char *why = f->out[0] == '!' ? f->out + 1 : "the fault worker failed";
 			int len = (int)strcspn(why, "\n");
@@ -376,6 +409,7 @@ static void fault_free(struct fault *f)
 		close(f->notify_fd);
 	free(f->kind);
 	free(f->name);
+	free(f->backend);
 	free(f);
 }
 

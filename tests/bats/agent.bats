@@ -207,6 +207,7 @@ time_until_continued() {
 	assert_success
 	# the fault was applied for real while the session lasted, and reverted when asked
 	assert_line --index 1 --partial '"injected": true'
+	assert_line --index 1 --partial '"backend": "pidfd"'
 	assert_line --index 2 --partial '"kind": "stop"'
 	assert_line --index 2 --partial '"state": "active"'
 	assert_line --index 3 --partial '"success": true'
