@@ -503,11 +503,15 @@ EOF
 	grep -q "recovered run .* a previous agent left" "${BATS_TEST_TMPDIR}/agent.log"
 }
 
-@test "the systemd unit passes systemd-analyze verify" {
+@test "make install puts the systemd unit in place; it passes systemd-analyze verify" {
 	command -v systemd-analyze >/dev/null || skip "no systemd-analyze"
-	unit="$FL_ROOT/cmd/faultline-agent.service"
-	mkdir -p bin && ln -sf "$FL" bin/faultline
-	sed "s|/usr/local/bin/faultline|$PWD/bin/faultline|" "$unit" >faultline-agent.service
+	run make -C "$FL_ROOT" install DESTDIR="$PWD/root" PREFIX="$PWD/prefix"
+	assert_success
+	unit="$PWD/root$PWD/prefix/lib/systemd/system/faultline-agent.service"
+	grep -q "^ExecStart=$PWD/prefix/bin/faultline agent --listen" "$unit"
+	# the unit as installed, pointing at a binary that exists here
+	mkdir -p "$PWD/prefix/bin" && ln -sf "$FL" "$PWD/prefix/bin/faultline"
+	cp "$unit" faultline-agent.service
 	# --man=no: the man page need not be installed here
 	run systemd-analyze verify --man=no ./faultline-agent.service
 	echo "$output"
