@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <signal.h>
 #include <string.h>
@@ -1148,6 +1149,13 @@ static int on_accept(struct fl_source *src, int lfd, uint32_t revents, void *ud)
 			close(fd);
 			continue;
 		}
+		/* a controller cut off for good must not hold a session slot forever: TCP
+		 * keepalives find it gone within about 90 s (its faults' leases end sooner) */
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &(int){ 1 }, sizeof(int));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &(int){ 60 }, sizeof(int));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &(int){ 10 }, sizeof(int));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &(int){ 3 }, sizeof(int));
+		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &(int){ 90000 }, sizeof(int));
 		s = session_new(a, fd, fd, addr);
 		if (!s || !(s->ssl = SSL_new(a->ctx)) || SSL_set_fd(s->ssl, fd) != 1 ||
 		    fl_loop_add_io(a->loop, fd, EPOLLIN, false, on_session, s, &s->src) < 0 ||
