@@ -13,6 +13,7 @@ nginx-light redis-server redis-tools
 libxml2-utils chromium
 prometheus curl openssl python3
 sqlite3 strace fiu-utils
+nftables systemd
 "
 # libxml2-utils: xmllint checks junit.xml against the JUnit XSDs (tests/golden/junit*.xsd);
 # chromium: report.bats opens report.html headless (screenshot, DOM, console errors).
@@ -23,6 +24,8 @@ sqlite3 strace fiu-utils
 # syscall rows of `make bench` compare faultline's seccomp faults with them.
 # xz-utils: tests/vm/kernel.sh decompresses Debian's vmlinuz; jq: the guest suites read JSON with
 # it (no python3 in the guests); fuse3: fusermount3, which doctor probes and the guests carry.
+# nftables: agent.bats cuts a controller off its agent with an nft rule in the test's namespace;
+# systemd: systemd-analyze verify checks cmd/faultline-agent.service (agent.bats).
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
