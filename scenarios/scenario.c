@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "inject/injector.h"
+#include "scenarios/hosts.h"
 #include "scenarios/probespec.h"
 #include "scenarios/scenario.h"
 #include "scenarios/yamltree.h"
@@ -682,6 +683,7 @@ void fl_fault_clear(struct fl_fault *f)
 	free(f->name);
 	free(f->kind);
 	free(f->on);
+	fl_selector_free(f->sel);
 	free(f->target.name);
 	free(f->target.cmdline);
 	free(f->target.cgroup);
@@ -731,6 +733,7 @@ struct fl_scenario *fl_scenario_free(struct fl_scenario *s)
 	for (size_t i = 0; i < s->n_faults; i++)
 		fl_fault_clear(&s->faults[i]);
 	free(s->faults);
+	fl_hosts_free(s->hosts);
 	for (size_t i = 0; i < s->n_stops; i++)
 		free(s->stops[i].probe);
 	free(s->stops);
@@ -1099,27 +1102,6 @@ static void parse_lab(struct ctx *c, const struct fl_ynode *n)
 			continue;
 		}
 		parse_lab_host(c, k, m->child[2 * i + 1], &s->lab->hosts[s->lab->n_hosts++]);
-	}
-}
-
-static void parse_hosts(struct ctx *c, const struct fl_ynode *n)
-{
-	if (fl_ynode_is_null(n))
-		return;
-	if (n->type != FL_YSEQ) {
-		type_error(c, n, "a sequence of strings", "hosts", false);
-		return;
-	}
-	for (size_t i = 0; i < n->n; i++) {
-		const struct fl_ynode *h = n->child[i];
-
-		if (h->type != FL_YSCALAR)
-			type_error(c, h, "a string", "hosts", true);
-		else if (strcmp(h->value, "local") != 0)
-			error_at(
-				c, h,
-				"remote host '%s' is not supported yet: 'hosts' takes only 'local'; use 'lab' for hosts on this machine",
-				Q(h->value));
 	}
 }
 
@@ -1753,6 +1735,8 @@ static void flatten(struct ctx *c, const struct fl_ynode *m, const char *prefix,
 			target = k;
 			continue;
 		}
+		if (!prefix && !strcmp(k->value, "on") && v->type == FL_YMAP)
+			continue; /* a selector of remote hosts: fl_selector_take() */
 		if (prefix && !strcmp(prefix, "target") && !strcmp(k->value, "exec")) {
 			flatten_exec(c, k, v, p);
 			continue;
@@ -1807,6 +1791,7 @@ static void parse_faults(struct ctx *c, const struct fl_ynode *seq)
 		const struct fl_ynode *n = seq->child[i];
 		struct fl_params p = { .where = where_of(c, n) };
 		struct fl_fault *f = &s->faults[s->n_faults];
+		struct fl_selector *sel = NULL;
 		int r;
 
 		if (n->type != FL_YMAP) {
@@ -1814,8 +1799,14 @@ static void parse_faults(struct ctx *c, const struct fl_ynode *seq)
 			continue;
 		}
 		flatten(c, n, NULL, &p);
-		r = fl_fault_from_params(&p, s->lab, f, c->errs);
+		r = fl_selector_take(s->file, n, s->hosts, &p, &sel, c->errs);
+		if (r == 0)
+			r = fl_fault_from_params(&p, s->lab, f, c->errs);
 		fl_params_clear(&p);
+		if (r == 0)
+			f->sel = sel;
+		else
+			fl_selector_free(sel);
 		if (r == -EINVAL)
 			continue;
 		if (r < 0) {
@@ -1933,6 +1924,7 @@ static void parse_recovery(struct ctx *c, const struct fl_ynode *n)
 static const char *const top_keys[] = {
 	"version", "name",	   "description", "seed",      "hosts",
 	"lab",	   "steady_state", "faults",	  "stop_when", "recovery",
+	"fanout",
 };
 enum {
 	T_VERSION,
@@ -1944,7 +1936,8 @@ enum {
 	T_STEADY,
 	T_FAULTS,
 	T_STOP,
-	T_RECOVERY
+	T_RECOVERY,
+	T_FANOUT,
 };
 
 static void parse_scenario(struct ctx *c, const struct fl_ynode *root)
@@ -1995,11 +1988,15 @@ static void parse_scenario(struct ctx *c, const struct fl_ynode *root)
 		else
 			s->seed_set = true;
 	}
-	if (f[T_HOSTS].val)
-		parse_hosts(c, f[T_HOSTS].val);
-	/* the lab first: probes and faults refer to its hosts */
+	/* the lab first: probes, faults and remote hosts refer to its hosts */
 	if (f[T_LAB].val)
 		parse_lab(c, f[T_LAB].val);
+	if (f[T_HOSTS].val || f[T_FANOUT].val) {
+		int r = fl_hosts_parse(s->file, s->dir, f[T_HOSTS].val, f[T_FANOUT].val, s->lab,
+				       &s->hosts, c->errs);
+		if (r < 0)
+			c->r = r;
+	}
 	if (f[T_STEADY].val)
 		parse_steady_state(c, f[T_STEADY].val);
 	if (f[T_FAULTS].val)

@@ -108,6 +108,8 @@ struct fl_target {
 };
 
 struct fl_backend;
+struct fl_selector; /* scenarios/hosts.h */
+struct fl_hosts;
 
 struct fl_fault {
 	char *name;
@@ -115,6 +117,7 @@ struct fl_fault {
 	const struct fl_backend *backend;
 	bool backend_explicit; /* `backend:` given: no automatic choice at preflight */
 	char *on; /* lab host; NULL: this host */
+	struct fl_selector *sel; /* remote hosts (`hosts:`) the fault is applied on; NULL: none */
 	struct fl_target target;
 	uint64_t at_ns;	    /* from the start of the fault phase (after the baseline) */
 	uint64_t for_ns;    /* how long the fault lasts; kill: how long it repeats */
@@ -141,6 +144,7 @@ struct fl_scenario {
 	uint64_t seed;
 	bool seed_set;
 	struct fl_lab *lab; /* NULL: faults act on this host */
+	struct fl_hosts *hosts; /* remote hosts and the fan-out policy; NULL: none */
 	uint64_t baseline_ns; /* steady_state.baseline, default 2s */
 	struct fl_probe *probes;
 	size_t n_probes;
