@@ -131,6 +131,58 @@ static void system_out(FILE *f, json_t *res)
 	fputs("</system-out>\n", f);
 }
 
+/* Faults on remote hosts: one test case per fault and host. */
+static void host_counts(json_t *res, size_t *tests, size_t *failures, size_t *skipped)
+{
+	json_t *x, *h;
+	size_t i, k;
+
+	json_array_foreach(fl_j_arr(res, "faults"), i, x) {
+		json_array_foreach(fl_j_arr(x, "hosts"), k, h) {
+			const char *st = fl_j_str(h, "state");
+			(*tests)++;
+			*failures += st && (!strcmp(st, "failed") || !strcmp(st, "revert-failed"));
+			*skipped += st && !strcmp(st, "skipped");
+		}
+	}
+}
+
+static void host_cases(FILE *f, json_t *res, const char *scenario)
+{
+	json_t *x, *h;
+	size_t i, k;
+
+	json_array_foreach(fl_j_arr(res, "faults"), i, x) {
+		json_array_foreach(fl_j_arr(x, "hosts"), k, h) {
+			const char *st = fl_j_str(h, "state"), *err = fl_j_str(h, "error");
+			double t = 0, rt = 0;
+
+			fl_j_num(h, "apply_s", &t);
+			fl_j_num(h, "revert_s", &rt);
+			fputs("  <testcase name=\"fault ", f);
+			fl_put_xml_attr(f, fl_j_str(x, "name") ? fl_j_str(x, "name") : "?");
+			fputs(" on host ", f);
+			fl_put_xml_attr(f, fl_j_str(h, "host") ? fl_j_str(h, "host") : "?");
+			fputs("\" classname=\"", f);
+			classname(f, scenario, NULL);
+			fprintf(f, ".hosts\" time=\"%.3f\"", t + rt);
+			if (!st || !strcmp(st, "reverted") || !strcmp(st, "applied") ||
+			    !strcmp(st, "chosen")) {
+				fputs("/>\n", f);
+				continue;
+			}
+			fputs(">\n    <", f);
+			fputs(!strcmp(st, "skipped") ? "skipped" : "failure", f);
+			fputs(" message=\"", f);
+			fl_put_xml_attr(f, st);
+			fl_put_xml_attr(f, ": ");
+			fl_put_xml_attr(f, err ? err : "no reason given");
+			fputs(!strcmp(st, "skipped") ? "\"/>\n" : "\" type=\"host\"/>\n", f);
+			fputs("  </testcase>\n", f);
+		}
+	}
+}
+
 int fl_report_junit(json_t *res, FILE *f)
 {
 	const char *scenario = fl_j_str(res, "scenario"), *verdict = fl_j_str(res, "verdict");
@@ -138,7 +190,7 @@ int fl_report_junit(json_t *res, FILE *f)
 	json_t *exps = fl_j_arr(res, "expectations"), *e;
 	bool run_error =
 		verdict && (strcmp(verdict, "aborted") == 0 || strcmp(verdict, "error") == 0);
-	size_t tests = 0, failures = 0, i;
+	size_t tests = 0, failures = 0, skipped = 0, i;
 	double duration = 0, seed;
 	char ts[32], buf[48];
 
@@ -151,6 +203,7 @@ int fl_report_junit(json_t *res, FILE *f)
 		failures += !fl_j_true(e, "ok");
 	}
 	tests += run_error;
+	host_counts(res, &tests, &failures, &skipped);
 	fl_j_num(res, "duration_s", &duration);
 	timestamp(res, ts, sizeof(ts));
 
@@ -158,6 +211,8 @@ int fl_report_junit(json_t *res, FILE *f)
 	fl_put_xml_attr(f, scenario);
 	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%d\" time=\"%.3f\" timestamp=\"%s\"",
 		tests, failures, run_error ? 1 : 0, duration > 0 ? duration : 0.0, ts);
+	if (skipped)
+		fprintf(f, " skipped=\"%zu\"", skipped);
 	fputs(" hostname=\"", f);
 	fl_put_xml_attr(f, host);
 	fputs("\">\n  <properties>\n", f);
@@ -210,6 +265,7 @@ int fl_report_junit(json_t *res, FILE *f)
 		failure_body(f, e, probe, phase, text);
 		fputs("</failure>\n  </testcase>\n", f);
 	}
+	host_cases(f, res, scenario);
 	if (run_error) {
 		const char *reason = fl_j_str(res, "reason");
 		fputs("  <testcase name=\"run\" classname=\"", f);

@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Fleets in labs: an sshd (Debian's openssh-server) or a `faultline agent --listen` in each lab
+# host, with keys and certificates the test generates, and an ssh_config of the test's own
+# (never ~/.ssh). Load after common.bash. The lab starts and stops the daemons: they are the lab
+# hosts' services (`run:`), so lab teardown ends them on every path.
+
+SSHD=/usr/sbin/sshd
+AGENT_PORT=7443
+
+# ssh_material DIR: a host key, a client key, authorized_keys whose forced command is this
+# build's `faultline agent --stdio` (the only thing the key may run), sshd_config, known_hosts
+# for every lab address (198.18.0.0/24) and the client's ssh_config.
+ssh_material() {
+	local d="$1"
+	mkdir -p "$d"
+	ssh-keygen -q -t ed25519 -N '' -C fl-test-host -f "$d/host_ed25519"
+	ssh-keygen -q -t ed25519 -N '' -C fl-test-client -f "$d/client_ed25519"
+	# sshd refuses a privilege separation directory that is missing; Debian's unit creates it
+	[ -d /run/sshd ] || install -d -m 0755 /run/sshd
+	printf 'command="%s agent --stdio",restrict %s\n' "$FL" "$(cat "$d/client_ed25519.pub")" \
+		>"$d/authorized_keys"
+	cat >"$d/sshd_config" <<-CONF
+	Port 22
+	ListenAddress 0.0.0.0
+	HostKey $d/host_ed25519
+	AuthorizedKeysFile $d/authorized_keys
+	PidFile none
+	PermitRootLogin prohibit-password
+	PasswordAuthentication no
+	KbdInteractiveAuthentication no
+	PubkeyAuthentication yes
+	UsePAM no
+	StrictModes no
+	PrintMotd no
+	MaxStartups 200:30:400
+	LogLevel ERROR
+	CONF
+	printf '198.18.0.* %s\n' "$(cut -d' ' -f1,2 "$d/host_ed25519.pub")" >"$d/known_hosts"
+	cat >"$d/ssh_config" <<-CONF
+	Host *
+	  User root
+	  IdentityFile $d/client_ed25519
+	  IdentitiesOnly yes
+	  IdentityAgent none
+	  UserKnownHostsFile $d/known_hosts
+	  GlobalKnownHostsFile /dev/null
+	  StrictHostKeyChecking yes
+	  BatchMode yes
+	  ConnectTimeout 5
+	  LogLevel ERROR
+	CONF
+}
+
+# The `run:` of a lab host that serves ssh.
+sshd_run() {
+	printf '[%s, -D, -e, -f, %s]' "$SSHD" "$1/sshd_config"
+}
+
+# agent_material DIR NAME...: a CA, one agent certificate per NAME and the client's (ctl).
+agent_material() {
+	local d="$1"
+	shift
+	mkdir -p "$d"
+	"$FL" agent certs --dir "$d" --agent "$(IFS=,; echo "$*")" --client ctl >/dev/null
+}
+
+# The `run:` of a lab host that runs an agent with the certificate of NAME.
+agent_run() {
+	local d="$1" name="$2"
+	printf '[%s, agent, --listen, "0.0.0.0:%s", --ca, %s, --cert, %s, --key, %s]' "$FL" \
+		"$AGENT_PORT" "$d/ca.pem" "$d/agent-$name.pem" "$d/agent-$name.key"
+}
+
+# fleet_scenario FILE TRANSPORT N [DOWN] [POLICY] [SELECTOR]: a lab of N hosts h1..hN, each a
+# remote host of group web over TRANSPORT (ssh or agent), with a fault that drops UDP to port
+# 9999 on eth0 of the chosen hosts for 4s. Host DOWN (a name) runs no daemon.
+fleet_scenario() {
+	local f="$1" tr="$2" n="$3" down="${4:-}" policy="${5:-abort}"
+	local sel="${6:-}" dir="${BATS_TEST_TMPDIR}" i transport
+	[ -n "$sel" ] || sel='{ group: web, percent: 30 }'
+	{
+		printf 'version: 1\nname: fleet-%s\nseed: 7\nlab:\n  hosts:\n' "$tr"
+		for ((i = 1; i <= n; i++)); do
+			if [ "h$i" = "$down" ]; then
+				printf '    h%d: {}\n' "$i"
+			elif [ "$tr" = ssh ]; then
+				printf '    h%d: { run: %s, ready: { tcp: 22 } }\n' "$i" "$(sshd_run "$dir/ssh")"
+			else
+				printf '    h%d: { run: %s, ready: { tcp: %s } }\n' "$i" \
+					"$(agent_run "$dir/pki" "h$i")" "$AGENT_PORT"
+			fi
+		done
+		printf 'hosts:\n'
+		if [ "$tr" = ssh ]; then
+			transport="{ ssh: { ssh_config: $dir/ssh/ssh_config } }"
+		else
+			transport="{ agent: { port: $AGENT_PORT, ca: $dir/pki/ca.pem, cert: $dir/pki/client-ctl.pem, key: $dir/pki/client-ctl.key } }"
+		fi
+		for ((i = 1; i <= n; i++)); do
+			printf '  - { name: h%d, lab: h%d, groups: [web], transport: %s }\n' "$i" "$i" \
+				"$transport"
+		done
+		printf 'fanout: { concurrency: 8, timeout: 5s, on_host_failure: %s }\n' "$policy"
+		printf 'steady_state: { baseline: 200ms }\n'
+		printf 'faults:\n  - name: drop-udp\n    kind: loss\n    backend: tc-bpf\n'
+		printf '    dev: eth0\n    direction: egress\n    proto: udp\n    dport: 9999\n'
+		printf '    percent: 100\n    on: %s\n    for: 4s\n' "$sel"
+		printf 'recovery: { within: 1s, healthy_for: 100ms }\n'
+	} >"$f"
+}
+
+# Hosts of a running lab whose eth0 has a faultline classifier right now (one name a line).
+hosts_with_fault() {
+	local id="$1" ns
+	for ns in $(ip netns list | awk '{print $1}' | grep "^fl-${id}-h[0-9]*$"); do
+		tc filter show dev eth0 egress -n "$ns" 2>/dev/null | grep -q bpf &&
+			echo "${ns##*-}"
+	done | sort -V
+	true
+}
