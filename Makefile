@@ -31,7 +31,8 @@ BUILD       := build
 SANFLAGS    :=
 endif
 
-PKGS        := libbpf yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libnl-nf-3.0 libseccomp libcurl fuse3
+PKGS        := libbpf yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libnl-nf-3.0 libseccomp libcurl fuse3 \
+	       openssl
 PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 

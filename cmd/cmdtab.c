@@ -165,6 +165,8 @@ const struct fl_cmd fl_commands[] = {
 	{ "doctor", cmd_doctor, 0, "what this host can inject, and with what", cmd_doctor_usage },
 	{ "lab", cmd_lab, 0, "bring a scenario's lab up or down by hand", cmd_lab_usage },
 	{ "report", cmd_report, 0, "render a saved result as html, md, junit", cmd_report_usage },
+	{ "agent", cmd_agent, 0, "apply faults for a remote controller (ssh, mutual TLS)",
+	  cmd_agent_usage },
 	{ "version", cmd_version, 0, "print the version", version_usage },
 };
 const size_t fl_n_commands = ARRAY_SIZE(fl_commands);
