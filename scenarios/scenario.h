@@ -11,7 +11,7 @@
 
 /* Limits on everything a user controls (documented in README.md, "Limits"). */
 #define FL_MAX_FILE_SIZE (1u << 20) /* 1 MiB scenario file */
-#define FL_MAX_HOSTS 64		    /* lab hosts */
+#define FL_MAX_HOSTS 128	    /* lab hosts: 198.18.0.10-137 */
 #define FL_MAX_PROBES 32
 #define FL_MAX_FAULTS 64
 #define FL_MAX_STOPS 16

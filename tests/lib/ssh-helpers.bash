@@ -11,8 +11,9 @@ AGENT_PORT=7443
 # build's `faultline agent --stdio` (the only thing the key may run), sshd_config, known_hosts
 # for every lab address (198.18.0.0/24) and the client's ssh_config.
 ssh_material() {
-	local d="$1"
-	mkdir -p "$d"
+	local d
+	mkdir -p "$1"
+	d="$(cd "$1" && pwd)"
 	ssh-keygen -q -t ed25519 -N '' -C fl-test-host -f "$d/host_ed25519"
 	ssh-keygen -q -t ed25519 -N '' -C fl-test-client -f "$d/client_ed25519"
 	# sshd refuses a privilege separation directory that is missing; Debian's unit creates it
@@ -56,19 +57,27 @@ sshd_run() {
 	printf '[%s, -D, -e, -f, %s]' "$SSHD" "$1/sshd_config"
 }
 
-# agent_material DIR NAME...: a CA, one agent certificate per NAME and the client's (ctl).
-agent_material() {
-	local d="$1"
-	shift
-	mkdir -p "$d"
-	"$FL" agent certs --dir "$d" --agent "$(IFS=,; echo "$*")" --client ctl >/dev/null
+# The address of lab host hI (the lab numbers its hosts from 198.18.0.10, in file order).
+lab_addr() {
+	echo "198.18.0.$((9 + $1))"
 }
 
-# The `run:` of a lab host that runs an agent with the certificate of NAME.
+# agent_material DIR N: a CA, a certificate for the agent of each of lab hosts h1..hN (its
+# IP SAN is the host's lab address, which the controller verifies) and the client's (ctl).
+agent_material() {
+	local d n="$2" i names=()
+	mkdir -p "$1"
+	d="$(cd "$1" && pwd)"
+	for ((i = 1; i <= n; i++)); do names+=("$(lab_addr "$i")"); done
+	"$FL" agent certs --dir "$d" --agent "$(IFS=,; echo "${names[*]}")" --client ctl >/dev/null
+}
+
+# The `run:` of lab host hI running an agent with its certificate.
 agent_run() {
-	local d="$1" name="$2"
+	local d="$1" a
+	a="$(lab_addr "$2")"
 	printf '[%s, agent, --listen, "0.0.0.0:%s", --ca, %s, --cert, %s, --key, %s]' "$FL" \
-		"$AGENT_PORT" "$d/ca.pem" "$d/agent-$name.pem" "$d/agent-$name.key"
+		"$AGENT_PORT" "$d/ca.pem" "$d/$a.pem" "$d/$a.key"
 }
 
 # fleet_scenario FILE TRANSPORT N [DOWN] [POLICY] [SELECTOR]: a lab of N hosts h1..hN, each a
@@ -87,14 +96,14 @@ fleet_scenario() {
 				printf '    h%d: { run: %s, ready: { tcp: 22 } }\n' "$i" "$(sshd_run "$dir/ssh")"
 			else
 				printf '    h%d: { run: %s, ready: { tcp: %s } }\n' "$i" \
-					"$(agent_run "$dir/pki" "h$i")" "$AGENT_PORT"
+					"$(agent_run "$dir/pki" "$i")" "$AGENT_PORT"
 			fi
 		done
 		printf 'hosts:\n'
 		if [ "$tr" = ssh ]; then
 			transport="{ ssh: { ssh_config: $dir/ssh/ssh_config } }"
 		else
-			transport="{ agent: { port: $AGENT_PORT, ca: $dir/pki/ca.pem, cert: $dir/pki/client-ctl.pem, key: $dir/pki/client-ctl.key } }"
+			transport="{ agent: { port: $AGENT_PORT, ca: $dir/pki/ca.pem, cert: $dir/pki/ctl.pem, key: $dir/pki/ctl.key } }"
 		fi
 		for ((i = 1; i <= n; i++)); do
 			printf '  - { name: h%d, lab: h%d, groups: [web], transport: %s }\n' "$i" "$i" \
@@ -112,8 +121,8 @@ fleet_scenario() {
 # Hosts of a running lab whose eth0 has a faultline classifier right now (one name a line).
 hosts_with_fault() {
 	local id="$1" ns
-	for ns in $(ip netns list | awk '{print $1}' | grep "^fl-${id}-h[0-9]*$"); do
-		tc filter show dev eth0 egress -n "$ns" 2>/dev/null | grep -q bpf &&
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^fl-${id}-h[0-9]*$"); do
+		tc -n "$ns" filter show dev eth0 egress 2>/dev/null | grep -q bpf &&
 			echo "${ns##*-}"
 	done | sort -V
 	true

@@ -500,10 +500,10 @@ static void test_too_many_hosts(void **state)
 
 	assert_non_null(f);
 	fputs(HEAD "lab:\n  hosts:\n", f);
-	for (int i = 0; i < 65; i++)
+	for (int i = 0; i < FL_MAX_HOSTS + 1; i++)
 		fprintf(f, "    h%d: {}\n", i);
 	fclose(f);
-	assert_errors(yaml, "t.yaml:5:5: too many lab hosts (65, at most 64)");
+	assert_errors(yaml, "t.yaml:5:5: too many lab hosts (129, at most 128)");
 	free(yaml);
 }
 
