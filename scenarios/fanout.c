@@ -184,17 +184,27 @@ void fl_fleet_free(struct fl_fleet *f)
 const char *const fl_rhost_state_names[] = { "chosen", "applied", "failed", "skipped",
 					     "reverted", "revert-failed" };
 
-/* The flat parameters the agent takes: the fault's own, without the controller's timing. */
+/*
+ * The flat parameters the agent takes: the fault's own, without the controller's timing. The
+ * controller ends the fault (revert); the agent's `for` is only a ceiling, long enough that no
+ * host ends it first however long the fan-out took: the window, plus a per-host timeout for
+ * the apply and one for the revert, plus the lease.
+ */
 static json_t *apply_args(const struct fl_fleet *f, const struct fl_fault *fault)
 {
+	const struct fl_fanout *fo = &f->h->fanout;
 	json_t *p = json_object();
+	char d[32];
 
 	for (size_t i = 0; i < fault->params.n; i++) {
 		const struct fl_param *x = &fault->params.v[i];
-		if (!strcmp(x->key, "at") || !strcmp(x->key, "on"))
+		if (!strcmp(x->key, "at") || !strcmp(x->key, "on") || !strcmp(x->key, "for"))
 			continue;
 		json_object_set_new(p, x->key, json_string(x->value));
 	}
+	json_object_set_new(p, "for", json_string(fl_format_duration(
+					      fault->for_ns + 2 * fo->timeout_ns + fo->lease_ns, d,
+					      sizeof(d))));
 	return json_pack("{s:o, s:I}", "fault", p, "lease_ms",
 			 (json_int_t)(f->h->fanout.lease_ns / NSEC_PER_MSEC));
 }
