@@ -76,7 +76,7 @@ for tr in $TRANSPORTS; do
 	for n in $SIZES; do
 		f="$TMP/fleet-$tr-$n.yaml"
 		fleet_scenario "$f" "$tr" "$n" "" abort "{ group: web }"
-		sed -i "s|^fanout: .*|fanout: { concurrency: 100, timeout: 30s, on_host_failure: abort }|" \
+		sed -i "s|^fanout: .*|fanout: { concurrency: 100, timeout: 60s, on_host_failure: abort }|" \
 			"$f"
 		sed -i 's|^    for: 4s|    for: 1s|' "$f"
 		t0=$(date +%s.%N)

@@ -154,6 +154,25 @@ int fl_fleet_call(struct fl_fleet *f, const char *op, struct fl_fanout_job *jobs
 	return 0;
 }
 
+int fl_fleet_call_host(void *fleet, const char *host, json_t *args, json_t **ret_reply,
+		       char **ret_reason)
+{
+	struct fl_fleet *f = fleet;
+	const struct fl_host *h = fl_hosts_find(f->h, host);
+	struct call c = { .f = f, .op = "probe" };
+	struct fl_fanout_job j = { .args = args };
+
+	if (!h) {
+		*ret_reason = strdup("no such remote host");
+		return -ENOENT;
+	}
+	j.host = (size_t)(h - f->h->v);
+	run_job(&c, &j);
+	*ret_reply = j.reply;
+	*ret_reason = j.reason;
+	return j.err;
+}
+
 void fl_fanout_job_clear(struct fl_fanout_job *j)
 {
 	free(j->reason);

@@ -32,6 +32,9 @@ int fl_fleet_set_route(struct fl_fleet *f, size_t host, const char *address, con
 /* Runs op on every job's host at once (bounded); 0 when every job ran (each has its err). */
 int fl_fleet_call(struct fl_fleet *f, const char *op, struct fl_fanout_job *jobs, size_t n);
 void fl_fanout_job_clear(struct fl_fanout_job *j);
+/* One call to the host named host (a probe `from` it): fl_probe_remote_fn's shape. */
+int fl_fleet_call_host(void *fleet, const char *host, json_t *args, json_t **ret_reply,
+		       char **ret_reason);
 /* Closes every session. */
 void fl_fleet_free(struct fl_fleet *f);
 

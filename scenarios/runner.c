@@ -1159,6 +1159,8 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *o, struct fl_r
 		set_outcome(&r, FL_EXIT_HOST, "%s", why ? why : strerror(-k));
 		goto out;
 	}
+	if (r.fleet)
+		fl_probes_set_remote(r.probes, fl_fleet_call_host, r.fleet);
 	k = fl_loop_add_timer(r.loop, r.t0 + s->baseline_ns, on_baseline_end, &r, &r.phase_timer);
 	if (k < 0) {
 		set_outcome(&r, FL_EXIT_INTERNAL, "cannot arm a timer: %s", strerror(-k));

@@ -1141,9 +1141,9 @@ static void parse_probe_tcp(struct ctx *c, const struct field *tf, struct fl_pro
 
 		if (inet_pton(AF_INET, v, &a) == 1 || inet_pton(AF_INET6, v, &a) == 1)
 			p->host = xstrdup(c, v);
-		else if (lab && !fl_lab_find_host(lab, v))
+		else if (lab && !p->from_remote && !fl_lab_find_host(lab, v))
 			unknown_host(c->errs, &w, lab, v);
-		else if (!lab && !valid_host(v))
+		else if ((!lab || p->from_remote) && !valid_host(v))
 			error_at(c, f[TCP_HOST].val,
 				 "'host' must be an IP address or a host name, got '%s'", Q(v));
 		else
@@ -1589,6 +1589,9 @@ static void parse_probe(struct ctx *c, const struct fl_ynode *n, struct fl_probe
 		  : f[P_HTTP].val ? FL_PROBE_HTTP
 		  : f[P_PROM].val ? FL_PROBE_PROMETHEUS
 				  : FL_PROBE_EXEC;
+	/* from a remote host: its agent resolves the target, which need not be a lab host */
+	p->from_remote = f[P_FROM].val && f[P_FROM].val->type == FL_YSCALAR &&
+			 fl_hosts_find(s->hosts, f[P_FROM].val->value);
 	if (f[P_TCP].val)
 		parse_probe_tcp(c, &f[P_TCP], p);
 	if (f[P_EXEC].val)
@@ -1600,7 +1603,15 @@ static void parse_probe(struct ctx *c, const struct fl_ynode *n, struct fl_probe
 	if (f[P_FROM].val && (v = scalar(c, &f[P_FROM]))) {
 		struct fl_where w = where_of(c, f[P_FROM].val);
 
-		if (!s->lab)
+		if (fl_hosts_find(s->hosts, v)) {
+			/* a remote host's agent runs it: its `probe` op knows tcp */
+			p->from = xstrdup(c, v);
+			p->from_remote = true;
+			if (!f[P_TCP].val)
+				error_at(c, f[P_FROM].val,
+					 "'from' a remote host runs 'tcp' probes only (its agent's "
+					 "probe operation)");
+		} else if (!s->lab)
 			error_at(c, f[P_FROM].val, "'from' needs a lab");
 		else if (!fl_lab_find_host(s->lab, v))
 			unknown_host(c->errs, &w, s->lab, v);

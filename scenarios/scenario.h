@@ -83,6 +83,7 @@ struct fl_probe {
 	char *name;
 	enum fl_probe_kind kind;
 	char *from;	      /* lab host the probe runs in; NULL: the lab's switch, or this host */
+	bool from_remote;     /* `from` names a remote host (`hosts:`): its agent runs the probe */
 	char *host;	      /* tcp: lab host name, IPv4/IPv6 literal or name */
 	uint16_t port;	      /* tcp */
 	char **argv;	      /* exec */

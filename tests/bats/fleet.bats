@@ -121,6 +121,30 @@ thirty_percent() {
 	thirty_percent agent "$AGENT_PORT"
 }
 
+@test "a probe from a remote host runs through its agent" {
+	agent_material pki 2
+	fleet_scenario s.yaml agent 2 "" abort "{ group: web, count: 1 }"
+	with_probe "$AGENT_PORT" s.yaml
+	# h1's agent connects to h2 (resolved in the lab) and to a port nobody listens on
+	sed -i "s|^  probes:|  probes:\n    - { name: from-h1, from: h1, tcp: { host: h2, port: $AGENT_PORT }, every: 100ms }\n    - { name: closed, from: h1, tcp: { host: h2, port: 9 }, every: 200ms, expect: { success_rate: 0 } }|" s.yaml
+	run "$FL" run --out out s.yaml
+	# the closed port never recovers: the CI gate fails on it, and only on it
+	[ "$status" -eq 1 ]
+	assert_output --partial "[FAIL] recovery: closed"
+	refute_output --partial "[FAIL] recovery: from-h1"
+	python3 - out/result.json <<'P'
+import json, sys
+r = json.load(open(sys.argv[1]))
+p = {x["name"]: x for x in r["probes"]}
+ok = p["from-h1"]["samples"]
+assert len(ok) > 10 and all(s["ok"] for s in ok), ok[:3]
+assert ok[0]["reason"].startswith("connected from h1"), ok[0]
+bad = p["closed"]["samples"]
+assert bad and not any(s["ok"] for s in bad), bad[:3]
+assert "refused" in bad[0]["reason"], bad[0]
+P
+}
+
 @test "an agent that is down: skipped and reported with on_host_failure: skip" {
 	agent_material pki 4
 	fleet_scenario s.yaml agent 4 h2 skip "{ group: web }"

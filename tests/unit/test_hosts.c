@@ -63,7 +63,13 @@ static void test_hosts_model(void **state)
 	assert_int_equal(s->faults[3].sel->count, 1);
 	fl_scenario_free(s);
 
-	s = load_ok(FLEET);
+	s = load_ok(FLEET "steady_state:\n  probes:\n"
+			  "    - { name: p, from: w1, tcp: { host: db, port: 5432 } }\n"
+			  "    - { name: q, from: l1, tcp: { host: l2, port: 22 } }\n");
+	assert_true(s->probes[0].from_remote);
+	assert_string_equal(s->probes[0].from, "w1");
+	/* a remote host that is a lab host: its agent runs the probe */
+	assert_true(s->probes[1].from_remote);
 	assert_int_equal(s->hosts->fanout.concurrency, 32);
 	assert_int_equal(s->hosts->fanout.timeout_ns, 10 * NSEC_PER_SEC);
 	assert_int_equal(s->hosts->fanout.on_host_failure, FL_HOST_FAILURE_ABORT);
@@ -176,6 +182,10 @@ static void test_selector_errors(void **state)
 		"t.yaml:22:64: a selector needs 'group' ({ group: G, count: N } or { group: G, "
 		"percent: P })",
 		"t.yaml:23:64: unknown lab host 'zz' (did you mean 'l1'?)");
+	assert_errors(FLEET "steady_state:\n  probes:\n"
+			    "    - { name: p, from: w1, exec: [true] }\n",
+		      "t.yaml:15:24: 'from' a remote host runs 'tcp' probes only (its agent's "
+		      "probe operation)");
 	assert_errors(HEAD "faults:\n"
 			   "  - { kind: loss, dev: eth0, percent: 1, for: 1s, on: { group: w } }\n",
 		      "t.yaml:4:55: a selector in 'on' needs remote 'hosts' in the scenario");
