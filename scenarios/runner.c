@@ -2,6 +2,8 @@
 /* The runner: preflight, lab, baseline, fault timeline, revert, recovery window, result. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -48,6 +50,14 @@ struct fault_rt {
 	uint64_t first_apply, last_apply, reverted_at; /* from t0 */
 	struct fl_rhost *rh; /* remote faults (`on:` a selector): the chosen hosts */
 	size_t n_rh;
+	/* an apply fan-out in flight: a thread, so probes keep sampling meanwhile */
+	bool fan_busy;
+	pthread_t fan_thread;
+	int fan_pipe[2];
+	struct fl_source *fan_io;
+	uint64_t fan_t;
+	size_t fan_failed;
+	char *fan_first;
 };
 
 struct runner {
@@ -143,18 +153,22 @@ static void count_application(struct runner *r, struct fault_rt *fr, uint64_t t)
 		r->ph.first_fault = t;
 }
 
-/* A fault on remote hosts: their agents apply it, all at once, and hold it under a lease. */
-static int fault_apply_remote(struct runner *r, struct fault_rt *fr)
+/* The bookkeeping of a finished apply fan-out (in the loop's thread). */
+static void fan_finish(struct runner *r, struct fault_rt *fr)
 {
-	_cleanup_free_ char *first = NULL;
-	uint64_t t = rel(r);
-	size_t failed, ok = 0;
+	_cleanup_free_ char *first = fr->fan_first;
+	uint64_t t = fr->fan_t;
+	size_t ok = 0, failed = fr->fan_failed;
 
-	/* a repeated fault that is over once applied (kill) is applied again on the same hosts */
-	for (size_t i = 0; i < fr->n_rh && !fr->f.backend->reversible; i++)
-		if (fr->rh[i].state == FL_RH_APPLIED)
-			fl_rfault_clear(&fr->rh[i], 1);
-	failed = fl_rfault_apply(r->fleet, &fr->f, fr->rh, fr->n_rh, r->t0, &first);
+	if (fr->fan_busy) {
+		pthread_join(fr->fan_thread, NULL);
+		fl_loop_remove(fr->fan_io);
+		close(fr->fan_pipe[0]);
+		close(fr->fan_pipe[1]);
+		fr->fan_io = NULL;
+		fr->fan_busy = false;
+	}
+	fr->fan_first = NULL;
 	for (size_t i = 0; i < fr->n_rh; i++)
 		ok += fr->rh[i].state == FL_RH_APPLIED;
 	count_application(r, fr, t);
@@ -165,7 +179,7 @@ static int fault_apply_remote(struct runner *r, struct fault_rt *fr)
 		event(fr, t, "failed", json_pack("{s:s, s:i, s:i}", "reason", r->reason,
 						 "hosts_applied", (int)ok, "hosts_failed",
 						 (int)failed));
-		return 0;
+		return;
 	}
 	log_info("%.3fs applied %s '%s' on %zu of %zu hosts (%.3fs)", fl_sec(t), fr->f.kind,
 		 fr->f.name, ok, fr->n_rh, fl_sec(rel(r) - t));
@@ -173,6 +187,57 @@ static int fault_apply_remote(struct runner *r, struct fault_rt *fr)
 					  "hosts_skipped", (int)failed, "fanout_s",
 					  fl_sec(rel(r) - t)));
 	notify(r, "applied\n");
+}
+
+static void *fan_apply(void *arg)
+{
+	struct fault_rt *fr = arg;
+	struct runner *r = fr->r;
+
+	fr->fan_failed = fl_rfault_apply(r->fleet, &fr->f, fr->rh, fr->n_rh, r->t0, &fr->fan_first);
+	if (fr->fan_busy && write(fr->fan_pipe[1], "x", 1) < 0)
+		log_debug("cannot wake the loop: %m");
+	return NULL;
+}
+
+static int on_fan_done(struct fl_source *src, int fd, uint32_t revents, void *ud)
+{
+	struct fault_rt *fr = ud;
+
+	fan_finish(fr->r, fr);
+	return 0;
+}
+
+/*
+ * A fault on remote hosts: their agents apply it, all at once, and hold it under a lease. The
+ * fan-out runs in a thread so that the loop (probes, signals) goes on; its end is handled in
+ * the loop, and a revert or the way out waits for it first.
+ */
+static int fault_apply_remote(struct runner *r, struct fault_rt *fr)
+{
+	if (fr->fan_busy)
+		return 0; /* a repetition while the last one is still being applied */
+	/* a repeated fault that is over once applied (kill) is applied again on the same hosts */
+	for (size_t i = 0; i < fr->n_rh && !fr->f.backend->reversible; i++)
+		if (fr->rh[i].state == FL_RH_APPLIED)
+			fl_rfault_clear(&fr->rh[i], 1);
+	fr->fan_t = rel(r);
+	if (pipe2(fr->fan_pipe, O_CLOEXEC) == 0) {
+		if (fl_loop_add_io(r->loop, fr->fan_pipe[0], EPOLLIN, false, on_fan_done, fr,
+				   &fr->fan_io) == 0) {
+			fr->fan_busy = true;
+			if (pthread_create(&fr->fan_thread, NULL, fan_apply, fr) == 0)
+				return 0;
+			fr->fan_busy = false;
+			fl_loop_remove(fr->fan_io);
+			fr->fan_io = NULL;
+		}
+		close(fr->fan_pipe[0]);
+		close(fr->fan_pipe[1]);
+	}
+	/* no thread: the same, in the loop's thread */
+	fan_apply(fr);
+	fan_finish(r, fr);
 	return 0;
 }
 
@@ -270,6 +335,8 @@ static int fault_revert(struct runner *r, struct fault_rt *fr)
 	uint64_t t = rel(r);
 	int k;
 
+	if (fr->fan_busy)
+		fan_finish(r, fr); /* the apply must be over before it is reverted */
 	if (!fr->active)
 		return 0;
 	if (fr->f.sel)

@@ -179,6 +179,28 @@ assert all(hs[h]["state"] == "reverted" for h in ("h1", "h3", "h4")), hs
 P
 }
 
+@test "SIGTERM while the fault is on remote hosts: reverted on every host, exit 4" {
+	ssh_material ssh
+	fleet_scenario s.yaml ssh 6 "" abort "{ group: web }"
+	sed -i 's|^    for: 4s|    for: 60s|' s.yaml
+	"$FL" run --out out s.yaml >run.out 2>run.err &
+	pid=$!
+	FL_PIDS+=("$pid")
+	# as soon as the first host carries it (the fan-out may still be going on)
+	wait_for '[ -n "$(run_id)" ] && [ -n "$(hosts_with_fault "$(run_id)")" ]' 30
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 4 ]
+	python3 - out/result.json <<'P'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["verdict"] == "aborted" and r["reason"] == "interrupted by SIGTERM", r["reason"]
+hs = r["faults"][0]["hosts"]
+assert len(hs) == 6 and all(h["state"] == "reverted" for h in hs), [(h["host"], h["state"]) for h in hs]
+P
+}
+
 @test "bad hosts: and on: input: file:line:col, exit 2, nothing started" {
 	cat >bad.yaml <<'Y'
 version: 1
