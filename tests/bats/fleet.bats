@@ -160,7 +160,11 @@ assert all(hs[h]["state"] == "reverted" for h in ("h1", "h3", "h4")), hs
 ev = r["faults"][0]["events"][0]
 assert ev["event"] == "applied" and ev["hosts_applied"] == 3 and ev["hosts_skipped"] == 1, ev
 P
-	grep -q '<skipped message="skipped: ' out/junit.xml
+	grep -q '<testcase name="fault drop-udp on host h2: skipped"' out/junit.xml
+	# per-host test cases keep junit.xml valid for CI reporters
+	xmllint --noout --schema "$FL_ROOT/tests/golden/junit.xsd" out/junit.xml
+	xmllint --noout --schema "$FL_ROOT/tests/golden/junit-ant.xsd" out/junit.xml
+	grep -q "Remote hosts" out/report.html
 }
 
 @test "an agent that is down aborts the run with on_host_failure: abort, the others reverted" {
@@ -177,6 +181,8 @@ hs = {h["host"]: h for h in r["faults"][0]["hosts"]}
 assert hs["h2"]["state"] == "failed", hs["h2"]
 assert all(hs[h]["state"] == "reverted" for h in ("h1", "h3", "h4")), hs
 P
+	grep -q '<failure message="failed: 198.18.0.11:7443: connect: ' out/junit.xml
+	xmllint --noout --schema "$FL_ROOT/tests/golden/junit-ant.xsd" out/junit.xml
 }
 
 @test "SIGTERM while the fault is on remote hosts: reverted on every host, exit 4" {
