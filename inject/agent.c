@@ -992,15 +992,18 @@ static int on_session(struct fl_source *src, int fd, uint32_t revents, void *ud)
 				return 0;
 		}
 		if (n <= 0) {
-			char why[128];
+			char why[300], e[256];
 			if (n == 0 && fl_proto_pending(&s->rx))
 				snprintf(why, sizeof(why),
 					 "the peer hung up in the middle of a message (%zu bytes "
 					 "of it received: truncated)",
 					 fl_proto_pending(&s->rx));
+			else if (n == 0)
+				snprintf(why, sizeof(why), "the peer hung up");
+			else if (s->ssl)
+				snprintf(why, sizeof(why), "TLS: %s", fl_tls_error(e, sizeof(e)));
 			else
-				snprintf(why, sizeof(why), "%s",
-					 n == 0 ? "the peer hung up" : "read error");
+				snprintf(why, sizeof(why), "read: %s", strerror(errno));
 			session_close(s, why);
 			return 0;
 		}

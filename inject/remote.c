@@ -39,13 +39,15 @@ struct fl_remote {
 	json_int_t next_id;
 	struct fl_proto_rx rx;
 	bool broken;
-	/* heartbeat */
+	/* heartbeat: every hb_period_ns (a third of the shortest lease applied) */
 	pthread_t hb;
 	bool hb_running, hb_stop;
+	uint64_t hb_period_ns;
 	pthread_mutex_t hb_lock;
 	pthread_cond_t hb_cond;
 };
 
+static void heartbeat_need(struct fl_remote *r, uint64_t lease_ns);
 static int fail(struct fl_remote *r, char **ret_reason, int err, const char *fmt, ...)
 	_printf_(4, 5);
 static int fail(struct fl_remote *r, char **ret_reason, int err, const char *fmt, ...)
@@ -159,7 +161,10 @@ static int recv_msg(struct fl_remote *r, uint64_t deadline, json_t **ret, char *
 					return fail(r, ret_reason, w, "no reply within %.1fs",
 						    (double)r->timeout_ns / 1e9);
 				if (w == -EPROTO)
-					return fail(r, ret_reason, w, "TLS: %s",
+					return fail(r, ret_reason, w,
+						    "TLS: %s (when this is the first reply: the "
+						    "agent refuses this client's certificate, its "
+						    "log says why)",
 						    fl_tls_error(e, sizeof(e))[0] ?
 							    e :
 							    "the connection failed");
@@ -195,7 +200,7 @@ int fl_remote_call(struct fl_remote *r, const char *op, json_t *args, json_t **r
 	_cleanup_free_ char *frame = NULL;
 	uint64_t deadline;
 	json_t *req, *reply = NULL;
-	json_int_t id;
+	json_int_t id, lease_ms;
 	size_t len;
 	int k;
 
@@ -213,16 +218,26 @@ int fl_remote_call(struct fl_remote *r, const char *op, json_t *args, json_t **r
 		json_object_set_new(req, "lease_ms",
 				    json_integer((json_int_t)(r->lease_ns / NSEC_PER_MSEC)));
 	k = req ? fl_proto_encode(req, 0, &frame, &len) : -ENOMEM;
-	json_decref(req);
 	if (k < 0) {
+		json_decref(req);
 		pthread_mutex_unlock(&r->lock);
 		return fail(r, ret_reason, k, "cannot encode '%s': %s", op, strerror(-k));
 	}
+	lease_ms = strcmp(op, "apply") == 0 ? json_integer_value(json_object_get(req, "lease_ms")) : 0;
+	json_decref(req);
 	deadline = fl_now_ns() + r->timeout_ns;
 	k = send_all(r, frame, len, deadline);
 	if (k < 0) {
 		r->broken = true;
 		pthread_mutex_unlock(&r->lock);
+		if (r->ssl && strcmp(op, "hello") == 0) {
+			char e[256];
+			fl_tls_error(e, sizeof(e));
+			return fail(r, ret_reason, -EPERM,
+				    "the agent ended the TLS session (%s): it refuses this client's "
+				    "certificate, its log says why",
+				    e[0] ? e : strerror(-k));
+		}
 		return fail(r, ret_reason, k, "cannot send '%s': %s", op, strerror(-k));
 	}
 	for (;;) {
@@ -259,16 +274,19 @@ int fl_remote_call(struct fl_remote *r, const char *op, json_t *args, json_t **r
 		*ret_reply = reply;
 	else
 		json_decref(reply);
+	/* the agent reverts a fault whose session is silent for its lease: keep talking */
+	if (lease_ms > 0)
+		heartbeat_need(r, (uint64_t)lease_ms * NSEC_PER_MSEC);
 	return 0;
 }
 
 static void *heartbeat_main(void *ud)
 {
 	struct fl_remote *r = ud;
-	uint64_t period = r->lease_ns / 3;
 
 	pthread_mutex_lock(&r->hb_lock);
 	while (!r->hb_stop) {
+		uint64_t period = r->hb_period_ns;
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += (time_t)(period / NSEC_PER_SEC);
@@ -288,6 +306,23 @@ static void *heartbeat_main(void *ud)
 	}
 	pthread_mutex_unlock(&r->hb_lock);
 	return NULL;
+}
+
+/* Heartbeats at least every lease/3 once a fault with that lease is held. */
+static void heartbeat_need(struct fl_remote *r, uint64_t lease_ns)
+{
+	uint64_t period = lease_ns / 3;
+
+	if (period < NSEC_PER_MSEC)
+		return;
+	pthread_mutex_lock(&r->hb_lock);
+	if (!r->hb_period_ns || period < r->hb_period_ns) {
+		r->hb_period_ns = period;
+		pthread_cond_signal(&r->hb_cond);
+	}
+	if (!r->hb_running && !r->hb_stop && pthread_create(&r->hb, NULL, heartbeat_main, r) == 0)
+		r->hb_running = true;
+	pthread_mutex_unlock(&r->hb_lock);
 }
 
 static int connect_ssh(struct fl_remote *r, const struct fl_remote_opts *o, char **ret_reason)
@@ -509,10 +544,8 @@ int fl_remote_connect(const struct fl_remote_opts *o, struct fl_remote **ret, ch
 	}
 	if (k < 0)
 		goto err;
-	if (r->lease_ns >= 3 * NSEC_PER_MSEC) {
-		if (pthread_create(&r->hb, NULL, heartbeat_main, r) == 0)
-			r->hb_running = true;
-	}
+	if (r->lease_ns)
+		heartbeat_need(r, r->lease_ns);
 	*ret = r;
 	return 0;
 err:

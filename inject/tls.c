@@ -55,7 +55,9 @@ static SSL_CTX *make_ctx(bool server, const char *ca, const char *cert, const ch
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	/* a peer that hangs up without close_notify is an end of stream like any other: the
+	 * framing tells a whole message from a truncated one */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (server)
 		SSL_CTX_set_num_tickets(ctx, 0);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
