@@ -14,6 +14,7 @@ libxml2-utils chromium
 prometheus curl openssl python3
 sqlite3 strace fiu-utils
 nftables systemd
+openssh-server openssh-client
 "
 # libxml2-utils: xmllint checks junit.xml against the JUnit XSDs (tests/golden/junit*.xsd);
 # chromium: report.bats opens report.html headless (screenshot, DOM, console errors).
@@ -22,6 +23,8 @@ nftables systemd
 # python3: the bats suites' UDP/TCP senders and receivers (socket scripts in the tests).
 # sqlite3: exec.bats' and diskfuse.bats' real program under disk errors; strace and fiu-utils (fiu-run): the
 # syscall rows of `make bench` compare faultline's seccomp faults with them.
+# openssh-server, openssh-client: fleet.bats and bench/fleet.sh start an sshd in each lab host
+# (keys and configs the test writes) and reach `faultline agent --stdio` over ssh.
 # xz-utils: tests/vm/kernel.sh decompresses Debian's vmlinuz; jq: the guest suites read JSON with
 # it (no python3 in the guests); fuse3: fusermount3, which doctor probes and the guests carry.
 # nftables: agent.bats cuts a controller off its agent with an nft rule in the test's namespace;
