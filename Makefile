@@ -11,6 +11,7 @@ DESTDIR     ?=
 BINDIR      := $(PREFIX)/bin
 MANDIR      := $(PREFIX)/share/man
 COMPLDIR    := $(PREFIX)/share/bash-completion/completions
+UNITDIR     := $(PREFIX)/lib/systemd/system
 ARCH        := x86
 FUZZ_TIME   ?= 20
 
@@ -31,7 +32,8 @@ BUILD       := build
 SANFLAGS    :=
 endif
 
-PKGS        := libbpf yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libnl-nf-3.0 libseccomp libcurl fuse3
+PKGS        := libbpf yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libnl-nf-3.0 libseccomp libcurl fuse3 \
+	       openssl
 PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
@@ -191,10 +193,13 @@ install: faultline
 	install -D -m 0755 $(BUILD)/faultline $(DESTDIR)$(BINDIR)/faultline
 	install -D -m 0644 cmd/faultline.1 $(DESTDIR)$(MANDIR)/man1/faultline.1
 	install -D -m 0644 cmd/faultline.bash-completion $(DESTDIR)$(COMPLDIR)/faultline
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/bin/faultline|$(BINDIR)/faultline|' cmd/faultline-agent.service \
+		>$(DESTDIR)$(UNITDIR)/faultline-agent.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/faultline $(DESTDIR)$(MANDIR)/man1/faultline.1 \
-		$(DESTDIR)$(COMPLDIR)/faultline
+		$(DESTDIR)$(COMPLDIR)/faultline $(DESTDIR)$(UNITDIR)/faultline-agent.service
 
 format:
 	clang-format -i $(SRCS) $(wildcard */*.h tests/unit/*.c bpf/*.c)

@@ -285,6 +285,10 @@ record "$(jq -cn --arg k "$(uname -r)" --arg cpu "$(awk -F': ' '/model name/ {pr
 # --- syscall faults (issue 6): faultline exec, strace, fiu-run on a write loop -------------
 log syscall "write loop: plain, seccomp errno, notify (sync/no sync), strace, fiu-run"
 FAULTLINE="$FL" "$HERE/syscall.sh" >>"$RAW" || log syscall "failed (see above)"
+# --- fleets (issue 7): apply/revert on 10, 50, 100 lab hosts via agents and ssh; agent RSS ----
+log fleet "labs of 10, 50, 100 hosts, agents and sshd; RSS of an agent"
+FAULTLINE="$FL" "$HERE/fleet.sh" --md "$TMP/fleet.md" >>"$RAW" || log fleet "failed (see above)"
 python3 "$HERE/report.py" "$RAW" "$OUT/results.json" "$OUT/RESULTS.md"
+[ ! -s "$TMP/fleet.md" ] || cat "$TMP/fleet.md" >>"$OUT/RESULTS.md"
 sed -n '/^## Summary/,/^## Loss/{/^- /p}' "$OUT/RESULTS.md" >&2
 echo "bench: wrote $OUT/results.json and $OUT/RESULTS.md" >&2

@@ -4,9 +4,13 @@
 # 16-byte write()s to a file (bench/wloop.c), plain, under `faultline exec` (seccomp errno
 # filter; user notification with and without the sync wake-up flag), under
 # `strace -e inject=write:error=EIO` (ptrace, what ChaosBlade runs) and under `fiu-run`
-# (libfiu's LD_PRELOAD wrappers), and through faultline's FUSE disk-error mount (as root), all
-# in one run. A targeted call is one the fault fails; an
-# untargeted one is a write() while the same tool fails another syscall (fsync).
+# (libfiu's LD_PRELOAD wrappers), through faultline's FUSE disk-error mount and its eBPF
+# disk-error backends, bpf-lsm and fmod-ret (as root; where the kernel refuses them, a row with
+# its reason instead of a number), and with a crash point armed (raw tracepoint sys_enter), all
+# in one run. A targeted call is one the fault fails; an untargeted one is a write() while the
+# same tool fails another syscall (fsync), or, for FUSE and eBPF, a write() of a process that is
+# not the target, under the same path; crash-point rows are untargeted calls of the bench while
+# the program waits for another process's Nth call (of getppid itself, or of fsync).
 #
 # Prints one JSON line per measurement ({"bench": "syscall", ...}) on stdout, the median of
 # BENCH_SC_REPS runs (default 5); bench/run.sh appends them to its records, bench/report.py
@@ -26,8 +30,14 @@ for c in jq strace "${CC:-cc}"; do command -v "$c" >/dev/null || die "needs $c";
 
 TMP="$(mktemp -d /tmp/flbench-sc.XXXXXX)"
 FUSE_RUN=
+ARMED=
+CGDIR=
+SLEEPER=
 cleanup() {
 	[ -z "$FUSE_RUN" ] || "$FL" recover "$FUSE_RUN" >/dev/null 2>&1 || true
+	[ -z "$ARMED" ] || "$FL" recover "$ARMED" >/dev/null 2>&1 || true
+	[ -z "$SLEEPER" ] || kill "$SLEEPER" 2>/dev/null || true
+	[ -z "$CGDIR" ] || rmdir "$CGDIR" 2>/dev/null || true
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -76,6 +86,59 @@ if [ "$(id -u)" -eq 0 ] && [ -e /dev/fuse ]; then
 else
 	jq -cn '{bench: "syscall", tool: "faultline-fuse", case: "write",
 		 na: "needs root and /dev/fuse"}'
+fi
+# armed "INJECT ARGS" CMD...: CMD while `faultline inject INJECT ARGS` is in place (armed for
+# each run of the case: the programs run for every write of every process, so they must not
+# be there while the other cases run); the fault's reason on stderr when it cannot be.
+armed() {
+	local args="$1" out st=0
+	shift
+	# shellcheck disable=SC2086 # a list of arguments
+	out="$("$FL" inject $args --for 10m --detach --json)" || return 1
+	ARMED="$(jq -r .run_id <<<"$out")"
+	"$@" || st=$?
+	"$FL" recover "$ARMED" >/dev/null 2>&1 || st=1
+	ARMED=
+	return "$st"
+}
+
+# incg CMD...: CMD in the bench's cgroup, the target of the eBPF disk-error faults (checked in
+# the kernel: processes started later are in)
+incg() {
+	(echo "$BASHPID" >"${CGDIR}/cgroup.procs" && exec "$@")
+}
+
+# eBPF (root, cgroup v2): disk-error EIO on writes under $TMP/eb by the bench's cgroup, through
+# the BPF LSM (bpf-lsm) and fmod_ret on security_file_permission (fmod-ret); the untargeted
+# writer is outside the cgroup. Then crash points on a sleeping process.
+CG2="$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)"
+if [ "$(id -u)" -eq 0 ] && [ -n "$CG2" ] && mkdir "${CG2}/flbench-sc-$$" 2>/dev/null; then
+	CGDIR="${CG2}/flbench-sc-$$"
+	mkdir -p "$TMP/eb"
+	for b in bpf-lsm fmod-ret; do
+		a="disk-error --backend $b --cgroup /flbench-sc-$$ --path $TMP/eb --errno EIO --ops write"
+		if why="$(armed "$a" true 2>&1)"; then
+			CASES+=("faultline-$b|write|true|$N|armed '$a' incg $WL write $N $TMP/eb/t"
+				"faultline-$b|write|false|$N|armed '$a' $WL write $N $TMP/eb/u")
+		else
+			# the kernel's reason, as faultline gives it
+			jq -cn --arg tool "faultline-$b" --arg why "${why##*cannot run here: }" \
+				'{bench: "syscall", tool: $tool, case: "write", na: $why}'
+		fi
+	done
+	sleep 1d &
+	SLEEPER=$!
+	c="crash-point --pid $SLEEPER --syscall"
+	if why="$(armed "$c getppid" true 2>&1)"; then
+		CASES+=("faultline-crash-point|getppid|false|$N|armed '$c getppid' $WL getppid $N"
+			"faultline-crash-point|write|false|$N|armed '$c fsync' $WL write $N $W")
+	else
+		jq -cn --arg why "${why##*cannot run here: }" \
+			'{bench: "syscall", tool: "faultline-crash-point", case: "getppid", na: $why}'
+	fi
+else
+	jq -cn '{bench: "syscall", tool: "faultline-bpf-lsm", case: "write",
+		 na: "needs root and cgroup v2"}'
 fi
 if command -v fiu-run >/dev/null; then
 	CASES+=("fiu-run|write|true|$N|fiu-run -x -c enable\ name=posix/io/rw/write $WL write $N $W"

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * disk-error through the BPF LSM: file operations of the target processes on files under one
- * directory fail with an errno, for a share of the calls, until the expiry in the config.
+ * disk-error through BPF: file operations of the target processes on files under one directory
+ * fail with an errno, for a share of the calls, until the expiry in the config. Each hook has
+ * two programs with one verdict: an LSM program (attach "lsm", called only when bpf is an
+ * active LSM) and an fmod_ret program on the security_* function that calls the LSM hooks
+ * (attach "fmod_ret": the verifier lets BPF_MODIFY_RETURN change any security_* function, so
+ * it works whatever the lsm= list). User space loads one set, never both.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -69,8 +73,8 @@ static __always_inline bool under_dir(struct dentry *d)
 }
 
 /*
- * The verdict for one call: 0, or -errno. prev is the verdict of the LSMs before us: never
- * turn a refusal into a success.
+ * The verdict for one call: 0, or -errno. prev is the verdict of the LSMs before us (lsm), or
+ * of the fmod_ret programs before us (fmod_ret): never turn a refusal into a success.
  */
 static __always_inline int verdict(__u32 op, struct dentry *d, struct dentry *d2, int prev)
 {
@@ -92,32 +96,53 @@ static __always_inline int verdict(__u32 op, struct dentry *d, struct dentry *d2
 	return -cfg.err;
 }
 
-SEC("lsm/file_open")
-int BPF_PROG(disklsm_open, struct file *file, int ret)
+/* file_permission's mask: the operation, or 0 for a call we leave alone */
+static __always_inline __u32 perm_op(int mask)
 {
-	return verdict(DL_OP_OPEN, BPF_CORE_READ(file, f_path.dentry), NULL, ret);
-}
-
-SEC("lsm/file_permission")
-int BPF_PROG(disklsm_perm, struct file *file, int mask, int ret)
-{
-	__u32 op = 0;
-
 	if (mask & DL_MAY_WRITE)
-		op = DL_OP_WRITE;
-	else if (mask & DL_MAY_READ)
-		op = DL_OP_READ;
-	if (!op)
-		return ret;
-	return verdict(op, BPF_CORE_READ(file, f_path.dentry), NULL, ret);
+		return DL_OP_WRITE;
+	if (mask & DL_MAY_READ)
+		return DL_OP_READ;
+	return 0;
 }
 
-SEC("lsm/inode_unlink")
-int BPF_PROG(disklsm_unlink, struct inode *dir, struct dentry *dentry, int ret)
+static __always_inline int perm_verdict(struct file *file, int mask, int prev)
 {
-	return verdict(DL_OP_UNLINK, dentry, NULL, ret);
+	__u32 op = perm_op(mask);
+
+	if (!op)
+		return prev;
+	return verdict(op, BPF_CORE_READ(file, f_path.dentry), NULL, prev);
 }
 
+/*
+ * One hook, two attaches: DL_HOOK(name, hook, verdict, arguments...) defines disklsm_NAME on
+ * lsm/HOOK and disklsm_fNAME on fmod_ret/security_HOOK, the same body over the same arguments
+ * (the security_* function's are the hook's, but for rename's, below) and `ret`.
+ */
+#define DL_HOOK(name, hook, verdict_expr, ...)              \
+	SEC("lsm/" #hook)                                   \
+	int BPF_PROG(disklsm_##name, __VA_ARGS__, int ret)  \
+	{                                                   \
+		return verdict_expr;                        \
+	}                                                   \
+	SEC("fmod_ret/security_" #hook)                     \
+	int BPF_PROG(disklsm_f##name, __VA_ARGS__, int ret) \
+	{                                                   \
+		return verdict_expr;                        \
+	}
+
+DL_HOOK(open, file_open, verdict(DL_OP_OPEN, BPF_CORE_READ(file, f_path.dentry), NULL, ret),
+	struct file *file)
+DL_HOOK(perm, file_permission, perm_verdict(file, mask, ret), struct file *file, int mask)
+DL_HOOK(unlink, inode_unlink, verdict(DL_OP_UNLINK, dentry, NULL, ret), struct inode *dir,
+	struct dentry *dentry)
+DL_HOOK(mkdir, inode_mkdir, verdict(DL_OP_MKDIR, dentry, NULL, ret), struct inode *dir,
+	struct dentry *dentry, umode_t mode)
+DL_HOOK(rmdir, inode_rmdir, verdict(DL_OP_RMDIR, dentry, NULL, ret), struct inode *dir,
+	struct dentry *dentry)
+
+/* security_inode_rename has one more argument than the hook, its flags (RENAME_*) */
 SEC("lsm/inode_rename")
 int BPF_PROG(disklsm_rename, struct inode *old_dir, struct dentry *old_dentry,
 	     struct inode *new_dir, struct dentry *new_dentry, int ret)
@@ -125,14 +150,9 @@ int BPF_PROG(disklsm_rename, struct inode *old_dir, struct dentry *old_dentry,
 	return verdict(DL_OP_RENAME, old_dentry, new_dentry, ret);
 }
 
-SEC("lsm/inode_mkdir")
-int BPF_PROG(disklsm_mkdir, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+SEC("fmod_ret/security_inode_rename")
+int BPF_PROG(disklsm_frename, struct inode *old_dir, struct dentry *old_dentry,
+	     struct inode *new_dir, struct dentry *new_dentry, unsigned int flags, int ret)
 {
-	return verdict(DL_OP_MKDIR, dentry, NULL, ret);
-}
-
-SEC("lsm/inode_rmdir")
-int BPF_PROG(disklsm_rmdir, struct inode *dir, struct dentry *dentry, int ret)
-{
-	return verdict(DL_OP_RMDIR, dentry, NULL, ret);
+	return verdict(DL_OP_RENAME, old_dentry, new_dentry, ret);
 }

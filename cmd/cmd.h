@@ -59,6 +59,7 @@ extern const char cmd_lab_usage[];
 extern const char cmd_doctor_usage[];
 extern const char cmd_report_usage[];
 extern const char cmd_exec_usage[];
+extern const char cmd_agent_usage[];
 extern const char cmd_gameday_usage[];
 extern const char cmd_schedule_usage[];
 
@@ -72,6 +73,7 @@ int cmd_lab(int argc, char **argv, struct fl_cli *cli);
 int cmd_version(int argc, char **argv, struct fl_cli *cli);
 int cmd_report(int argc, char **argv, struct fl_cli *cli);
 int cmd_exec(int argc, char **argv, struct fl_cli *cli);
+int cmd_agent(int argc, char **argv, struct fl_cli *cli);
 int cmd_gameday(int argc, char **argv, struct fl_cli *cli);
 int cmd_schedule(int argc, char **argv, struct fl_cli *cli);
 

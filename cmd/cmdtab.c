@@ -77,7 +77,8 @@ static const char inject_usage[] =
 	"       crash-point (--syscall NAME | --function F --binary PATH, [--nth N --signal S]:\n"
 	"         kill the target on its Nth call; eBPF, bpf_send_signal)\n"
 	"       disk-error (--path DIR [--errno EIO|ENOSPC|EROFS|EDQUOT|EACCES|... --ops open,\n"
-	"         read,write,fsync,... --percent P --prefix SUB]: a FUSE mount over DIR),\n"
+	"         read,write,fsync,... --percent P --prefix SUB]: BPF LSM or fmod_ret on\n"
+	"         security_* where the kernel allows, else a FUSE mount over DIR),\n"
 	"       io-latency (--path DIR --delay D [--jitter J --ops fsync --percent P])\n"
 	"       (for a command faultline launches: faultline exec --fault SPEC -- CMD)\n"
 	"       --backend NAME picks one (faultline doctor lists them and what this host can run)\n"
@@ -165,6 +166,8 @@ const struct fl_cmd fl_commands[] = {
 	{ "doctor", cmd_doctor, 0, "what this host can inject, and with what", cmd_doctor_usage },
 	{ "lab", cmd_lab, 0, "bring a scenario's lab up or down by hand", cmd_lab_usage },
 	{ "report", cmd_report, 0, "render a saved result as html, md, junit", cmd_report_usage },
+	{ "agent", cmd_agent, 0, "apply faults for a remote controller (ssh, mutual TLS)",
+	  cmd_agent_usage },
 	{ "gameday", cmd_gameday, 0, "run a game day: experiments, pauses, kill switch",
 	  cmd_gameday_usage },
 	{ "schedule", cmd_schedule, 0, "run a game day on a cron schedule, or install a timer",

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * disk-error through BPF LSM programs (bpf/disklsm.bpf.c): open, read, write, unlink, rename,
+ * disk-error through BPF programs (bpf/disklsm.bpf.c): open, read, write, unlink, rename,
  * mkdir and rmdir of the target processes on files under a directory fail with an errno.
+ * Two backends, one code: bpf-lsm attaches LSM programs (called only when bpf is an active
+ * LSM), fmod-ret attaches the same verdict as fmod_ret programs on the security_* functions
+ * (called whatever the lsm= list). The validator tries them in that order at run time, each
+ * probe attaching for real; the journal and result say which attach ran ("attach").
  * The programs' links are pinned under /sys/fs/bpf/faultline/RUN-HANDLE, so the fault outlives
  * a dead faultline until `recover` (and goes inert by itself at fault end + 30 s).
  */
@@ -25,24 +29,57 @@
 #include "inject/netutil.h"
 #include "inject/target.h"
 
-/* Each operation: its key in `ops`, its bit, and the program (hook) that sees it. */
+/* How the programs attach: one backend each. */
+enum dl_attach { DL_ATTACH_LSM, DL_ATTACH_FMOD_RET, _DL_ATTACH_MAX };
+
+static const char *const dl_attach_names[_DL_ATTACH_MAX] = {
+	[DL_ATTACH_LSM] = "lsm",
+	[DL_ATTACH_FMOD_RET] = "fmod_ret",
+};
+
+/* The hooks, and their program for each attach (in bpf/disklsm.bpf.c; also the pins' names). */
+enum dl_hook { DL_H_OPEN, DL_H_PERM, DL_H_UNLINK, DL_H_RENAME, DL_H_MKDIR, DL_H_RMDIR, DL_N_HOOKS };
+
+static const char *const dl_progs[_DL_ATTACH_MAX][DL_N_HOOKS] = {
+	[DL_ATTACH_LSM] = { "disklsm_open", "disklsm_perm", "disklsm_unlink", "disklsm_rename",
+			    "disklsm_mkdir", "disklsm_rmdir" },
+	[DL_ATTACH_FMOD_RET] = { "disklsm_fopen", "disklsm_fperm", "disklsm_funlink",
+				 "disklsm_frename", "disklsm_fmkdir", "disklsm_frmdir" },
+};
+
+/* Each operation: its key in `ops`, its bit, and the hook that sees it. */
 static const struct dl_op_info {
 	const char *name;
 	uint32_t bit;
-	const char *prog; /* in bpf/disklsm.bpf.c; also the pin's name */
+	enum dl_hook hook;
 } dl_ops[] = {
-	{ "open", DL_OP_OPEN, "disklsm_open" },	    { "read", DL_OP_READ, "disklsm_perm" },
-	{ "write", DL_OP_WRITE, "disklsm_perm" },   { "unlink", DL_OP_UNLINK, "disklsm_unlink" },
-	{ "rename", DL_OP_RENAME, "disklsm_rename" }, { "mkdir", DL_OP_MKDIR, "disklsm_mkdir" },
-	{ "rmdir", DL_OP_RMDIR, "disklsm_rmdir" },
+	{ "open", DL_OP_OPEN, DL_H_OPEN },	 { "read", DL_OP_READ, DL_H_PERM },
+	{ "write", DL_OP_WRITE, DL_H_PERM },	 { "unlink", DL_OP_UNLINK, DL_H_UNLINK },
+	{ "rename", DL_OP_RENAME, DL_H_RENAME }, { "mkdir", DL_OP_MKDIR, DL_H_MKDIR },
+	{ "rmdir", DL_OP_RMDIR, DL_H_RMDIR },
 };
+
+static enum dl_attach backend_attach(const struct fl_backend *b)
+{
+	return b == &fl_backend_disk_error_fmodret ? DL_ATTACH_FMOD_RET : DL_ATTACH_LSM;
+}
+
+/* A plan's "attach"; one without it is lsm's (plans written before fmod_ret). */
+static enum dl_attach attach_from_name(const char *s)
+{
+	for (int a = 0; s && a < _DL_ATTACH_MAX; a++)
+		if (!strcmp(s, dl_attach_names[a]))
+			return (enum dl_attach)a;
+	return s ? _DL_ATTACH_MAX : DL_ATTACH_LSM;
+}
+
+static const char *backend_name(const struct fl_fault *f)
+{
+	return f->backend ? f->backend->name : "bpf-lsm";
+}
 
 /* Operations of the kind that no LSM hook sees: another backend (fuse, seccomp) does them. */
 static const char *const dl_unhooked[] = { "fsync", "fdatasync", "sync", "flush" };
-
-/* Every program of the object: the pins revert removes (a fault pins those it attaches). */
-static const char *const dl_progs[] = { "disklsm_open",	  "disklsm_perm",  "disklsm_unlink",
-					"disklsm_rename", "disklsm_mkdir", "disklsm_rmdir" };
 
 int fl_disk_errno_parse(const char *s, int *ret)
 {
@@ -177,15 +214,17 @@ static int dl_parse(struct fl_fault *f, const struct fl_params *p, struct fl_err
 	/* valid for the kind, but the other backends': the validator moves on to them */
 	if (f->target.exec) {
 		fl_errors_add(errs, &p->where,
-			      "the bpf-lsm backend acts on running processes, not on a command "
-			      "faultline launches ('target.exec'): that is the seccomp backend's");
+			      "the %s backend acts on running processes, not on a command "
+			      "faultline launches ('target.exec'): that is the seccomp backend's",
+			      backend_name(f));
 		return -EOPNOTSUPP;
 	}
 	if (!f->target.pid && !f->target.name && !f->target.cmdline && !f->target.cgroup) {
 		fl_errors_add(errs, &p->where,
-			      "the bpf-lsm backend needs a target ('target.pid', 'target.name', "
+			      "the %s backend needs a target ('target.pid', 'target.name', "
 			      "'target.cmdline' or 'target.cgroup'); the fuse backend covers every "
-			      "process");
+			      "process",
+			      backend_name(f));
 		return -EOPNOTSUPP;
 	}
 	dp->err = EIO;
@@ -207,9 +246,9 @@ static int dl_parse(struct fl_fault *f, const struct fl_params *p, struct fl_err
 		if (k == -EOPNOTSUPP) {
 			/* valid for the kind: the validator may take the next backend */
 			fl_errors_add(errs, &v->where,
-				      "the bpf-lsm backend cannot fail '%.*s': no LSM hook "
+				      "the %s backend cannot fail '%.*s': no LSM hook "
 				      "sees it (the fuse or seccomp backend can)",
-				      (int)badlen, bad);
+				      backend_name(f), (int)badlen, bad);
 			unsupported = true;
 		} else if (k < 0) {
 			fl_errors_add(errs, &v->where,
@@ -249,16 +288,61 @@ static void link_destroyp(struct bpf_link **l)
 		bpf_link__destroy(*l);
 }
 
-/*
- * Our file_permission program, for our own tgid and a directory that matches nothing, must
- * load, attach and then see one read of ours: that proves the BPF LSM is active, not only
- * built (an `lsm=` list without bpf attaches programs that are never called). Nothing fails.
- */
-static int probe_once(const char **ret_reason)
+/* Load only the programs of `attach` for the hooks of `ops`. */
+static void set_autoload(struct disklsm_bpf *skel, enum dl_attach attach, uint32_t ops)
 {
+	for (int a = 0; a < _DL_ATTACH_MAX; a++)
+		for (int h = 0; h < DL_N_HOOKS; h++) {
+			bool want = false;
+
+			for (size_t k = 0; a == (int)attach && k < ARRAY_SIZE(dl_ops); k++)
+				if ((ops & dl_ops[k].bit) && dl_ops[k].hook == (enum dl_hook)h)
+					want = true;
+			bpf_program__set_autoload(
+				bpf_object__find_program_by_name(skel->obj, dl_progs[a][h]), want);
+		}
+}
+
+/* The probe's reasons, by attach. */
+static const struct dl_probe_text {
+	const char *refused_perm, *refused, *attach, *not_called;
+} dl_probe_texts[_DL_ATTACH_MAX] = {
+	[DL_ATTACH_LSM] = {
+		"the kernel refused the BPF LSM program (BPF_PROG_LOAD of lsm/file_permission: "
+		"permission denied): it needs CONFIG_BPF_LSM and BPF trampolines, which this "
+		"kernel blocks",
+		"the kernel refused the BPF LSM program (BPF_PROG_LOAD of lsm/file_permission "
+		"failed): it needs CONFIG_BPF_LSM, BTF and BPF trampolines",
+		"the BPF LSM program loaded but the kernel refused to attach it (BPF_LINK_CREATE "
+		"on lsm/file_permission)",
+		"the BPF LSM program attached but was never called: 'bpf' is not an active LSM "
+		"(see /sys/kernel/security/lsm; boot with lsm=...,bpf)",
+	},
+	[DL_ATTACH_FMOD_RET] = {
+		"the kernel refused the fmod_ret program (BPF_PROG_LOAD of "
+		"fmod_ret/security_file_permission: permission denied): it needs BPF "
+		"trampolines, which this kernel blocks",
+		"the kernel refused the fmod_ret program (BPF_PROG_LOAD of "
+		"fmod_ret/security_file_permission failed): it needs BTF and BPF trampolines",
+		"the fmod_ret program loaded but the kernel refused to attach it "
+		"(BPF_LINK_CREATE on security_file_permission)",
+		"the fmod_ret program on security_file_permission attached but was never called",
+	},
+};
+
+/*
+ * Our file_permission program of `attach`, for our own tgid and a directory that matches
+ * nothing, must load, attach and then see one read of ours: for lsm that proves the BPF LSM is
+ * active, not only built (an `lsm=` list without bpf attaches programs that are never called).
+ * Nothing fails.
+ */
+static int probe_once(enum dl_attach attach, const char **ret_reason)
+{
+	const struct dl_probe_text *t = &dl_probe_texts[attach];
 	_cleanup_(disklsm_destroyp) struct disklsm_bpf *skel = NULL;
 	_cleanup_(link_destroyp) struct bpf_link *link = NULL;
 	_cleanup_close_ int fd = -1;
+	struct bpf_program *prog;
 	struct dl_config *c;
 	uint32_t tgid = (uint32_t)getpid();
 	uint8_t one = 1;
@@ -266,7 +350,8 @@ static int probe_once(const char **ret_reason)
 	int r;
 
 	if (geteuid() != 0) {
-		*ret_reason = "BPF LSM programs need root (CAP_BPF, CAP_PERFMON and CAP_MAC_ADMIN)";
+		*ret_reason = "BPF LSM and fmod_ret programs need root (CAP_BPF, CAP_PERFMON and "
+			      "CAP_MAC_ADMIN)";
 		return -EPERM;
 	}
 	libbpf_set_print(fl_libbpf_quiet);
@@ -278,41 +363,30 @@ static int probe_once(const char **ret_reason)
 	c = (struct dl_config *)&skel->rodata->cfg;
 	c->dev = ~0u; /* no superblock has it: nothing matches, nothing fails */
 	c->ops = DL_OP_READ;
-	for (size_t i = 0; i < ARRAY_SIZE(dl_progs); i++)
-		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, dl_progs[i]),
-					  !strcmp(dl_progs[i], "disklsm_perm"));
+	set_autoload(skel, attach, DL_OP_READ);
 	r = disklsm_bpf__load(skel);
 	if (r < 0) {
-		*ret_reason = r == -EPERM || r == -EACCES ?
-				      "the kernel refused the BPF LSM program (BPF_PROG_LOAD of "
-				      "lsm/file_permission: permission denied): it needs "
-				      "CONFIG_BPF_LSM and BPF trampolines, which this kernel "
-				      "blocks" :
-				      "the kernel refused the BPF LSM program (BPF_PROG_LOAD of "
-				      "lsm/file_permission failed): it needs CONFIG_BPF_LSM, BTF "
-				      "and BPF trampolines";
+		*ret_reason = r == -EPERM || r == -EACCES ? t->refused_perm : t->refused;
 		return r;
 	}
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.tgids), &tgid, &one, BPF_ANY) < 0) {
 		*ret_reason = "cannot fill the disklsm target map";
 		return -errno;
 	}
-	link = bpf_program__attach(skel->progs.disklsm_perm);
+	prog = bpf_object__find_program_by_name(skel->obj, dl_progs[attach][DL_H_PERM]);
+	link = bpf_program__attach(prog);
 	if (!link) {
 		r = -errno;
-		*ret_reason = "the BPF LSM program loaded but the kernel refused to attach it "
-			      "(BPF_LINK_CREATE on lsm/file_permission)";
+		*ret_reason = t->attach;
 		return r;
 	}
 	fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || read(fd, buf, sizeof(buf)) < 0) {
-		*ret_reason = "cannot read /proc/self/stat for the BPF LSM probe";
+		*ret_reason = "cannot read /proc/self/stat for the disklsm probe";
 		return -errno;
 	}
 	if (fl_bpf_percpu_sum(bpf_map__fd(skel->maps.counters), DL_SEEN) <= 0) {
-		*ret_reason = "the BPF LSM program attached but was never called: 'bpf' is not "
-			      "an active LSM (see /sys/kernel/security/lsm; boot with "
-			      "lsm=...,bpf)";
+		*ret_reason = t->not_called;
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -320,15 +394,16 @@ static int probe_once(const char **ret_reason)
 
 static int dl_probe(const struct fl_fault *f, const char **ret_reason)
 {
-	/* one real probe per process: it attaches a program for a moment */
-	static int state = 1;
-	static const char *reason;
+	/* one real probe per process and attach: it attaches a program for a moment */
+	static int state[_DL_ATTACH_MAX] = { 1, 1 };
+	static const char *reason[_DL_ATTACH_MAX];
+	enum dl_attach a = backend_attach(f->backend);
 
-	if (state == 1)
-		state = probe_once(&reason);
-	if (state < 0)
-		*ret_reason = reason;
-	return state;
+	if (state[a] == 1)
+		state[a] = probe_once(a, &reason[a]);
+	if (state[a] < 0)
+		*ret_reason = reason[a];
+	return state[a];
 }
 
 /* --- plan ------------------------------------------------------------------------------ */
@@ -371,7 +446,8 @@ static int dl_plan(const struct fl_fault *f, struct fl_inject_ctx *ctx, json_t *
 		return -ENOMEM;
 	fl_disk_ops_format(dp->ops, ops, sizeof(ops));
 	/* the kernel's dev_t (MAJOR << 20 | MINOR), as the programs read it from the superblock */
-	o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:f, s:I, s:I, s:I}", "type", "bpf-lsm",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:f, s:I, s:I, s:I}", "type",
+		      backend_name(f), "attach", dl_attach_names[backend_attach(f->backend)],
 		      "pin_dir", pin, "path", dp->path, "errno", dp->err, "ops", ops, "percent",
 		      dp->percent, "dev",
 		      (json_int_t)((major(st.st_dev) << 20) | minor(st.st_dev)), "ino",
@@ -433,15 +509,16 @@ static int unpin(const char *pin, char **ret_reason)
 {
 	_cleanup_free_ char *cpath = NULL;
 
-	for (size_t i = 0; i < ARRAY_SIZE(dl_progs); i++) {
-		_cleanup_free_ char *lpath = NULL;
+	for (int a = 0; a < _DL_ATTACH_MAX; a++)
+		for (int h = 0; h < DL_N_HOOKS; h++) {
+			_cleanup_free_ char *lpath = NULL;
 
-		if (pin_path(&lpath, pin, dl_progs[i]) < 0)
-			return -ENOMEM;
-		if (unlink(lpath) < 0 && errno != ENOENT)
-			return fl_set_reason(ret_reason, -errno, "cannot remove '%s': %s", lpath,
-					     strerror(errno));
-	}
+			if (pin_path(&lpath, pin, dl_progs[a][h]) < 0)
+				return -ENOMEM;
+			if (unlink(lpath) < 0 && errno != ENOENT)
+				return fl_set_reason(ret_reason, -errno, "cannot remove '%s': %s",
+						     lpath, strerror(errno));
+		}
 	if (pin_path(&cpath, pin, "counters") < 0)
 		return -ENOMEM;
 	if ((unlink(cpath) < 0 && errno != ENOENT) || (rmdir(pin) < 0 && errno != ENOENT))
@@ -488,16 +565,19 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	const char *pin = json_string_value(json_object_get(o, "pin_dir"));
 	const char *ops_s = json_string_value(json_object_get(o, "ops"));
 	_cleanup_(disklsm_destroyp) struct disklsm_bpf *skel = NULL;
+	const char *attach_s = json_string_value(json_object_get(o, "attach"));
 	_cleanup_free_ char *cpath = NULL;
-	json_t *progs = json_array();
+	enum dl_attach attach = attach_from_name(attach_s);
+	json_t *progs = NULL;
 	const char *bad;
 	size_t badlen;
 	struct dl_config *c;
 	uint32_t ops = 0;
 	int r;
 
-	if (!pin || !ops_s || fl_disk_ops_parse(ops_s, &ops, &bad, &badlen) < 0)
-		return fl_set_reason(&ctx->reason, -EINVAL, "malformed bpf-lsm object in the plan");
+	if (attach == _DL_ATTACH_MAX || !pin || !ops_s ||
+	    fl_disk_ops_parse(ops_s, &ops, &bad, &badlen) < 0)
+		return fl_set_reason(&ctx->reason, -EINVAL, "malformed disklsm object in the plan");
 	r = fl_bpffs_ensure();
 	if (r < 0)
 		return fl_set_reason(&ctx->reason, r, "cannot mount the BPF filesystem on " FL_BPFFS
@@ -521,19 +601,13 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 		c->cgroup_id = (uint64_t)json_integer_value(json_object_get(o, "cgroup_id"));
 		c->cgroup_level = (uint32_t)json_integer_value(json_object_get(o, "cgroup_level"));
 	}
-	/* load only the programs of the operations asked for */
-	for (size_t i = 0; i < ARRAY_SIZE(dl_progs); i++) {
-		bool want = false;
-		for (size_t k = 0; k < ARRAY_SIZE(dl_ops); k++)
-			if ((ops & dl_ops[k].bit) && !strcmp(dl_ops[k].prog, dl_progs[i]))
-				want = true;
-		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, dl_progs[i]),
-					  want);
-	}
+	/* load only the programs of the operations asked for, for the attach planned */
+	set_autoload(skel, attach, ops);
 	r = disklsm_bpf__load(skel);
 	if (r < 0)
-		return fl_set_reason(&ctx->reason, r, "the kernel refused the disklsm programs: %s",
-				     strerror(-r));
+		return fl_set_reason(&ctx->reason, r,
+				     "the kernel refused the disklsm %s programs: %s",
+				     dl_attach_names[attach], strerror(-r));
 	if (!c->by_cgroup) {
 		r = fill_tgids(skel, json_object_get(o, "processes"), ctx, injected);
 		if (r < 0)
@@ -552,8 +626,10 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 				  strerror(-r));
 		goto fail;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(dl_progs); i++) {
-		struct bpf_program *prog = bpf_object__find_program_by_name(skel->obj, dl_progs[i]);
+	progs = json_array();
+	for (int h = 0; h < DL_N_HOOKS; h++) {
+		const char *name = dl_progs[attach][h];
+		struct bpf_program *prog = bpf_object__find_program_by_name(skel->obj, name);
 		_cleanup_(link_destroyp) struct bpf_link *link = NULL;
 		_cleanup_free_ char *lpath = NULL;
 
@@ -566,7 +642,7 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 			goto fail;
 		}
 		/* pinned: the link (and the hook) outlives us; revert or recover unpins it */
-		if (pin_path(&lpath, pin, dl_progs[i]) < 0) {
+		if (pin_path(&lpath, pin, name) < 0) {
 			r = -ENOMEM;
 			goto fail;
 		}
@@ -578,6 +654,7 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 		}
 		json_array_append_new(progs, json_string(bpf_program__section_name(prog)));
 	}
+	json_object_set_new(injected, "attach", json_string(dl_attach_names[attach]));
 	json_object_set_new(injected, "hooks", progs);
 	json_object_set_new(injected, "path", json_copy(json_object_get(o, "path")));
 	json_object_set_new(injected, "errno", json_string(strerrorname_np(c->err) ?: "?"));
@@ -597,7 +674,7 @@ static int dl_apply(const struct fl_fault *f, json_t *objects, struct fl_inject_
 		    json_t *injected)
 {
 	if (json_array_size(objects) != 1)
-		return fl_set_reason(&ctx->reason, -EINVAL, "malformed bpf-lsm plan");
+		return fl_set_reason(&ctx->reason, -EINVAL, "malformed disklsm plan");
 	return apply_one(json_array_get(objects, 0), ctx, injected);
 }
 
@@ -611,7 +688,7 @@ static int dl_revert(json_t *objects, char **ret_reason)
 		const char *pin = json_string_value(json_object_get(o, "pin_dir"));
 
 		if (!pin || strncmp(pin, FL_PIN_ROOT "/", strlen(FL_PIN_ROOT) + 1))
-			k = fl_set_reason(ret_reason, -EINVAL, "malformed bpf-lsm object in the "
+			k = fl_set_reason(ret_reason, -EINVAL, "malformed disklsm object in the "
 					  "journal");
 		else
 			k = unpin(pin, ret_reason);
@@ -677,19 +754,22 @@ static int dl_describe(const struct fl_fault *f, char *buf, size_t len)
 	return 0;
 }
 
-const struct fl_backend fl_backend_disk_error_lsm = {
-	.kind = "disk-error",
-	.name = "bpf-lsm",
-	.summary = "fail file operations under a path with an errno (BPF LSM hooks, self-expiring)",
-	.keys = (const char *const[]){ "errno", "ops", "percent", "path", NULL },
-	.needs_target = false, /* checked by dl_parse: without one, the fuse backend's */
-	.reversible = true,
-	.parse = dl_parse,
-	.free_priv = dl_params_free,
-	.probe = dl_probe,
-	.plan = dl_plan,
-	.apply = dl_apply,
-	.revert = dl_revert,
-	.observe = dl_observe,
-	.describe = dl_describe,
-};
+/* Two backends, one code: the attach follows from the backend (backend_attach). */
+#define DL_BACKEND(bname, bsummary)                                                  \
+	{                                                                            \
+		.kind = "disk-error", .name = bname, .summary = bsummary,            \
+		.keys = (const char *const[]){ "errno", "ops", "percent", "path", NULL }, \
+		/* checked by dl_parse: without one, the fuse backend's */           \
+		.needs_target = false, .reversible = true, .parse = dl_parse,        \
+		.free_priv = dl_params_free, .probe = dl_probe, .plan = dl_plan,     \
+		.apply = dl_apply, .revert = dl_revert, .observe = dl_observe,       \
+		.describe = dl_describe,                                             \
+	}
+
+const struct fl_backend fl_backend_disk_error_lsm = DL_BACKEND(
+	"bpf-lsm", "fail file operations under a path with an errno (BPF LSM hooks, self-expiring)");
+
+/* The same programs' twins, verdict and pins, attached as fmod_ret on the security_* functions */
+const struct fl_backend fl_backend_disk_error_fmodret =
+	DL_BACKEND("fmod-ret", "fail file operations under a path with an errno (fmod_ret on "
+			       "security_*, where bpf is not an active LSM; self-expiring)");

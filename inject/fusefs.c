@@ -10,6 +10,10 @@
  * Files opened before the mount are on the real filesystem and never see us.
  * At its lease (CLOCK_BOOTTIME) the daemon stops injecting and unmounts itself (lazily if
  * busy); SIGTERM ends it at once (revert has unmounted it); SIGUSR1 writes the stats.
+ * After the lease it passes through for at most FUSEFS_LEASE_GRACE_S more (files still open
+ * through a lazily unmounted mount, or a copy of the mount in a mount namespace created while
+ * it was up, which no umount here reaches), then exits: those get ENOTCONN, and nothing of
+ * ours outlives the fault by more than the grace.
  */
 #define FUSE_USE_VERSION 31
 
@@ -906,6 +910,7 @@ static void *control(void *arg)
 	const struct fusefs_config *c = fd_state.c;
 	int sfd = ((int *)arg)[0], lfd = ((int *)arg)[1];
 	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN } };
+	bool lease_over = false;
 
 	for (;;) {
 		struct signalfd_siginfo si;
@@ -921,14 +926,23 @@ static void *control(void *arg)
 			 * left behind answers ENOTCONN, never the real directory's data */
 			finish();
 		}
-		if (p[1].revents & POLLIN) {
+		if ((p[1].revents & POLLIN) && !lease_over) {
+			struct itimerspec grace = { .it_value.tv_sec = FUSEFS_LEASE_GRACE_S };
+			uint64_t ticks;
+
+			if (read(lfd, &ticks, sizeof(ticks)) < 0)
+				ticks = 0;
+
 			/* the lease: pass-through only, then unmount (lazily if busy); the loop
-			 * ends when the kernel lets the connection go */
+			 * ends when the kernel lets the connection go, or the grace does */
 			atomic_store(&fd_state.injecting, false);
 			write_stats();
 			if (fusefs_mount_state(c->path, fd_state.source) == FUSEFS_MOUNT_TOP)
 				fusefs_unmount(c->path);
-			p[1].fd = -1;
+			lease_over = true;
+			timerfd_settime(lfd, 0, &grace, NULL);
+		} else if (p[1].revents & POLLIN) {
+			finish(); /* the grace is over */
 		}
 	}
 	return NULL;

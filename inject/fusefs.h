@@ -7,6 +7,9 @@
 #ifndef FL_FUSEFS_H
 #define FL_FUSEFS_H
 
+/* After its lease the daemon passes through this long at most, then exits (see fusefs.c). */
+#define FUSEFS_LEASE_GRACE_S 10
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>

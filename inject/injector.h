@@ -100,5 +100,7 @@ extern const struct fl_backend fl_backend_iolat_seccomp;
 extern const struct fl_backend fl_backend_disk_fuse;
 extern const struct fl_backend fl_backend_iolat_fuse;
 extern const struct fl_backend fl_backend_disk_error_lsm;
+/* the same programs as fmod_ret on security_*: where bpf is not an active LSM */
+extern const struct fl_backend fl_backend_disk_error_fmodret;
 
 #endif

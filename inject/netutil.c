@@ -241,6 +241,12 @@ size_t fl_mgmt_ports(uint16_t ret[2])
 		ret[1] = (uint16_t)sport;
 		return 2;
 	}
+	/* `faultline agent --listen`: its port, set for the fault workers it forks */
+	ssh = getenv("FAULTLINE_MGMT_PORT");
+	if (ssh && sscanf(ssh, "%u", &sport) == 1 && sport && sport < 65536) {
+		ret[0] = (uint16_t)sport;
+		return 1;
+	}
 	return 0;
 }
 

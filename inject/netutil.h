@@ -63,7 +63,8 @@ int fl_run_capture(const char *netns, char *const *argv, const char *input, bool
 /* A 32-bit handle unique to (run, fault, now), odd so it is never 0. */
 uint32_t fl_net_handle(const char *run_id, const char *fault_name);
 
-/* The management plane: the ports of $SSH_CONNECTION (client, server); 0 when not over SSH. */
+/* The management plane: the ports of $SSH_CONNECTION (client, server), else the listening port
+ * of `faultline agent` ($FAULTLINE_MGMT_PORT, set by the agent); 0 when neither. */
 size_t fl_mgmt_ports(uint16_t ret[2]);
 
 /*

@@ -54,7 +54,9 @@ struct fl_remote;
 /* 0, or a negative errno with *ret_reason (malloc'd) naming the host and the cause. */
 int fl_remote_connect(const struct fl_remote_opts *o, struct fl_remote **ret, char **ret_reason);
 /* One request, one reply (the reply object, caller decrefs; ok:false comes back as -EREMOTEIO
- * with the agent's error in *ret_reason). Thread-safe. */
+ * with the agent's error in *ret_reason, and the reply, with its "exit", in *ret_reply).
+ * Thread-safe. args is borrowed (NULL: none); an apply without "lease_ms" gets the
+ * connection's lease_ns. A timeout or an I/O error breaks the connection (-ENOTCONN after). */
 int fl_remote_call(struct fl_remote *r, const char *op, json_t *args, json_t **ret_reply,
 		   char **ret_reason);
 /* Closes the session; the agent reverts what it still holds for it at lease end, or at once

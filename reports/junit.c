@@ -131,6 +131,59 @@ static void system_out(FILE *f, json_t *res)
 	fputs("</system-out>\n", f);
 }
 
+/*
+ * Faults on remote hosts: one test case per fault and host, a failure when it failed there or
+ * could not be reverted. A host skipped by the policy (on_host_failure: skip) passes, with
+ * "skipped" in its name: Ant's schema, which junit.xml keeps to, has no <skipped>.
+ */
+static void host_counts(json_t *res, size_t *tests, size_t *failures)
+{
+	json_t *x, *h;
+	size_t i, k;
+
+	json_array_foreach(fl_j_arr(res, "faults"), i, x) {
+		json_array_foreach(fl_j_arr(x, "hosts"), k, h) {
+			const char *st = fl_j_str(h, "state");
+			(*tests)++;
+			*failures += st && (!strcmp(st, "failed") || !strcmp(st, "revert-failed"));
+		}
+	}
+}
+
+static void host_cases(FILE *f, json_t *res, const char *scenario)
+{
+	json_t *x, *h;
+	size_t i, k;
+
+	json_array_foreach(fl_j_arr(res, "faults"), i, x) {
+		json_array_foreach(fl_j_arr(x, "hosts"), k, h) {
+			const char *st = fl_j_str(h, "state"), *err = fl_j_str(h, "error");
+			double t = 0, rt = 0;
+
+			fl_j_num(h, "apply_s", &t);
+			fl_j_num(h, "revert_s", &rt);
+			fputs("  <testcase name=\"fault ", f);
+			fl_put_xml_attr(f, fl_j_str(x, "name") ? fl_j_str(x, "name") : "?");
+			fputs(" on host ", f);
+			fl_put_xml_attr(f, fl_j_str(h, "host") ? fl_j_str(h, "host") : "?");
+			if (st && !strcmp(st, "skipped"))
+				fputs(": skipped", f);
+			fputs("\" classname=\"", f);
+			classname(f, scenario, NULL);
+			fprintf(f, ".hosts\" time=\"%.3f\"", t + rt);
+			if (!st || (strcmp(st, "failed") != 0 && strcmp(st, "revert-failed") != 0)) {
+				fputs("/>\n", f);
+				continue;
+			}
+			fputs(">\n    <failure message=\"", f);
+			fl_put_xml_attr(f, st);
+			fl_put_xml_attr(f, ": ");
+			fl_put_xml_attr(f, err ? err : "no reason given");
+			fputs("\" type=\"host\"/>\n  </testcase>\n", f);
+		}
+	}
+}
+
 int fl_report_junit(json_t *res, FILE *f)
 {
 	const char *scenario = fl_j_str(res, "scenario"), *verdict = fl_j_str(res, "verdict");
@@ -151,6 +204,7 @@ int fl_report_junit(json_t *res, FILE *f)
 		failures += !fl_j_true(e, "ok");
 	}
 	tests += run_error;
+	host_counts(res, &tests, &failures);
 	fl_j_num(res, "duration_s", &duration);
 	timestamp(res, ts, sizeof(ts));
 
@@ -210,6 +264,7 @@ int fl_report_junit(json_t *res, FILE *f)
 		failure_body(f, e, probe, phase, text);
 		fputs("</failure>\n  </testcase>\n", f);
 	}
+	host_cases(f, res, scenario);
 	if (run_error) {
 		const char *reason = fl_j_str(res, "reason");
 		fputs("  <testcase name=\"run\" classname=\"", f);

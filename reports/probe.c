@@ -214,6 +214,8 @@ static int start_sample(struct fl_probe_rt *p)
 	p->inflight = true;
 	p->fd = -1;
 	p->pid = 0;
+	if (p->spec->from_remote)
+		return fl_remote_probe_start(p);
 	switch (p->spec->kind) {
 	case FL_PROBE_HTTP:
 	case FL_PROBE_PROMETHEUS:
@@ -341,7 +343,9 @@ int fl_probes_start(struct fl_loop *loop, const struct fl_scenario *s, struct fl
 					   .failing_since = UINT64_MAX,
 					   .next_tick = t0 };
 		r = 0;
-		if (p->spec->kind == FL_PROBE_TCP) {
+		if (p->spec->from_remote) {
+			/* the agent resolves and connects */
+		} else if (p->spec->kind == FL_PROBE_TCP) {
 			r = resolve(p, ret_reason);
 		} else if (p->spec->kind != FL_PROBE_EXEC) {
 			if (!set->http)
@@ -374,6 +378,7 @@ void fl_probes_stop(struct fl_probes *set)
 		fl_loop_remove(p->tick);
 		if (p->http)
 			fl_http_cancel(p);
+		fl_remote_probe_cancel(p);
 		fl_loop_remove(p->io);
 		fl_loop_remove(p->deadline);
 		p->tick = p->io = p->deadline = NULL;
@@ -402,6 +407,12 @@ struct fl_probes *fl_probes_free(struct fl_probes *set)
 	free(set->v);
 	free(set);
 	return NULL;
+}
+
+void fl_probes_set_remote(struct fl_probes *set, fl_probe_remote_fn fn, void *ud)
+{
+	set->remote_call = fn;
+	set->remote_ud = ud;
 }
 
 size_t fl_probes_n(const struct fl_probes *p)

@@ -3,6 +3,7 @@
 #ifndef FL_PROBE_H
 #define FL_PROBE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -25,11 +26,17 @@ struct fl_probe_rt;
 
 /* Called after every sample; the runner evaluates stop conditions here. */
 typedef void (*fl_sample_cb)(struct fl_probe_rt *p, const struct fl_sample *s, void *userdata);
+/* One `probe` call to the agent of remote host `host` (scenario probes `from` it); blocking,
+ * called from a thread of its own. 0 and the reply, or a negative errno and *ret_reason. */
+typedef int (*fl_probe_remote_fn)(void *ud, const char *host, json_t *args, json_t **ret_reply,
+				  char **ret_reason);
 
 /*
  * Start sampling every probe of s from t0 on. lab may be NULL (probes run in this host's
  * namespaces). Addresses are resolved once, here; an unresolvable host fails with a reason.
  */
+/* Probes `from` a remote host run through fn (set before the loop runs). */
+void fl_probes_set_remote(struct fl_probes *set, fl_probe_remote_fn fn, void *ud);
 int fl_probes_start(struct fl_loop *loop, const struct fl_scenario *s, struct fl_lab_rt *lab,
 		    uint64_t t0, fl_sample_cb cb, void *userdata, struct fl_probes **ret,
 		    char **ret_reason);

@@ -26,6 +26,7 @@ struct fl_probe_rt {
 	uint64_t failing_since;
 	unsigned skipped;
 	struct fl_http_rt *http;
+	struct fl_remote_probe *remote; /* `from` a remote host: its in-flight call */
 };
 
 struct fl_probes {
@@ -39,6 +40,8 @@ struct fl_probes {
 	size_t n;
 	bool stopped;
 	struct fl_http_set *http;
+	fl_probe_remote_fn remote_call; /* runs a probe through a remote host's agent */
+	void *remote_ud;
 };
 
 /* Record the in-flight sample's outcome (value: prometheus, or NULL) and tell the runner. */
@@ -62,5 +65,10 @@ void fl_http_probe_free(struct fl_probe_rt *p);
 int fl_http_start(struct fl_probe_rt *p);
 /* Abandon the in-flight sample without recording it. */
 void fl_http_cancel(struct fl_probe_rt *p);
+
+/* probe_remote.c: probes `from` a remote host, through its agent's `probe` operation. */
+int fl_remote_probe_start(struct fl_probe_rt *p);
+/* Wait for the in-flight call (bounded by the agent's timeout) without recording it. */
+void fl_remote_probe_cancel(struct fl_probe_rt *p);
 
 #endif

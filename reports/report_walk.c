@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* One walk over a result for the Markdown and HTML reports; each format supplies an emitter. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "inject/util.h"
 #include "reports/report_walk.h"
@@ -261,6 +262,47 @@ static void faults(struct fl_emit *e, json_t *res)
 	fl_section_end(e);
 }
 
+/* Faults on remote hosts (`on:` a selector): what happened on each chosen host. */
+static void remote_hosts(struct fl_emit *e, json_t *res)
+{
+	static const struct fl_col cols[] = {
+		{ "Fault", FL_CELL_TEXT },     { "Host", FL_CELL_TEXT },    { "Via", FL_CELL_TEXT },
+		{ "State", FL_CELL_TEXT },     { "Applied at", FL_CELL_NUM }, { "Apply", FL_CELL_NUM },
+		{ "Revert", FL_CELL_NUM },     { "Detail", FL_CELL_TEXT },
+	};
+	json_t *fs = fl_j_arr(res, "faults"), *x, *h;
+	bool any = false;
+	size_t i, k;
+
+	json_array_foreach(fs, i, x)
+		any |= json_array_size(fl_j_arr(x, "hosts")) > 0;
+	if (!any)
+		return;
+	fl_section(e, "hosts", "Remote hosts");
+	fl_table(e, cols, ARRAY_SIZE(cols));
+	json_array_foreach(fs, i, x) {
+		json_array_foreach(fl_j_arr(x, "hosts"), k, h) {
+			const char *st = fl_j_str(h, "state"), *err = fl_j_str(h, "error");
+			json_t *inj = json_object_get(json_object_get(h, "applied"), "injected");
+			_cleanup_free_ char *brief = err || !inj ? NULL : fl_json_brief(inj);
+			bool bad = st && (!strcmp(st, "failed") || !strcmp(st, "revert-failed"));
+
+			fl_row(e, bad ? "fail" : NULL);
+			fl_cell_code(e, fl_j_str(x, "name") ? fl_j_str(x, "name") : "?");
+			fl_cell_code(e, fl_j_str(h, "host") ? fl_j_str(h, "host") : "?");
+			fl_cell_text(e, fl_j_str(h, "transport"));
+			fl_cell_text(e, st);
+			fl_cell_num(e, h, "apply_at_s", FL_NUM_SECONDS);
+			fl_cell_num(e, h, "apply_s", FL_NUM_SECONDS);
+			fl_cell_num(e, h, "revert_s", FL_NUM_SECONDS);
+			fl_cell_text(e, err ? err : brief);
+			fl_row_end(e);
+		}
+	}
+	fl_table_end(e);
+	fl_section_end(e);
+}
+
 /* A host's command line, "" for an empty argument; NULL when it runs nothing (or on ENOMEM). */
 static char *command_line(json_t *run)
 {
@@ -324,5 +366,6 @@ void fl_report_walk(struct fl_emit *e, json_t *res)
 	e->ops->probes(e, res);
 	timeline(e, res);
 	faults(e, res);
+	remote_hosts(e, res);
 	lab(e, res);
 }

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The runner: preflight, lab, baseline, fault timeline, revert, recovery window, result. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -18,6 +21,8 @@
 #include "reports/metrics.h"
 #include "reports/probe.h"
 #include "reports/result.h"
+#include "scenarios/fanout.h"
+#include "scenarios/hosts.h"
 #include "scenarios/probespec.h"
 #include "scenarios/runner.h"
 
@@ -43,6 +48,16 @@ struct fault_rt {
 	json_t *objects;		/* planned objects of the active application */
 	json_t *events;
 	uint64_t first_apply, last_apply, reverted_at; /* from t0 */
+	struct fl_rhost *rh; /* remote faults (`on:` a selector): the chosen hosts */
+	size_t n_rh;
+	/* an apply fan-out in flight: a thread, so probes keep sampling meanwhile */
+	bool fan_busy;
+	pthread_t fan_thread;
+	int fan_pipe[2];
+	struct fl_source *fan_io;
+	uint64_t fan_t;
+	size_t fan_failed;
+	char *fan_first;
 };
 
 struct runner {
@@ -53,6 +68,7 @@ struct runner {
 	struct fl_loop *loop;
 	struct fl_journal *j;
 	struct fl_lab_rt *lab;
+	struct fl_fleet *fleet; /* sessions to the remote hosts */
 	struct fl_probes *probes;
 	struct fault_rt *faults;
 	size_t faults_left;
@@ -127,6 +143,123 @@ static void fill_ctx(struct runner *r, struct fl_inject_ctx *ctx)
 							ARRAY_SIZE(ctx->protect) - ctx->n_protect);
 }
 
+static void count_application(struct runner *r, struct fault_rt *fr, uint64_t t)
+{
+	fr->applications++;
+	if (!fr->first_apply && fr->applications == 1)
+		fr->first_apply = t;
+	fr->last_apply = t;
+	if (!r->ph.first_fault || t < r->ph.first_fault)
+		r->ph.first_fault = t;
+}
+
+/* The bookkeeping of a finished apply fan-out (in the loop's thread). */
+static void fan_finish(struct runner *r, struct fault_rt *fr)
+{
+	_cleanup_free_ char *first = fr->fan_first;
+	uint64_t t = fr->fan_t;
+	size_t ok = 0, failed = fr->fan_failed;
+
+	if (fr->fan_busy) {
+		pthread_join(fr->fan_thread, NULL);
+		fl_loop_remove(fr->fan_io);
+		close(fr->fan_pipe[0]);
+		close(fr->fan_pipe[1]);
+		fr->fan_io = NULL;
+		fr->fan_busy = false;
+	}
+	fr->fan_first = NULL;
+	for (size_t i = 0; i < fr->n_rh; i++)
+		ok += fr->rh[i].state == FL_RH_APPLIED;
+	count_application(r, fr, t);
+	fr->active = fr->f.backend->reversible && fl_rfault_active(fr->rh, fr->n_rh);
+	if (failed && r->s->hosts->fanout.on_host_failure == FL_HOST_FAILURE_ABORT) {
+		set_outcome(r, FL_EXIT_ABORTED, "fault '%s': apply failed on %zu of %zu hosts: %s",
+			    fr->f.name, failed, fr->n_rh, first ? first : "?");
+		event(fr, t, "failed", json_pack("{s:s, s:i, s:i}", "reason", r->reason,
+						 "hosts_applied", (int)ok, "hosts_failed",
+						 (int)failed));
+		return;
+	}
+	log_info("%.3fs applied %s '%s' on %zu of %zu hosts (%.3fs)", fl_sec(t), fr->f.kind,
+		 fr->f.name, ok, fr->n_rh, fl_sec(rel(r) - t));
+	event(fr, t, "applied", json_pack("{s:i, s:i, s:f}", "hosts_applied", (int)ok,
+					  "hosts_skipped", (int)failed, "fanout_s",
+					  fl_sec(rel(r) - t)));
+	notify(r, "applied\n");
+}
+
+static void *fan_apply(void *arg)
+{
+	struct fault_rt *fr = arg;
+	struct runner *r = fr->r;
+
+	fr->fan_failed = fl_rfault_apply(r->fleet, &fr->f, fr->rh, fr->n_rh, r->t0, &fr->fan_first);
+	if (fr->fan_busy && write(fr->fan_pipe[1], "x", 1) < 0)
+		log_debug("cannot wake the loop: %m");
+	return NULL;
+}
+
+static int on_fan_done(struct fl_source *src, int fd, uint32_t revents, void *ud)
+{
+	struct fault_rt *fr = ud;
+
+	fan_finish(fr->r, fr);
+	return 0;
+}
+
+/*
+ * A fault on remote hosts: their agents apply it, all at once, and hold it under a lease. The
+ * fan-out runs in a thread so that the loop (probes, signals) goes on; its end is handled in
+ * the loop, and a revert or the way out waits for it first.
+ */
+static int fault_apply_remote(struct runner *r, struct fault_rt *fr)
+{
+	if (fr->fan_busy)
+		return 0; /* a repetition while the last one is still being applied */
+	/* a repeated fault that is over once applied (kill) is applied again on the same hosts */
+	for (size_t i = 0; i < fr->n_rh && !fr->f.backend->reversible; i++)
+		if (fr->rh[i].state == FL_RH_APPLIED)
+			fl_rfault_clear(&fr->rh[i], 1);
+	fr->fan_t = rel(r);
+	if (pipe2(fr->fan_pipe, O_CLOEXEC) == 0) {
+		if (fl_loop_add_io(r->loop, fr->fan_pipe[0], EPOLLIN, false, on_fan_done, fr,
+				   &fr->fan_io) == 0) {
+			fr->fan_busy = true;
+			if (pthread_create(&fr->fan_thread, NULL, fan_apply, fr) == 0)
+				return 0;
+			fr->fan_busy = false;
+			fl_loop_remove(fr->fan_io);
+			fr->fan_io = NULL;
+		}
+		close(fr->fan_pipe[0]);
+		close(fr->fan_pipe[1]);
+	}
+	/* no thread: the same, in the loop's thread */
+	fan_apply(fr);
+	fan_finish(r, fr);
+	return 0;
+}
+
+static int fault_revert_remote(struct runner *r, struct fault_rt *fr)
+{
+	uint64_t t = rel(r);
+	size_t failed = fl_rfault_revert(r->fleet, fr->rh, fr->n_rh, r->t0);
+
+	fr->active = fl_rfault_active(fr->rh, fr->n_rh);
+	if (failed) {
+		event(fr, t, "revert-failed",
+		      json_pack("{s:s, s:i}", "reason",
+				"some hosts did not confirm: their agents revert at lease end",
+				"hosts_failed", (int)failed));
+		return -EREMOTEIO;
+	}
+	fr->reverted_at = t;
+	event(fr, t, "reverted", json_pack("{s:f}", "fanout_s", fl_sec(rel(r) - t)));
+	log_info("%.3fs reverted %s '%s' on its hosts", fl_sec(t), fr->f.kind, fr->f.name);
+	return 0;
+}
+
 static int fault_apply(struct runner *r, struct fault_rt *fr)
 {
 	const struct fl_backend *b = fr->f.backend;
@@ -135,6 +268,8 @@ static int fault_apply(struct runner *r, struct fault_rt *fr)
 	uint64_t t = rel(r), lease;
 	int k;
 
+	if (fr->f.sel)
+		return fault_apply_remote(r, fr);
 	fill_ctx(r, &ctx);
 	k = b->plan(&fr->f, &ctx, &objects);
 	if (k < 0) {
@@ -159,12 +294,7 @@ static int fault_apply(struct runner *r, struct fault_rt *fr)
 	}
 	injected = json_object();
 	k = b->apply(&fr->f, objects, &ctx, injected);
-	fr->applications++;
-	if (!fr->first_apply && fr->applications == 1)
-		fr->first_apply = t;
-	fr->last_apply = t;
-	if (!r->ph.first_fault || t < r->ph.first_fault)
-		r->ph.first_fault = t;
+	count_application(r, fr, t);
 	if (k < 0) {
 		/* partially applied: what was done is reverted with the rest */
 		fl_journal_fault_state(r->j, fr->record, "active", NULL);
@@ -205,8 +335,12 @@ static int fault_revert(struct runner *r, struct fault_rt *fr)
 	uint64_t t = rel(r);
 	int k;
 
+	if (fr->fan_busy)
+		fan_finish(r, fr); /* the apply must be over before it is reverted */
 	if (!fr->active)
 		return 0;
+	if (fr->f.sel)
+		return fault_revert_remote(r, fr);
 	if (fr->f.backend->observe) {
 		/* asked versus observed: read what the kernel did before the evidence goes */
 		json_t *obs = json_object();
@@ -614,7 +748,7 @@ void fl_run_print_plan(json_t *plan, FILE *f)
 			json_string_value(json_object_get(x, "kind")),
 			json_string_value(json_object_get(x, "target")),
 			json_real_value(json_object_get(x, "every_s")));
-	json_array_foreach(json_object_get(plan, "faults"), i, x)
+	json_array_foreach(json_object_get(plan, "faults"), i, x) {
 		fprintf(f, "  at +%.3gs for %.3gs  %-12s %s/%s: %s\n",
 			json_real_value(json_object_get(x, "at_s")),
 			json_real_value(json_object_get(x, "for_s")),
@@ -622,6 +756,15 @@ void fl_run_print_plan(json_t *plan, FILE *f)
 			json_string_value(json_object_get(x, "kind")),
 			json_string_value(json_object_get(x, "backend")),
 			json_string_value(json_object_get(x, "description")));
+		if (json_object_get(x, "hosts")) {
+			json_t *h;
+			size_t k;
+			fprintf(f, "      on %s:", json_string_value(json_object_get(x, "on")));
+			json_array_foreach(json_object_get(x, "hosts"), k, h)
+				fprintf(f, " %s", json_string_value(h));
+			fprintf(f, "\n");
+		}
+	}
 	fprintf(f, "  recovery within %s, healthy for %.3gs\n",
 		json_string_value(json_object_get(plan, "recovery_within")),
 		json_real_value(json_object_get(plan, "recovery_healthy_for_s")));
@@ -696,7 +839,7 @@ static int choose_backend(struct runner *r, struct fault_rt *fr)
 static int preflight(struct runner *r)
 {
 	for (size_t i = 0; i < r->s->n_faults; i++) {
-		int k = choose_backend(r, &r->faults[i]);
+		int k = r->faults[i].f.sel ? 0 : choose_backend(r, &r->faults[i]);
 		if (k < 0)
 			return k;
 	}
@@ -718,7 +861,7 @@ static int preflight_targets(struct runner *r)
 		uint64_t rng = r->seed; /* a copy: the real choice happens at fault time */
 		int k;
 
-		if (!fr->f.backend->needs_target)
+		if (!fr->f.backend->needs_target || fr->f.sel)
 			continue;
 		fill_ctx(r, &ctx);
 		ctx.rng = &rng;
@@ -733,6 +876,62 @@ static int preflight_targets(struct runner *r)
 		free(ctx.reason);
 	}
 	return 0;
+}
+
+/* The hosts each remote fault acts on: chosen once, before anything starts, with the seed. */
+static int choose_hosts(struct runner *r)
+{
+	for (size_t i = 0; i < r->s->n_faults; i++) {
+		struct fault_rt *fr = &r->faults[i];
+		_cleanup_free_ size_t *idx = NULL;
+
+		if (!fr->f.sel)
+			continue;
+		idx = calloc(r->s->hosts->n, sizeof(*idx));
+		fr->rh = calloc(r->s->hosts->n, sizeof(*fr->rh));
+		if (!idx || !fr->rh) {
+			set_outcome(r, FL_EXIT_INTERNAL, "out of memory");
+			return -ENOMEM;
+		}
+		fr->n_rh = fl_select(r->s->hosts, fr->f.sel, r->seed, fr->f.name, idx);
+		for (size_t k = 0; k < fr->n_rh; k++)
+			fr->rh[k] = (struct fl_rhost){ .host = idx[k] };
+	}
+	return 0;
+}
+
+static void plan_hosts(struct runner *r, struct fault_rt *fr, json_t *pf)
+{
+	json_t *names = json_array();
+	char on[128];
+
+	for (size_t k = 0; k < fr->n_rh; k++)
+		json_array_append_new(names, json_string(r->s->hosts->v[fr->rh[k].host].name));
+	fl_selector_describe(fr->f.sel, on, sizeof(on));
+	json_object_set_new(pf, "on", json_string(on));
+	json_object_set_new(pf, "hosts", names);
+}
+
+/* Sessions to the remote hosts; a lab host is reached from the lab's switch. */
+static int fleet_up(struct runner *r)
+{
+	const struct fl_hosts *h = r->s->hosts;
+	int k = fl_fleet_new(h, &r->fleet);
+
+	for (size_t i = 0; k == 0 && i < h->n; i++) {
+		struct in_addr a;
+		char buf[INET_ADDRSTRLEN];
+
+		if (!h->v[i].lab)
+			continue;
+		k = fl_lab_host_addr(r->lab, h->v[i].lab, &a);
+		if (k == 0)
+			k = fl_fleet_set_route(r->fleet, i, inet_ntop(AF_INET, &a, buf, sizeof(buf)),
+					       fl_lab_netns_name(r->lab, NULL));
+	}
+	if (k < 0)
+		set_outcome(r, FL_EXIT_INTERNAL, "remote hosts: %s", strerror(-k));
+	return k;
 }
 
 static json_t *build_result(struct runner *r)
@@ -833,6 +1032,13 @@ static json_t *build_result(struct runner *r)
 						desc, "asked", asked, "at_s", fl_sec(fr->f.at_ns),
 						"for_s", fl_sec(fr->f.for_ns), "applications",
 						(int)fr->applications, "events", fr->events));
+		if (fr->f.sel) {
+			json_t *fj = json_array_get(faults, json_array_size(faults) - 1);
+			char on[128];
+			fl_selector_describe(fr->f.sel, on, sizeof(on));
+			json_object_set_new(fj, "on", json_string(on));
+			json_object_set_new(fj, "hosts", fl_rfault_json(r->s->hosts, fr->rh, fr->n_rh));
+		}
 	}
 	if (r->exit_code == FL_EXIT_OK && !all_ok)
 		r->exit_code = FL_EXIT_FAILED;
@@ -944,6 +1150,8 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *o, struct fl_r
 
 	if (preflight(&r) < 0)
 		goto out_early;
+	if (choose_hosts(&r) < 0)
+		goto out_early;
 	if (o->dry_run) {
 		res->result = fl_run_plan(s, r.seed);
 		/* the plan shows the backends preflight chose, described with their parameters */
@@ -953,6 +1161,8 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *o, struct fl_r
 			r.faults[i].f.backend->describe(&r.faults[i].f, desc, sizeof(desc));
 			json_object_set_new(pf, "backend", json_string(r.faults[i].f.backend->name));
 			json_object_set_new(pf, "description", json_string(desc));
+			if (r.faults[i].f.sel)
+				plan_hosts(&r, &r.faults[i], pf);
 		}
 		goto out_early;
 	}
@@ -999,6 +1209,8 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *o, struct fl_r
 				r.faults[i].f.target.netns =
 					(char *)fl_lab_netns_name(r.lab, r.faults[i].f.on);
 	}
+	if (s->hosts && s->hosts->n && fleet_up(&r) < 0)
+		goto out;
 	if (signal_pending_now()) {
 		set_outcome(&r, FL_EXIT_ABORTED, "interrupted during setup");
 		goto out;
@@ -1014,6 +1226,8 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *o, struct fl_r
 		set_outcome(&r, FL_EXIT_HOST, "%s", why ? why : strerror(-k));
 		goto out;
 	}
+	if (r.fleet)
+		fl_probes_set_remote(r.probes, fl_fleet_call_host, r.fleet);
 	k = fl_loop_add_timer(r.loop, r.t0 + s->baseline_ns, on_baseline_end, &r, &r.phase_timer);
 	if (k < 0) {
 		set_outcome(&r, FL_EXIT_INTERNAL, "cannot arm a timer: %s", strerror(-k));
@@ -1031,6 +1245,8 @@ out:
 	r.ph.end = r.t0 ? rel(&r) : 0;
 	fl_probes_stop(r.probes);
 	revert_all(&r);
+	fl_fleet_free(r.fleet);
+	r.fleet = NULL;
 	if (r.t0)
 		res->result = build_result(&r);
 	if (!o->detached) {
@@ -1086,6 +1302,8 @@ out_early:
 	for (size_t i = 0; i < s->n_faults; i++) {
 		json_decref(r.faults[i].events);
 		json_decref(r.faults[i].objects);
+		fl_rfault_clear(r.faults[i].rh, r.faults[i].n_rh);
+		free(r.faults[i].rh);
 		if (r.faults[i].own_priv && r.faults[i].f.backend->free_priv)
 			r.faults[i].f.backend->free_priv(r.faults[i].f.priv);
 	}

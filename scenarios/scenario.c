@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "inject/injector.h"
+#include "scenarios/hosts.h"
 #include "scenarios/probespec.h"
 #include "scenarios/scenario.h"
 #include "scenarios/yamltree.h"
@@ -682,6 +683,7 @@ void fl_fault_clear(struct fl_fault *f)
 	free(f->name);
 	free(f->kind);
 	free(f->on);
+	fl_selector_free(f->sel);
 	free(f->target.name);
 	free(f->target.cmdline);
 	free(f->target.cgroup);
@@ -731,6 +733,7 @@ struct fl_scenario *fl_scenario_free(struct fl_scenario *s)
 	for (size_t i = 0; i < s->n_faults; i++)
 		fl_fault_clear(&s->faults[i]);
 	free(s->faults);
+	fl_hosts_free(s->hosts);
 	for (size_t i = 0; i < s->n_stops; i++)
 		free(s->stops[i].probe);
 	free(s->stops);
@@ -1102,27 +1105,6 @@ static void parse_lab(struct ctx *c, const struct fl_ynode *n)
 	}
 }
 
-static void parse_hosts(struct ctx *c, const struct fl_ynode *n)
-{
-	if (fl_ynode_is_null(n))
-		return;
-	if (n->type != FL_YSEQ) {
-		type_error(c, n, "a sequence of strings", "hosts", false);
-		return;
-	}
-	for (size_t i = 0; i < n->n; i++) {
-		const struct fl_ynode *h = n->child[i];
-
-		if (h->type != FL_YSCALAR)
-			type_error(c, h, "a string", "hosts", true);
-		else if (strcmp(h->value, "local") != 0)
-			error_at(
-				c, h,
-				"remote host '%s' is not supported yet: 'hosts' takes only 'local'; use 'lab' for hosts on this machine",
-				Q(h->value));
-	}
-}
-
 static bool valid_host(const char *s)
 {
 	size_t n = strlen(s);
@@ -1159,9 +1141,9 @@ static void parse_probe_tcp(struct ctx *c, const struct field *tf, struct fl_pro
 
 		if (inet_pton(AF_INET, v, &a) == 1 || inet_pton(AF_INET6, v, &a) == 1)
 			p->host = xstrdup(c, v);
-		else if (lab && !fl_lab_find_host(lab, v))
+		else if (lab && !p->from_remote && !fl_lab_find_host(lab, v))
 			unknown_host(c->errs, &w, lab, v);
-		else if (!lab && !valid_host(v))
+		else if ((!lab || p->from_remote) && !valid_host(v))
 			error_at(c, f[TCP_HOST].val,
 				 "'host' must be an IP address or a host name, got '%s'", Q(v));
 		else
@@ -1607,6 +1589,9 @@ static void parse_probe(struct ctx *c, const struct fl_ynode *n, struct fl_probe
 		  : f[P_HTTP].val ? FL_PROBE_HTTP
 		  : f[P_PROM].val ? FL_PROBE_PROMETHEUS
 				  : FL_PROBE_EXEC;
+	/* from a remote host: its agent resolves the target, which need not be a lab host */
+	p->from_remote = f[P_FROM].val && f[P_FROM].val->type == FL_YSCALAR &&
+			 fl_hosts_find(s->hosts, f[P_FROM].val->value);
 	if (f[P_TCP].val)
 		parse_probe_tcp(c, &f[P_TCP], p);
 	if (f[P_EXEC].val)
@@ -1618,7 +1603,15 @@ static void parse_probe(struct ctx *c, const struct fl_ynode *n, struct fl_probe
 	if (f[P_FROM].val && (v = scalar(c, &f[P_FROM]))) {
 		struct fl_where w = where_of(c, f[P_FROM].val);
 
-		if (!s->lab)
+		if (fl_hosts_find(s->hosts, v)) {
+			/* a remote host's agent runs it: its `probe` op knows tcp */
+			p->from = xstrdup(c, v);
+			p->from_remote = true;
+			if (!f[P_TCP].val)
+				error_at(c, f[P_FROM].val,
+					 "'from' a remote host runs 'tcp' probes only (its agent's "
+					 "probe operation)");
+		} else if (!s->lab)
 			error_at(c, f[P_FROM].val, "'from' needs a lab");
 		else if (!fl_lab_find_host(s->lab, v))
 			unknown_host(c->errs, &w, s->lab, v);
@@ -1753,6 +1746,8 @@ static void flatten(struct ctx *c, const struct fl_ynode *m, const char *prefix,
 			target = k;
 			continue;
 		}
+		if (!prefix && !strcmp(k->value, "on") && v->type == FL_YMAP)
+			continue; /* a selector of remote hosts: fl_selector_take() */
 		if (prefix && !strcmp(prefix, "target") && !strcmp(k->value, "exec")) {
 			flatten_exec(c, k, v, p);
 			continue;
@@ -1807,6 +1802,7 @@ static void parse_faults(struct ctx *c, const struct fl_ynode *seq)
 		const struct fl_ynode *n = seq->child[i];
 		struct fl_params p = { .where = where_of(c, n) };
 		struct fl_fault *f = &s->faults[s->n_faults];
+		struct fl_selector *sel = NULL;
 		int r;
 
 		if (n->type != FL_YMAP) {
@@ -1814,8 +1810,14 @@ static void parse_faults(struct ctx *c, const struct fl_ynode *seq)
 			continue;
 		}
 		flatten(c, n, NULL, &p);
-		r = fl_fault_from_params(&p, s->lab, f, c->errs);
+		r = fl_selector_take(s->file, n, s->hosts, &p, &sel, c->errs);
+		if (r == 0)
+			r = fl_fault_from_params(&p, s->lab, f, c->errs);
 		fl_params_clear(&p);
+		if (r == 0)
+			f->sel = sel;
+		else
+			fl_selector_free(sel);
 		if (r == -EINVAL)
 			continue;
 		if (r < 0) {
@@ -1933,6 +1935,7 @@ static void parse_recovery(struct ctx *c, const struct fl_ynode *n)
 static const char *const top_keys[] = {
 	"version", "name",	   "description", "seed",      "hosts",
 	"lab",	   "steady_state", "faults",	  "stop_when", "recovery",
+	"fanout",
 };
 enum {
 	T_VERSION,
@@ -1944,7 +1947,8 @@ enum {
 	T_STEADY,
 	T_FAULTS,
 	T_STOP,
-	T_RECOVERY
+	T_RECOVERY,
+	T_FANOUT,
 };
 
 static void parse_scenario(struct ctx *c, const struct fl_ynode *root)
@@ -1995,11 +1999,15 @@ static void parse_scenario(struct ctx *c, const struct fl_ynode *root)
 		else
 			s->seed_set = true;
 	}
-	if (f[T_HOSTS].val)
-		parse_hosts(c, f[T_HOSTS].val);
-	/* the lab first: probes and faults refer to its hosts */
+	/* the lab first: probes, faults and remote hosts refer to its hosts */
 	if (f[T_LAB].val)
 		parse_lab(c, f[T_LAB].val);
+	if (f[T_HOSTS].val || f[T_FANOUT].val) {
+		int r = fl_hosts_parse(s->file, s->dir, f[T_HOSTS].val, f[T_FANOUT].val, s->lab,
+				       &s->hosts, c->errs);
+		if (r < 0)
+			c->r = r;
+	}
 	if (f[T_STEADY].val)
 		parse_steady_state(c, f[T_STEADY].val);
 	if (f[T_FAULTS].val)

@@ -11,7 +11,7 @@
 
 /* Limits on everything a user controls (documented in README.md, "Limits"). */
 #define FL_MAX_FILE_SIZE (1u << 20) /* 1 MiB scenario file */
-#define FL_MAX_HOSTS 64		    /* lab hosts */
+#define FL_MAX_HOSTS 128	    /* lab hosts: 198.18.0.10-137 */
 #define FL_MAX_PROBES 32
 #define FL_MAX_FAULTS 64
 #define FL_MAX_STOPS 16
@@ -83,6 +83,7 @@ struct fl_probe {
 	char *name;
 	enum fl_probe_kind kind;
 	char *from;	      /* lab host the probe runs in; NULL: the lab's switch, or this host */
+	bool from_remote;     /* `from` names a remote host (`hosts:`): its agent runs the probe */
 	char *host;	      /* tcp: lab host name, IPv4/IPv6 literal or name */
 	uint16_t port;	      /* tcp */
 	char **argv;	      /* exec */
@@ -108,6 +109,8 @@ struct fl_target {
 };
 
 struct fl_backend;
+struct fl_selector; /* scenarios/hosts.h */
+struct fl_hosts;
 
 struct fl_fault {
 	char *name;
@@ -115,6 +118,7 @@ struct fl_fault {
 	const struct fl_backend *backend;
 	bool backend_explicit; /* `backend:` given: no automatic choice at preflight */
 	char *on; /* lab host; NULL: this host */
+	struct fl_selector *sel; /* remote hosts (`hosts:`) the fault is applied on; NULL: none */
 	struct fl_target target;
 	uint64_t at_ns;	    /* from the start of the fault phase (after the baseline) */
 	uint64_t for_ns;    /* how long the fault lasts; kill: how long it repeats */
@@ -141,6 +145,7 @@ struct fl_scenario {
 	uint64_t seed;
 	bool seed_set;
 	struct fl_lab *lab; /* NULL: faults act on this host */
+	struct fl_hosts *hosts; /* remote hosts and the fan-out policy; NULL: none */
 	uint64_t baseline_ns; /* steady_state.baseline, default 2s */
 	struct fl_probe *probes;
 	size_t n_probes;

@@ -13,7 +13,9 @@ nginx-light redis-server redis-tools
 libxml2-utils chromium
 prometheus curl openssl python3
 sqlite3 strace fiu-utils
-tzdata python3-icalendar systemd
+nftables systemd
+openssh-server openssh-client
+tzdata python3-icalendar
 "
 # libxml2-utils: xmllint checks junit.xml against the JUnit XSDs (tests/golden/junit*.xsd);
 # chromium: report.bats opens report.html headless (screenshot, DOM, console errors).
@@ -22,11 +24,15 @@ tzdata python3-icalendar systemd
 # python3: the bats suites' UDP/TCP senders and receivers (socket scripts in the tests).
 # sqlite3: exec.bats' and diskfuse.bats' real program under disk errors; strace and fiu-utils (fiu-run): the
 # syscall rows of `make bench` compare faultline's seccomp faults with them.
+# openssh-server, openssh-client: fleet.bats and bench/fleet.sh start an sshd in each lab host
+# (keys and configs the test writes) and reach `faultline agent --stdio` over ssh.
 # tzdata: named time zones of game-day windows and schedules (test_cron's DST cases);
 # python3-icalendar: gameday.bats parses the .ics (plus its own CRLF/folding checks);
-# systemd: systemd-analyze verifies `schedule install`'s units and their OnCalendar= elapses.
+# systemd (also): systemd-analyze verifies `schedule install`'s units and their OnCalendar= elapses.
 # xz-utils: tests/vm/kernel.sh decompresses Debian's vmlinuz; jq: the guest suites read JSON with
 # it (no python3 in the guests); fuse3: fusermount3, which doctor probes and the guests carry.
+# nftables: agent.bats cuts a controller off its agent with an nft rule in the test's namespace;
+# systemd: systemd-analyze verify checks cmd/faultline-agent.service (agent.bats).
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -13,9 +13,10 @@
 
 static void table_is_complete(void **state)
 {
-	static const char *const want[] = { "run",     "validate", "inject", "exec",
-					    "status",  "recover",  "doctor", "lab",
-					    "report",  "gameday",  "schedule", "version" };
+	static const char *const want[] = { "run",     "validate", "inject",   "exec",
+					    "status",  "recover",  "doctor",   "lab",
+					    "report",  "agent",	   "gameday",  "schedule",
+					    "version" };
 
 	assert_int_equal(fl_n_commands, ARRAY_SIZE(want));
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Unit tests: disk-error's bpf-lsm backend: keys, errors, refusal of fsync, plan, threshold. */
+/*
+ * Unit tests: disk-error's bpf-lsm and fmod-ret backends: keys, errors, refusal of fsync, plan,
+ * threshold, the attach each one plans.
+ */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -166,6 +169,7 @@ static void plan_pid(void **state)
 	assert_int_equal(r, 0);
 	o = json_array_get(objs, 0);
 	assert_string_equal(json_string_value(json_object_get(o, "type")), "bpf-lsm");
+	assert_string_equal(json_string_value(json_object_get(o, "attach")), "lsm");
 	assert_string_equal(json_string_value(json_object_get(o, "ops")), "write");
 	assert_int_equal(json_integer_value(json_object_get(o, "errno")), EIO);
 	assert_true(json_number_value(json_object_get(o, "percent")) == 25.0);
@@ -235,6 +239,59 @@ static void revert_idempotent(void **state)
 	json_decref(objs);
 }
 
+/*
+ * fmod-ret: right after bpf-lsm among the kind's backends (the validator tries it when the BPF
+ * LSM is not there), the same keys and errors under its own name, a plan with attach fmod_ret.
+ */
+static void fmod_ret_backend(void **state)
+{
+	const struct fl_backend *const *all = fl_backends_of("disk-error");
+	struct fl_inject_ctx ctx = { .run_id = "0123456789ab", .fault_id = "f0" };
+	struct fl_scenario *s;
+	json_t *objs = NULL, *o;
+	char d[256];
+
+	assert_string_equal(all[0]->name, "bpf-lsm");
+	assert_string_equal(all[1]->name, "fmod-ret");
+	s = load_ok(HEAD "faults:\n  - kind: disk-error\n    for: 1s\n    target: { cgroup: / }\n"
+			 "    backend: fmod-ret\n    path: /tmp\n    ops: [open, rename]\n"
+			 "    errno: EROFS\n");
+	assert_string_equal(s->faults[0].backend->name, "fmod-ret");
+	s->faults[0].backend->describe(&s->faults[0], d, sizeof(d));
+	assert_string_equal(d, "EROFS on open,rename of cgroup '/' under /tmp");
+	if (s->faults[0].backend->plan(&s->faults[0], &ctx, &objs) == 0) { /* cgroup v2 here */
+		o = json_array_get(objs, 0);
+		assert_string_equal(json_string_value(json_object_get(o, "type")), "fmod-ret");
+		assert_string_equal(json_string_value(json_object_get(o, "attach")), "fmod_ret");
+		assert_string_equal(json_string_value(json_object_get(o, "ops")), "open,rename");
+		json_decref(objs);
+	}
+	free(ctx.reason);
+	fl_scenario_free(s);
+	/* its errors name it */
+	assert_errors(FAULT "    backend: fmod-ret\n    path: /tmp\n    ops: [write, fsync]\n",
+		      "t.yaml:9:10: the fmod-ret backend cannot fail 'fsync': no LSM hook sees it "
+		      "(the fuse or seccomp backend can)");
+}
+
+/* A plan object with an attach we do not know is refused, not guessed. */
+static void unknown_attach(void **state)
+{
+	const struct fl_backend *b = fl_backend_find_named("disk-error", "fmod-ret");
+	json_t *objs = json_pack("[{s:s, s:s, s:s, s:s}]", "type", "fmod-ret", "attach", "kprobe",
+				 "pin_dir", "/sys/fs/bpf/faultline/000000000000-00000002", "ops",
+				 "write");
+	struct fl_inject_ctx ctx = { .run_id = "000000000000", .fault_id = "f0" };
+	struct fl_fault f = { .backend = b };
+	json_t *injected = json_object();
+
+	assert_int_equal(b->apply(&f, objs, &ctx, injected), -EINVAL);
+	assert_string_equal(ctx.reason, "malformed disklsm object in the plan");
+	free(ctx.reason);
+	json_decref(injected);
+	json_decref(objs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,7 +299,8 @@ int main(void)
 		cmocka_unit_test(threshold),	   cmocka_unit_test(scenario_errors),
 		cmocka_unit_test(fsync_is_refused), cmocka_unit_test(parse_describe),
 		cmocka_unit_test(plan_pid),	   cmocka_unit_test(plan_cgroup),
-		cmocka_unit_test(revert_idempotent),
+		cmocka_unit_test(revert_idempotent), cmocka_unit_test(fmod_ret_backend),
+		cmocka_unit_test(unknown_attach),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

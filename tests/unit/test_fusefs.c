@@ -214,7 +214,8 @@ static void registered(void **state)
 	bool seen = false;
 
 	assert_string_equal(fl_backend_find("disk-error")->name, "bpf-lsm");
-	assert_string_equal(fl_backends_of("disk-error")[1]->name, "fuse");
+	assert_string_equal(fl_backends_of("disk-error")[1]->name, "fmod-ret");
+	assert_string_equal(fl_backends_of("disk-error")[2]->name, "fuse");
 	assert_string_equal(fl_backend_find("io-latency")->name, "fuse");
 	for (k = fl_kinds(); *k; k++) {
 		if (strcmp((*k)->kind, "disk-error"))

@@ -500,10 +500,10 @@ static void test_too_many_hosts(void **state)
 
 	assert_non_null(f);
 	fputs(HEAD "lab:\n  hosts:\n", f);
-	for (int i = 0; i < 65; i++)
+	for (int i = 0; i < FL_MAX_HOSTS + 1; i++)
 		fprintf(f, "    h%d: {}\n", i);
 	fclose(f);
-	assert_errors(yaml, "t.yaml:5:5: too many lab hosts (65, at most 64)");
+	assert_errors(yaml, "t.yaml:5:5: too many lab hosts (129, at most 128)");
 	free(yaml);
 }
 
@@ -675,8 +675,8 @@ static void test_misc_top_level(void **state)
 	assert_errors(
 		HEAD "seed: -1\nhosts: [local, db1.example.com]\n",
 		"t.yaml:3:7: 'seed' must be a number from 0 to 18446744073709551615, got '-1'",
-		"t.yaml:4:16: remote host 'db1.example.com' is not supported yet: "
-		"'hosts' takes only 'local'; use 'lab' for hosts on this machine");
+		"t.yaml:4:16: host 'db1.example.com' needs a mapping: { name, address, groups, "
+		"transport } ('local' is the only bare name)");
 	assert_errors(
 		"version: 1\nname: 0123456789012345678901234567890123456789012345678901234567"
 		"890123\n",

@@ -46,6 +46,11 @@ payload() {
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet)
 }
 
+# A suite's own kernel command line: its line "# vm-append: ARGS" (disklsm-fmodret: lsm=...).
+suite_append() {
+	sed -n 's/^# vm-append: //p' "$1" | head -1
+}
+
 main() {
 	local name tmp start end st why boot wall
 	[ -r "$SUITE" ] || vm_die "no guest suite '${SUITE}'"
@@ -80,7 +85,7 @@ main() {
 	# shellcheck disable=SC2086
 	timeout -k 10 "$TIMEOUT" "$QEMU" -accel tcg -m "$MEM" -nographic -monitor none -nic none \
 		-no-reboot -kernel "${KDIR}/vmlinux" -initrd "${tmp}/initrd" \
-		-append "console=ttyS0 quiet panic=-1 ${VM_APPEND:-}" \
+		-append "console=ttyS0 quiet panic=-1 ${VM_APPEND:-} $(suite_append "$SUITE")" \
 		-serial stdio -serial "file:${LOGS}/output.log" ${VM_QEMU_OPTS:-} \
 		</dev/null >"${LOGS}/console.log" 2>&1 &
 	VM_PIDS=($!)

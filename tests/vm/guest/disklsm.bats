@@ -2,66 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # disk-error through the BPF LSM (backend bpf-lsm) on a stock kernel, where the BPF LSM is
 # active: real programs get the errno on the covered directory only, at the asked rate, and
-# nothing is left after a SIGKILL and recover.
+# nothing is left after a SIGKILL and recover; the fmod-ret backend's programs too, asked for.
+# disklsm-fmodret.bats boots without bpf in lsm=, where faultline picks fmod-ret by itself.
 
 load guest
 bats_require_minimum_version 1.5.0
 
-setup() {
-	fl_setup
-	mkdir -p data other
-	DATA="${BATS_TEST_TMPDIR}/data"
-	CGDIR=
-}
+load disklsm
 
-teardown() {
-	fl_teardown
-	if [ -n "$CGDIR" ] && [ -d "$CGDIR" ]; then
-		echo 1 >"${CGDIR}/cgroup.kill" 2>/dev/null || true
-		wait_for '! grep -q . "${CGDIR}/cgroup.procs"' 5 || true
-		rmdir "$CGDIR" 2>/dev/null || true
-	fi
-}
-
-# Our pinned links (PIN-DIR/PROGRAM), one a line: the fault is in place when they are.
-pinned() {
-	local f
-	for f in /sys/fs/bpf/faultline/*/disklsm_*; do
-		[ ! -e "$f" ] || echo "$f"
-	done
-}
-
-# Programs of ours the kernel still has, one "id name" a line.
-our_progs() {
-	bpftool prog show 2>/dev/null | awk '$3 == "name" && $4 ~ /^disklsm_/ { print $1, $4 }'
-}
-
-# Nothing of ours: no pin, no link, no program (links and programs go asynchronously).
-nothing_left() {
-	wait_for '[ -z "$(our_progs)" ]' 15 || { our_progs; return 1; }
-	[ -z "$(pinned)" ] || { pinned; return 1; }
-	[ ! -e /sys/fs/bpf/faultline ] || [ -z "$(ls -A /sys/fs/bpf/faultline)" ]
-	run bpftool link show
-	refute_output --partial disklsm_
-}
-
-# inject_bg ARGS...: `faultline inject disk-error ARGS` in the background (stdout in
-# fault.json, stderr in fault.err) until its first link is pinned; its pid in INJ.
-inject_bg() {
-	"$FL" inject disk-error "$@" >fault.json 2>fault.err &
-	INJ=$!
-	FL_PIDS+=("$INJ")
-	wait_for '[ -n "$(pinned)" ]' 60 || { cat fault.err; return 1; }
-}
-
-# start_gated SCRIPT: a bash that waits for ./go, then runs SCRIPT (exec keeps its pid); its
-# pid in GATED. The fault is planned on the pid before the program starts its I/O.
-start_gated() {
-	rm -f go
-	bash -c 'while [ ! -e go ]; do sleep 0.05; done; '"$1" &
-	GATED=$!
-	FL_PIDS+=("$GATED")
-}
+# bpf is an active LSM here (the kernel's default lsm= list): faultline picks bpf-lsm
+ATTACH=lsm
+BACKEND=bpf-lsm
 
 @test "doctor: bpf-lsm is the disk-error backend here" {
 	run "$FL" doctor --json
@@ -71,60 +22,16 @@ start_gated() {
 }
 
 @test "dd gets EIO on write under the path; another dd on the same filesystem does not" {
-	start_gated 'exec dd if=/dev/zero of=data/target.img bs=4k count=16 2>dd.err'
-	local tgt=$GATED
-	inject_bg --pid "$tgt" --path "$DATA" --errno EIO --ops write --for 60s --json
-	local inj=$INJ
-	# only the hook the operation needs
-	assert_equal "$(pinned | sed 's|.*/||')" disklsm_perm
-	touch go
-	local st=0
-	wait "$tgt" || st=$?
-	cat dd.err
-	[ "$st" -ne 0 ]
-	grep -q 'Input/output error' dd.err
-	[ ! -s data/target.img ]
-	# not the target: same directory, same filesystem, untouched
-	dd if=/dev/zero of=data/other.img bs=4k count=16
-	[ "$(stat -c %s data/other.img)" -eq 65536 ]
-	kill -INT "$inj"
-	wait "$inj" || true
-	run jq -r '.events[] | select(.event == "observed") | .observed |
-		"\(.calls_matched) \(.calls_failed) \(.expected_fail_ratio)"' fault.json
-	assert_output "1 1 1"
-	nothing_left
-	# after the revert the target's kind of write works again
-	dd if=/dev/zero of=data/target.img bs=4k count=16
+	check_eio_write
 }
 
 @test "ENOSPC on open for a cgroup (and the processes it starts); others open the file" {
-	[ -n "$CG2" ] || skip "no cgroup v2"
-	CGDIR="${CG2}/fl-disklsm-$$"
-	mkdir "$CGDIR"
-	# a child of the target (dd, forked) is in the cgroup too: a cgroup target covers it
-	start_gated 'echo outside >other/ok.txt && dd if=/dev/zero of=data/new.img bs=1k count=1 \
-		2>dd.err; echo "dd $?" >rc.txt'
-	echo "$GATED" >"${CGDIR}/cgroup.procs"
-	inject_bg --cgroup "/fl-disklsm-$$" --path "$DATA" --errno ENOSPC \
-		--ops open --for 60s --json
-	local inj=$INJ
-	assert_equal "$(pinned | sed 's|.*/||')" disklsm_open
-	touch go
-	wait_for '[ -s rc.txt ]' 30
-	cat dd.err
-	assert_equal "$(cat rc.txt)" "dd 1"
-	grep -q 'No space left on device' dd.err
-	# outside the path the target opens as it likes
-	assert_equal "$(cat other/ok.txt)" outside
-	# a process outside the cgroup opens (creates) a file there
-	echo fine >data/new.img
-	assert_equal "$(cat data/new.img)" fine
-	kill -INT "$inj"
-	wait "$inj" || true
-	run jq -r '.events[] | select(.event == "applied") | .injected |
-		"\(.errno) \(.ops) \(.hooks | join(","))"' fault.json
-	assert_output "ENOSPC open lsm/file_open"
-	nothing_left
+	check_enospc_open
+}
+
+@test "--backend fmod-ret where the BPF LSM is active too: the same EIO, through security_*" {
+	ATTACH=fmod_ret
+	check_eio_write --backend fmod-ret
 }
 
 @test "percent: 30% of 400 writes fail, within binomial bounds; the counters agree" {
@@ -152,27 +59,7 @@ start_gated() {
 }
 
 @test "SIGKILL of faultline: the fault holds; recover removes every link, program and pin" {
-	start_gated 'while :; do if echo x >>data/k.txt 2>/dev/null; then echo ok; else echo fail;
-		fi >>log.txt; sleep 0.1; done'
-	touch go
-	local tgt=$GATED
-	wait_for 'grep -q ok log.txt' 20
-	inject_bg --pid "$tgt" --path "$DATA" --ops write,unlink,rename --for 120s
-	local inj=$INJ
-	wait_for '[ "$(pinned | wc -l)" -eq 3 ]' 10 || { pinned; false; }
-	kill -KILL "$inj"
-	wait "$inj" || true
-	# the pinned links outlive faultline: the target's writes keep failing
-	: >log.txt
-	wait_for '[ "$(grep -c fail log.txt)" -ge 3 ]' 20
-	! grep -q ok log.txt
-	[ "$(our_progs | wc -l)" -eq 3 ]
-	run "$FL" recover --all
-	assert_success
-	nothing_left
-	: >log.txt
-	wait_for '[ "$(grep -c ok log.txt)" -ge 3 ]' 20
-	kill "$tgt"
+	check_sigkill_recover
 }
 
 @test "TTL: with faultline and its guard SIGKILLed, the programs step aside at for + 30 s" {
@@ -224,26 +111,34 @@ time_writes() {
 	echo "$best"
 }
 
+# timed_under BACKEND CGROUP ARGS...: time_writes in CGDIR (into TIMED) while a fault of BACKEND
+# on writes under the path by CGROUP is in place
+timed_under() {
+	local b=$1 cg=$2 inj
+	shift 2
+	inject_bg --backend "$b" --cgroup "$cg" --path "$DATA" --ops write --for 100s "$@"
+	inj=$INJ
+	TIMED="$(time_writes "$CGDIR")"
+	kill -INT "$inj"
+	wait "$inj" || true
+	wait_for '[ -z "$(pinned)" ]' 10
+}
+
 @test "figures: ns per write without a fault, untargeted, and targeted but not failed" {
 	[ -n "$CG2" ] || skip "no cgroup v2"
 	CGDIR="${CG2}/fl-disklsm-$$"
 	mkdir "$CGDIR" "${CG2}/fl-disklsm-other-$$"
-	local none untargeted targeted inj
+	local none b line=
 	none="$(time_writes "$CGDIR")"
-	# the programs run for every write of every process: for one outside the target cgroup
-	inject_bg --cgroup "/fl-disklsm-other-$$" --path "$DATA" --ops write --for 100s
-	inj=$INJ
-	untargeted="$(time_writes "$CGDIR")"
-	kill -INT "$inj"
-	wait "$inj" || true
-	# the target's writes under the path: the whole verdict, failing one call in 10^7
-	inject_bg --cgroup "/fl-disklsm-$$" --path "$DATA" --ops write --percent 0.00001 --for 100s
-	inj=$INJ
-	targeted="$(time_writes "$CGDIR")"
-	kill -INT "$inj"
-	wait "$inj" || true
+	for b in bpf-lsm fmod-ret; do
+		# the programs run for every write of every process: for one outside the target
+		timed_under "$b" "/fl-disklsm-other-$$"
+		line+="; ${b}: ${TIMED} untargeted (+$((TIMED - none)))"
+		# the target's writes under the path: the whole verdict, failing one call in 10^7
+		timed_under "$b" "/fl-disklsm-$$" --percent 0.00001
+		line+=", ${TIMED} targeted (+$((TIMED - none)))"
+	done
 	rmdir "${CG2}/fl-disklsm-other-$$"
-	echo "# dd bs=16 under TCG: ${none} ns/write without a fault, ${untargeted} untargeted" \
-		"(+$((untargeted - none))), ${targeted} targeted (+$((targeted - none)))" >&3
+	echo "# dd bs=16 under TCG: ${none} ns/write without a fault${line}" >&3
 	nothing_left
 }
