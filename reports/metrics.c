@@ -153,8 +153,8 @@ void fl_metrics_compute(const struct fl_sample *s, size_t n, const struct fl_pha
 	latency_percentiles(s, n, ph, m);
 }
 
-void fl_fault_impact(const struct fl_sample *s, size_t n, uint64_t from, uint64_t until,
-		     struct fl_fault_impact *ret)
+void fl_fault_impact(const struct fl_sample *s, size_t n, uint64_t from, uint64_t active_until,
+		     uint64_t until, struct fl_fault_impact *ret)
 {
 	uint64_t first_fail = 0, run_start = 0;
 	bool in_run = false;
@@ -178,7 +178,7 @@ void fl_fault_impact(const struct fl_sample *s, size_t n, uint64_t from, uint64_
 			in_run = true;
 			continue;
 		}
-		if (v)
+		if (v && s[i].t_ns < active_until)
 			v[ret->lat_n++] = (double)s[i].latency_ns / 1e9;
 		if (in_run && s[i].t_ns - run_start > ret->outage) {
 			ret->outage = s[i].t_ns - run_start;

@@ -71,14 +71,15 @@ json_t *fl_result_probe(struct fl_probe_rt *p, const struct fl_phases *ph, uint6
 	return o;
 }
 
-json_t *fl_result_fault_impact(struct fl_probe_rt *p, uint64_t from, uint64_t until)
+json_t *fl_result_fault_impact(struct fl_probe_rt *p, uint64_t from, uint64_t active_until,
+			       uint64_t until)
 {
 	size_t n;
 	const struct fl_sample *s = fl_probe_samples(p, &n);
 	struct fl_fault_impact im;
 	json_t *o;
 
-	fl_fault_impact(s, n, from, until, &im);
+	fl_fault_impact(s, n, from, active_until, until, &im);
 	o = json_pack("{s:I, s:I}", "samples", (json_int_t)im.n, "failed", (json_int_t)im.failed);
 	/* absent means "did not happen", as everywhere in the result */
 	if (im.failed_any)

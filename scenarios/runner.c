@@ -745,7 +745,7 @@ static int preflight_targets(struct runner *r)
  */
 static json_t *fault_impact(struct runner *r, const struct fault_rt *fr)
 {
-	uint64_t until = r->ph.end;
+	uint64_t until = r->ph.end, active;
 	json_t *o = json_object();
 
 	for (size_t i = 0; i < r->s->n_faults; i++) {
@@ -754,10 +754,14 @@ static json_t *fault_impact(struct runner *r, const struct fault_rt *fr)
 		    x->first_apply < until)
 			until = x->first_apply;
 	}
+	active = until;
+	/* a kill is over when delivered: its window is all "active" */
+	if (fr->reverted_at > fr->first_apply && fr->reverted_at < until)
+		active = fr->reverted_at;
 	for (size_t i = 0; i < fl_probes_n(r->probes); i++) {
 		struct fl_probe_rt *p = fl_probes_get(r->probes, i);
 		json_object_set_new(o, fl_probe_spec(p)->name,
-				    fl_result_fault_impact(p, fr->first_apply, until));
+				    fl_result_fault_impact(p, fr->first_apply, active, until));
 	}
 	return o;
 }

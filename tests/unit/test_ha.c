@@ -37,7 +37,7 @@ static void impact_longest_run(void **state)
 	struct fl_fault_impact im;
 
 	/* the window of a fault applied at 1.95s, up to the next one at 8s */
-	fl_fault_impact(s, n, 1950 * MS, 8000 * MS, &im);
+	fl_fault_impact(s, n, 1950 * MS, 8000 * MS, 8000 * MS, &im);
 	assert_int_equal(im.n, 60);	 /* samples that ended in [1.95, 8): 2.0 ... 7.9 */
 	assert_int_equal(im.failed, 13); /* 2.0 ... 3.1, and 6.0 */
 	assert_true(im.failed_any);
@@ -46,9 +46,15 @@ static void impact_longest_run(void **state)
 	assert_int_equal(im.outage, 1200 * MS); /* 2.0 -> 3.2: the longest run, not 2.0 -> 6.1 */
 	assert_int_equal(im.lat_n, 47);
 	assert_true(im.lat_p50 > 0.0099 && im.lat_p50 < 0.0101);
+	/* reverted at 3s: only the samples started before it give the latency */
+	fl_fault_impact(s, n, 1950 * MS, 3000 * MS, 8000 * MS, &im);
+	assert_int_equal(im.n, 60);
+	assert_int_equal(im.lat_n, 0);
+	fl_fault_impact(s, n, 1950 * MS, 5000 * MS, 8000 * MS, &im);
+	assert_int_equal(im.lat_n, 18); /* 3.2 ... 4.9 */
 
 	/* the last window ends failing: no outage figure */
-	fl_fault_impact(s, n, 8000 * MS, 20000 * MS, &im);
+	fl_fault_impact(s, n, 8000 * MS, 20000 * MS, 20000 * MS, &im);
 	assert_int_equal(im.failed, 5);
 	assert_false(im.back);
 	assert_int_equal(im.time_to_fail, 1500 * MS);
@@ -63,7 +69,7 @@ static void impact_sample_under_way(void **state)
 	};
 	struct fl_fault_impact im;
 
-	fl_fault_impact(s, 2, 1000 * MS, 5000 * MS, &im);
+	fl_fault_impact(s, 2, 1000 * MS, 5000 * MS, 5000 * MS, &im);
 	assert_int_equal(im.n, 2);
 	assert_int_equal(im.failed, 1);
 	assert_int_equal(im.time_to_fail, 0);
@@ -71,7 +77,7 @@ static void impact_sample_under_way(void **state)
 	assert_int_equal(im.outage, 1000 * MS);
 
 	/* nothing failed: no time to fail, no outage */
-	fl_fault_impact(s + 1, 1, 1000 * MS, 5000 * MS, &im);
+	fl_fault_impact(s + 1, 1, 1000 * MS, 5000 * MS, 5000 * MS, &im);
 	assert_false(im.failed_any);
 	assert_false(im.back);
 }
