@@ -875,8 +875,10 @@ static json_t *verify_run(struct runner *r, const struct fl_verify *v)
 	out[len] = '\0';
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	o = json_pack("{s:s, s:s?, s:f, s:o}", "name", v->name, "from", v->from, "duration_s",
+	o = json_pack("{s:s, s:f, s:o}", "name", v->name, "duration_s",
 		      fl_sec(fl_now_ns() - start), "figures", fl_result_figures(out));
+	if (v->from)
+		json_object_set_new(o, "from", json_string(v->from));
 	if (timed_out) {
 		json_object_set_new(o, "status",
 				    json_sprintf("timeout after %s",
