@@ -131,3 +131,48 @@ calc() { python3 -c "print($1)"; }
 	# within the fault's 4s (8 checks) but with probability < 0.001
 	check "$lo" "$(impact loss-web1 web1-in-rotation time_to_fail_s)" 4
 }
+
+@test "verify steps: figures in the result, a failing step fails the run; FAULTLINE_LAB_DIR goes" {
+	# the service leaves a file in its scratch directory; the probe and the verify step read it
+	cat >v.yaml <<'YAML'
+version: 1
+name: verify-steps
+lab:
+  hosts:
+    a:
+      run: [sh, -c, 'echo 7 >"$FAULTLINE_LAB_DIR/seven"; exec sleep 600']
+    b: {}
+steady_state:
+  baseline: 300ms
+  probes:
+    - { name: scratch, exec: [sh, -c, 'test -s "$FAULTLINE_LAB_DIR/seven"'], from: b, every: 100ms }
+faults:
+  - { name: pause, kind: stop, on: a, target: { name: sleep }, at: 0s, for: 200ms }
+recovery: { within: 2s, healthy_for: 300ms }
+verify:
+  - name: figures
+    exec: [sh, -c, 'echo seven=$(cat "$FAULTLINE_LAB_DIR/seven"); echo host=$(hostname); echo "$FAULTLINE_LAB_DIR" >&2']
+    from: b
+  - name: fails
+    exec: [sh, -c, 'echo half=0.5; exit 3']
+YAML
+	run --separate-stderr "$FL" run --out out v.yaml
+	echo "$stderr" | tail -5
+	[ "$status" -eq 1 ]
+	R=out/result.json
+	jq -e '.verdict == "failed" and .exit_code == 1' "$R"
+	jq -e '.verify[0] | .ok and .from == "b" and .exit_status == 0 and
+		.figures == {"seven": 7, "host": "b"}' "$R"
+	jq -e '.verify[1] | (.ok | not) and .status == "exit status 3" and .figures.half == 0.5
+		and (has("from") | not)' "$R"
+	jq -e '[.expectations[] | select(.id == "verify.fails.exit_status")][0].ok == false' "$R"
+	# the probe saw the service's file from another host; each fault has its impact
+	jq -e '.faults[0].impact.scratch.samples > 0' "$R"
+	scratch=$(grep -m1 "/lab$" <<<"$stderr")
+	[ -n "$scratch" ]
+	[ ! -e "$scratch" ]
+	[ -z "$(lab_leftovers "$(jq -r .run_id "$R")")" ]
+	# the reports show both
+	grep -q "What each fault did" out/report.md
+	grep -q "seven: 7" out/report.md
+}
