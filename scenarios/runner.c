@@ -557,9 +557,26 @@ static int on_signal(struct fl_source *src, int fd, uint32_t revents, void *ud)
 
 /* --- plan ----------------------------------------------------------------------------------- */
 
+/* The verify steps of a plan: name, command, where. */
+static json_t *plan_verify(const struct fl_scenario *s)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < s->n_verify; i++) {
+		const struct fl_verify *v = &s->verify[i];
+		_cleanup_free_ char *cmd = fl_strv_join(v->argv, " ");
+		json_t *o = json_pack("{s:s, s:s, s:f}", "name", v->name, "exec", cmd ? cmd : "",
+				      "timeout_s", fl_sec(v->timeout_ns));
+		if (v->from)
+			json_object_set_new(o, "from", json_string(v->from));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 json_t *fl_run_plan(const struct fl_scenario *s, uint64_t seed)
 {
-	json_t *faults = json_array(), *probes = json_array(), *hosts = json_array();
+	json_t *faults = json_array(), *probes = json_array(), *hosts = json_array(), *plan;
 	char d[32];
 
 	for (size_t i = 0; i < s->n_faults; i++) {
@@ -589,12 +606,15 @@ json_t *fl_run_plan(const struct fl_scenario *s, uint64_t seed)
 		_cleanup_free_ char *cmd = h->run ? fl_strv_join(h->run, " ") : NULL;
 		json_array_append_new(hosts, json_pack("{s:s, s:s?}", "name", h->name, "run", cmd));
 	}
-	return json_pack("{s:s, s:s?, s:I, s:o, s:f, s:o, s:o, s:f, s:f, s:s}", "scenario",
+	plan = json_pack("{s:s, s:s?, s:I, s:o, s:f, s:o, s:o, s:f, s:f, s:s}", "scenario",
 			 s->name, "file", s->file, "seed", (json_int_t)seed, "lab_hosts", hosts,
 			 "baseline_s", fl_sec(s->baseline_ns), "probes", probes, "faults", faults,
 			 "recovery_within_s", fl_sec(s->recovery_within_ns), "recovery_healthy_for_s",
 			 fl_sec(s->recovery_healthy_for_ns), "recovery_within",
 			 fl_format_duration(s->recovery_within_ns, d, sizeof(d)));
+	if (plan && s->n_verify)
+		json_object_set_new(plan, "verify", plan_verify(s));
+	return plan;
 }
 
 void fl_run_print_plan(json_t *plan, FILE *f)
@@ -629,6 +649,11 @@ void fl_run_print_plan(json_t *plan, FILE *f)
 	fprintf(f, "  recovery within %s, healthy for %.3gs\n",
 		json_string_value(json_object_get(plan, "recovery_within")),
 		json_real_value(json_object_get(plan, "recovery_healthy_for_s")));
+	json_array_foreach(json_object_get(plan, "verify"), i, x)
+		fprintf(f, "  then verify %-12s %s%s%s\n", json_string_value(json_object_get(x, "name")),
+			json_string_value(json_object_get(x, "exec")),
+			json_object_get(x, "from") ? " from " : "",
+			json_object_get(x, "from") ? json_string_value(json_object_get(x, "from")) : "");
 }
 
 /* --- the run -------------------------------------------------------------------------------- */
