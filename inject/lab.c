@@ -98,6 +98,7 @@ struct fl_lab_rt {
 	struct fl_loop *loop;
 	char *workdir;
 	char *hosts_file;
+	char *scratch_dir; /* RUNDIR/lab: FAULTLINE_LAB_DIR, removed with the run's records */
 	char *cg_base; /* CG2/faultline */
 	char *cg_run;  /* CG2/faultline/RUN */
 	char sw_name[40];
@@ -874,8 +875,9 @@ static int build_env(struct lab_host *h, char *const *extra)
 
 	for (char **e = environ; *e && r >= 0; e++) {
 		size_t k = strcspn(*e, "=");
-		bool overridden =
-			!strncmp(*e, "FAULTLINE_LAB=", 14) || !strncmp(*e, "FAULTLINE_HOST=", 15);
+		bool overridden = !strncmp(*e, "FAULTLINE_LAB=", 14) ||
+				  !strncmp(*e, "FAULTLINE_HOST=", 15) ||
+				  !strncmp(*e, "FAULTLINE_LAB_DIR=", 18);
 		for (size_t i = 0; extra && extra[i] && !overridden; i++)
 			overridden = !strncmp(extra[i], *e, k) && extra[i][k] == '=';
 		if (!overridden)
@@ -888,6 +890,12 @@ static int build_env(struct lab_host *h, char *const *extra)
 		r = -ENOMEM;
 	}
 	if (r >= 0 && asprintf(&s, "FAULTLINE_HOST=%s", h->name) >= 0) {
+		r = fl_strv_push(&v, s);
+		free(s);
+	} else if (r >= 0) {
+		r = -ENOMEM;
+	}
+	if (r >= 0 && asprintf(&s, "FAULTLINE_LAB_DIR=%s", h->lab->scratch_dir) >= 0) {
 		r = fl_strv_push(&v, s);
 		free(s);
 	} else if (r >= 0) {
@@ -1749,6 +1757,7 @@ static void lab_free(struct fl_lab_rt *lab)
 	free(lab->hosts);
 	free(lab->workdir);
 	free(lab->hosts_file);
+	free(lab->scratch_dir);
 	free(lab->cg_base);
 	free(lab->cg_run);
 	free(lab->sw_path);
@@ -1871,6 +1880,7 @@ static int lab_alloc(const struct fl_lab *spec, const char *run_id, const char *
 	}
 	lab->hosts = calloc(spec->n_hosts, sizeof(*lab->hosts));
 	if (!lab->hosts || asprintf(&lab->hosts_file, "%s/hosts", dir) < 0 ||
+	    asprintf(&lab->scratch_dir, "%s/lab", dir) < 0 ||
 	    asprintf(&lab->sw_path, NETNS_DIR "/%s", lab->sw_name) < 0 ||
 	    asprintf(&lab->sw_etc_dir, ETC_NETNS_DIR "/%s", lab->sw_name) < 0) {
 		lab_free(lab);
@@ -1982,6 +1992,12 @@ static int write_hosts(struct fl_lab_rt *lab, char **reason)
 	r = write_file(lab->hosts_file, text, 0644);
 	if (r < 0) {
 		set_reason(reason, "cannot write '%s': %s", lab->hosts_file, strerror(-r));
+		return r;
+	}
+	/* services' scratch space (generated configs, state files): goes with the run's dir */
+	if (mkdir(lab->scratch_dir, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		set_reason(reason, "cannot create '%s': %s", lab->scratch_dir, strerror(-r));
 		return r;
 	}
 	/* `ip netns exec fl-RUN-HOST ...` bind-mounts /etc/netns/NAME/hosts on /etc/hosts */
@@ -2288,12 +2304,32 @@ int fl_lab_enter(const struct fl_lab_rt *lab, const char *host, int *ret_oldns)
 	return 0;
 }
 
+/* This process's environment with FAULTLINE_LAB_DIR set to the lab's scratch directory. */
+static char **env_with_scratch(const struct fl_lab_rt *lab)
+{
+	extern char **environ;
+	_cleanup_free_ char *s = NULL;
+	char **v = NULL;
+	int r = 0;
+
+	for (char **e = environ; *e && r >= 0; e++)
+		if (strncmp(*e, "FAULTLINE_LAB_DIR=", 18))
+			r = fl_strv_push(&v, *e);
+	if (r >= 0 && asprintf(&s, "FAULTLINE_LAB_DIR=%s", lab->scratch_dir) < 0)
+		r = -ENOMEM;
+	if (r >= 0)
+		r = fl_strv_push(&v, s);
+	if (r < 0)
+		return fl_strv_free(v);
+	return v;
+}
+
 int fl_lab_spawn(const struct fl_lab_rt *lab, const char *host, char *const *argv,
 		 const char *workdir, bool keep_output, pid_t *ret_pid, int *ret_pidfd)
 {
-	extern char **environ;
 	struct spawn_req rq;
 	struct spawned sp;
+	char **envp;
 	int nsfd, r;
 
 	if (!lab || !argv || !argv[0] || !ret_pid || !ret_pidfd)
@@ -2301,6 +2337,9 @@ int fl_lab_spawn(const struct fl_lab_rt *lab, const char *host, char *const *arg
 	nsfd = lab_nsfd(lab, host);
 	if (nsfd < 0)
 		return -ENOENT;
+	envp = env_with_scratch(lab);
+	if (!envp)
+		return -ENOMEM;
 	rq = (struct spawn_req){
 		.nsfd = nsfd,
 		.hosts_file = lab->hosts_file,
@@ -2308,9 +2347,10 @@ int fl_lab_spawn(const struct fl_lab_rt *lab, const char *host, char *const *arg
 		.workdir = workdir ? workdir : lab->workdir,
 		.keep_output = keep_output,
 		.argv = argv,
-		.envp = environ,
+		.envp = envp,
 	};
 	r = spawn_start(&rq, &sp);
+	fl_strv_free(envp);
 	if (r < 0)
 		return r;
 	r = spawn_finish(&sp, host ? host : "switch", argv, NULL);

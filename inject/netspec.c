@@ -140,13 +140,16 @@ int fl_netspec_parse(const struct fl_params *p, const struct fl_lab *lab, struct
 		for (i = 0; i < ARRAY_SIZE(protos); i++)
 			if (!strcasecmp(protos[i].name, v->value))
 				break;
-		if (i == ARRAY_SIZE(protos))
-			fl_errors_add(errs, &v->where,
-				      "'proto' must be 'tcp', 'udp', 'icmp', 'icmpv6' or 'any', "
-				      "got '%s'",
-				      v->value);
-		else
+		uint64_t num;
+		if (i < ARRAY_SIZE(protos))
 			s.proto = protos[i].proto;
+		else if (fl_parse_uint(v->value, 255, &num) == 0 && num > 0)
+			s.proto = (uint8_t)num; /* an IP protocol number: 112 is VRRP */
+		else
+			fl_errors_add(errs, &v->where,
+				      "'proto' must be 'tcp', 'udp', 'icmp', 'icmpv6', 'any' or an IP "
+				      "protocol number from 1 to 255, got '%s'",
+				      v->value);
 	}
 	if ((v = fl_params_take(p, "sport")) && parse_ports(v->value, &s.sport) < 0)
 		fl_errors_add(errs, &v->where,
@@ -260,8 +263,10 @@ void fl_netspec_describe(const struct fl_netspec *s, char *buf, size_t len)
 	if (len == 0)
 		return;
 	buf[0] = '\0';
-	if (s->proto)
+	if (s->proto && strcmp(proto_name(s->proto), "?"))
 		APPEND("%s ", proto_name(s->proto));
+	else if (s->proto)
+		APPEND("proto %u ", s->proto);
 	if (s->src.family) {
 		cidr_str(&s->src, tmp, sizeof(tmp));
 		APPEND("from %s ", tmp);

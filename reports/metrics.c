@@ -152,3 +152,50 @@ void fl_metrics_compute(const struct fl_sample *s, size_t n, const struct fl_pha
 		m->time_to_recover = failed_after_ref ? m->recovered_at - ph->reference : 0;
 	latency_percentiles(s, n, ph, m);
 }
+
+void fl_fault_impact(const struct fl_sample *s, size_t n, uint64_t from, uint64_t active_until,
+		     uint64_t until, struct fl_fault_impact *ret)
+{
+	uint64_t first_fail = 0, run_start = 0;
+	bool in_run = false;
+	double *v = malloc((n ? n : 1) * sizeof(*v));
+
+	memset(ret, 0, sizeof(*ret));
+	for (size_t i = 0; i < n; i++) {
+		/* by its end: a sample under way when the fault came is the fault's */
+		uint64_t end = s[i].t_ns + s[i].latency_ns;
+
+		if (end < from || end >= until)
+			continue;
+		ret->n++;
+		if (!s[i].ok) {
+			if (!ret->failed_any)
+				first_fail = s[i].t_ns;
+			ret->failed_any = true;
+			ret->failed++;
+			if (!in_run)
+				run_start = s[i].t_ns;
+			in_run = true;
+			continue;
+		}
+		if (v && s[i].t_ns < active_until)
+			v[ret->lat_n++] = (double)s[i].latency_ns / 1e9;
+		if (in_run && s[i].t_ns - run_start > ret->outage) {
+			ret->outage = s[i].t_ns - run_start;
+			ret->back = true;
+		}
+		in_run = false;
+	}
+	/* a run of failures still open at the window's end is the longest: no figure then */
+	if (in_run && (!ret->back || until - run_start > ret->outage))
+		ret->back = false;
+	if (ret->failed_any)
+		ret->time_to_fail = first_fail > from ? first_fail - from : 0;
+	if (v && ret->lat_n) {
+		qsort(v, ret->lat_n, sizeof(*v), cmp_double);
+		/* nearest rank, as the phases' percentiles */
+		ret->lat_p50 = v[(size_t)ceil(0.5 * (double)ret->lat_n) - 1];
+		ret->lat_max = v[ret->lat_n - 1];
+	}
+	free(v);
+}

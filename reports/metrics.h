@@ -69,6 +69,25 @@ bool fl_healthy_window(const struct fl_sample *s, size_t n, uint64_t from, uint6
 size_t fl_expect_eval(const struct fl_probe *p, const struct fl_probe_metrics *m,
 		      struct fl_expect_result *out, size_t max);
 
+/*
+ * What one fault did to one probe: the samples that ended in [from, until), from the fault's
+ * first application to the next fault's (or the end of the run); a sample under way when the
+ * fault came counts for it (its time_to_fail is then 0). The latency figures are those of the
+ * samples that started while the fault was active (before active_until: its revert).
+ */
+struct fl_fault_impact {
+	size_t n, failed;
+	bool failed_any;
+	uint64_t time_to_fail;	/* from -> start of the first failed sample */
+	bool back;		/* the longest run of failed samples ended in the window */
+	uint64_t outage;	/* its first failed sample's start -> the next success's start */
+	size_t lat_n;		/* successful samples started before active_until ... */
+	double lat_p50, lat_max; /* ... and their latency, seconds */
+};
+
+void fl_fault_impact(const struct fl_sample *s, size_t n, uint64_t from, uint64_t active_until,
+		     uint64_t until, struct fl_fault_impact *ret);
+
 void fl_metrics_compute(const struct fl_sample *s, size_t n, const struct fl_phases *ph,
 			uint64_t healthy_for, struct fl_probe_metrics *m);
 

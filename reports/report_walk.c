@@ -359,6 +359,80 @@ static void lab(struct fl_emit *e, json_t *res)
 	fl_section_end(e);
 }
 
+/* Per fault and probe: what the fault did (faults[].impact), when the result has it. */
+static void impact(struct fl_emit *e, json_t *res)
+{
+	static const struct fl_col cols[] = {
+		{ "Fault", FL_CELL_TEXT },	   { "Probe", FL_CELL_TEXT },
+		{ "Samples", FL_CELL_NUM },	   { "Failed", FL_CELL_NUM },
+		{ "First failure after", FL_CELL_NUM }, { "Longest outage", FL_CELL_NUM },
+		{ "Latency p50", FL_CELL_NUM },	   { "Latency max", FL_CELL_NUM },
+	};
+	json_t *fs = fl_j_arr(res, "faults"), *x, *im;
+	const char *probe;
+	bool any = false;
+	size_t i;
+
+	json_array_foreach(fs, i, x)
+		any |= json_object_size(json_object_get(x, "impact")) > 0;
+	if (!any)
+		return;
+	fl_section(e, "impact", "What each fault did");
+	fl_table(e, cols, ARRAY_SIZE(cols));
+	json_array_foreach(fs, i, x) {
+		json_object_foreach(json_object_get(x, "impact"), probe, im) {
+			fl_row(e, json_integer_value(json_object_get(im, "failed")) ? "fail" : NULL);
+			fl_cell_code(e, fl_j_str(x, "name") ? fl_j_str(x, "name") : "?");
+			fl_cell_code(e, probe);
+			fl_cell_num(e, im, "samples", FL_NUM_COUNT);
+			fl_cell_num(e, im, "failed", FL_NUM_COUNT);
+			fl_cell_num(e, im, "time_to_fail_s", FL_NUM_SECONDS);
+			fl_cell_num(e, im, "outage_s", FL_NUM_SECONDS);
+			fl_cell_num(e, im, "latency_p50_s", FL_NUM_LATENCY);
+			fl_cell_num(e, im, "latency_max_s", FL_NUM_LATENCY);
+			fl_row_end(e);
+		}
+	}
+	fl_table_end(e);
+	e->ops->para(e, "note",
+		     "A fault's samples are those that ended between its first application and the "
+		     "next fault's; the longest outage is its longest run of failed samples, from "
+		     "the first one's start to the next success's.");
+	fl_section_end(e);
+}
+
+/* The verify steps run after the recovery window, with the figures they printed. */
+static void verify(struct fl_emit *e, json_t *res)
+{
+	static const struct fl_col cols[] = {
+		{ "Result", FL_CELL_RESULT }, { "Step", FL_CELL_TEXT },
+		{ "From", FL_CELL_TEXT },     { "Status", FL_CELL_TEXT },
+		{ "Figures", FL_CELL_TEXT },
+	};
+	json_t *vs = fl_j_arr(res, "verify"), *x;
+	size_t i;
+
+	if (!json_array_size(vs))
+		return;
+	fl_section(e, "verify", "Verify");
+	fl_table(e, cols, ARRAY_SIZE(cols));
+	json_array_foreach(vs, i, x) {
+		bool ok = fl_j_true(x, "ok");
+		_cleanup_free_ char *figs = fl_json_brief(json_object_get(x, "figures"));
+
+		fl_row(e, ok ? "pass" : "fail");
+		fl_cell(e);
+		fputs(ok ? e->ops->pass : e->ops->fail, e->f);
+		fl_cell_code(e, fl_j_str(x, "name") ? fl_j_str(x, "name") : "?");
+		fl_cell_text(e, fl_j_str(x, "from"));
+		fl_cell_text(e, fl_j_str(x, "status"));
+		fl_cell_text(e, figs);
+		fl_row_end(e);
+	}
+	fl_table_end(e);
+	fl_section_end(e);
+}
+
 void fl_report_walk(struct fl_emit *e, json_t *res)
 {
 	e->ops->header(e, res);
@@ -367,5 +441,7 @@ void fl_report_walk(struct fl_emit *e, json_t *res)
 	timeline(e, res);
 	faults(e, res);
 	remote_hosts(e, res);
+	impact(e, res);
+	verify(e, res);
 	lab(e, res);
 }

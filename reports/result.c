@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The canonical result: samples and metrics per probe, written as DIR/result.json. */
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "reports/result.h"
@@ -68,6 +71,65 @@ json_t *fl_result_probe(struct fl_probe_rt *p, const struct fl_phases *ph, uint6
 	return o;
 }
 
+json_t *fl_result_fault_impact(struct fl_probe_rt *p, uint64_t from, uint64_t active_until,
+			       uint64_t until)
+{
+	size_t n;
+	const struct fl_sample *s = fl_probe_samples(p, &n);
+	struct fl_fault_impact im;
+	json_t *o;
+
+	fl_fault_impact(s, n, from, active_until, until, &im);
+	o = json_pack("{s:I, s:I}", "samples", (json_int_t)im.n, "failed", (json_int_t)im.failed);
+	/* absent means "did not happen", as everywhere in the result */
+	if (im.failed_any)
+		json_object_set_new(o, "time_to_fail_s", json_real(fl_sec(im.time_to_fail)));
+	if (im.failed_any && im.back)
+		json_object_set_new(o, "outage_s", json_real(fl_sec(im.outage)));
+	if (im.lat_n) {
+		json_object_set_new(o, "latency_p50_s", json_real(im.lat_p50));
+		json_object_set_new(o, "latency_max_s", json_real(im.lat_max));
+	}
+	return o;
+}
+
+static bool figure_key(const char *k, size_t n)
+{
+	if (!n || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)k[i]) && !strchr("_.-", k[i]))
+			return false;
+	return true;
+}
+
+json_t *fl_result_figures(const char *out)
+{
+	json_t *o = json_object();
+
+	for (const char *l = out; l && *l && json_object_size(o) < 64;) {
+		size_t len = strcspn(l, "\n"), k = strcspn(l, "=\n");
+		_cleanup_free_ char *key = strndup(l, k), *val = NULL;
+		char *end;
+		double d;
+
+		if (k < len && figure_key(l, k) && key &&
+		    (val = strndup(l + k + 1, len - k - 1))) {
+			errno = 0;
+			d = strtod(val, &end);
+			if (*val && !*end && !errno && isfinite(d))
+				json_object_set_new(o, key,
+						    fabs(d) < 9e15 && !strpbrk(val, ".eEnN")
+							    ? json_integer((json_int_t)d)
+							    : json_real(d));
+			else
+				json_object_set_new(o, key, json_string(val));
+		}
+		l += len + (l[len] == '\n');
+	}
+	return o;
+}
+
 int fl_result_write(json_t *result, const char *dir, char **ret_path)
 {
 	_cleanup_free_ char *path = NULL, *text = NULL;
@@ -86,6 +148,49 @@ int fl_result_write(json_t *result, const char *dir, char **ret_path)
 	if (ret_path)
 		*ret_path = TAKE_PTR(path);
 	return 0;
+}
+
+/* One line per fault and probe it touched; one per verify step with its figures. */
+static void print_impact_summary(json_t *res, FILE *f)
+{
+	json_t *x, *im, *v;
+	const char *k;
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "faults"), i, x) {
+		json_object_foreach(json_object_get(x, "impact"), k, im) {
+			json_t *ttf = json_object_get(im, "time_to_fail_s");
+			json_t *out = json_object_get(im, "outage_s");
+			json_t *p50 = json_object_get(im, "latency_p50_s");
+
+			fprintf(f, "  fault %s, probe %s: %lld of %lld samples failed",
+				json_string_value(json_object_get(x, "name")), k,
+				(long long)json_integer_value(json_object_get(im, "failed")),
+				(long long)json_integer_value(json_object_get(im, "samples")));
+			if (ttf)
+				fprintf(f, ", first after %.3fs", json_real_value(ttf));
+			if (out)
+				fprintf(f, ", outage %.3fs", json_real_value(out));
+			else if (ttf)
+				fprintf(f, ", still failing at the next fault or the end");
+			if (p50)
+				fprintf(f, ", ok latency p50 %.1fms", 1e3 * json_real_value(p50));
+			fputc('\n', f);
+		}
+	}
+	json_array_foreach(json_object_get(res, "verify"), i, x) {
+		fprintf(f, "  verify %s: %s", json_string_value(json_object_get(x, "name")),
+			json_string_value(json_object_get(x, "status")));
+		json_object_foreach(json_object_get(x, "figures"), k, v) {
+			if (json_is_string(v))
+				fprintf(f, " %s=%s", k, json_string_value(v));
+			else if (json_is_integer(v))
+				fprintf(f, " %s=%lld", k, (long long)json_integer_value(v));
+			else
+				fprintf(f, " %s=%g", k, json_number_value(v));
+		}
+		fputc('\n', f);
+	}
 }
 
 void fl_result_print_summary(json_t *res, FILE *f)
@@ -123,4 +228,5 @@ void fl_result_print_summary(json_t *res, FILE *f)
 			fprintf(f, ", did not recover");
 		fputc('\n', f);
 	}
+	print_impact_summary(res, f);
 }

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -82,6 +84,7 @@ struct runner {
 	bool notified;
 	sigset_t oldmask;
 	pid_t guard;
+	json_t *verify; /* the verify steps' records, once run */
 };
 
 static void set_outcome(struct runner *r, int code, const char *fmt, ...) _printf_(3, 4);
@@ -687,9 +690,26 @@ static int on_signal(struct fl_source *src, int fd, uint32_t revents, void *ud)
 
 /* --- plan ----------------------------------------------------------------------------------- */
 
+/* The verify steps of a plan: name, command, where. */
+static json_t *plan_verify(const struct fl_scenario *s)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < s->n_verify; i++) {
+		const struct fl_verify *v = &s->verify[i];
+		_cleanup_free_ char *cmd = fl_strv_join(v->argv, " ");
+		json_t *o = json_pack("{s:s, s:s, s:f}", "name", v->name, "exec", cmd ? cmd : "",
+				      "timeout_s", fl_sec(v->timeout_ns));
+		if (v->from)
+			json_object_set_new(o, "from", json_string(v->from));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 json_t *fl_run_plan(const struct fl_scenario *s, uint64_t seed)
 {
-	json_t *faults = json_array(), *probes = json_array(), *hosts = json_array();
+	json_t *faults = json_array(), *probes = json_array(), *hosts = json_array(), *plan;
 	char d[32];
 
 	for (size_t i = 0; i < s->n_faults; i++) {
@@ -719,12 +739,15 @@ json_t *fl_run_plan(const struct fl_scenario *s, uint64_t seed)
 		_cleanup_free_ char *cmd = h->run ? fl_strv_join(h->run, " ") : NULL;
 		json_array_append_new(hosts, json_pack("{s:s, s:s?}", "name", h->name, "run", cmd));
 	}
-	return json_pack("{s:s, s:s?, s:I, s:o, s:f, s:o, s:o, s:f, s:f, s:s}", "scenario",
+	plan = json_pack("{s:s, s:s?, s:I, s:o, s:f, s:o, s:o, s:f, s:f, s:s}", "scenario",
 			 s->name, "file", s->file, "seed", (json_int_t)seed, "lab_hosts", hosts,
 			 "baseline_s", fl_sec(s->baseline_ns), "probes", probes, "faults", faults,
 			 "recovery_within_s", fl_sec(s->recovery_within_ns), "recovery_healthy_for_s",
 			 fl_sec(s->recovery_healthy_for_ns), "recovery_within",
 			 fl_format_duration(s->recovery_within_ns, d, sizeof(d)));
+	if (plan && s->n_verify)
+		json_object_set_new(plan, "verify", plan_verify(s));
+	return plan;
 }
 
 void fl_run_print_plan(json_t *plan, FILE *f)
@@ -768,6 +791,11 @@ void fl_run_print_plan(json_t *plan, FILE *f)
 	fprintf(f, "  recovery within %s, healthy for %.3gs\n",
 		json_string_value(json_object_get(plan, "recovery_within")),
 		json_real_value(json_object_get(plan, "recovery_healthy_for_s")));
+	json_array_foreach(json_object_get(plan, "verify"), i, x)
+		fprintf(f, "  then verify %-12s %s%s%s\n", json_string_value(json_object_get(x, "name")),
+			json_string_value(json_object_get(x, "exec")),
+			json_object_get(x, "from") ? " from " : "",
+			json_object_get(x, "from") ? json_string_value(json_object_get(x, "from")) : "");
 }
 
 /* --- the run -------------------------------------------------------------------------------- */
@@ -900,6 +928,82 @@ static int choose_hosts(struct runner *r)
 	return 0;
 }
 
+/*
+ * What a fault did to each probe: the samples from its first application to the next fault's
+ * first application (or the end of the run), so faults in sequence get a figure each.
+ */
+static json_t *fault_impact(struct runner *r, const struct fault_rt *fr)
+{
+	uint64_t until = r->ph.end, active;
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < r->s->n_faults; i++) {
+		const struct fault_rt *x = &r->faults[i];
+		if (x != fr && x->applications && x->first_apply > fr->first_apply &&
+		    x->first_apply < until)
+			until = x->first_apply;
+	}
+	active = until;
+	/* a kill is over when delivered: its window is all "active" */
+	if (fr->reverted_at > fr->first_apply && fr->reverted_at < until)
+		active = fr->reverted_at;
+	for (size_t i = 0; i < fl_probes_n(r->probes); i++) {
+		struct fl_probe_rt *p = fl_probes_get(r->probes, i);
+		json_object_set_new(o, fl_probe_spec(p)->name,
+				    fl_result_fault_impact(p, fr->first_apply, active, until));
+	}
+	return o;
+}
+
+#define VERIFY_OUT_MAX (64 * 1024)
+
+/* Start a verify step with its stdout on out_fd: in a lab host (or the switch), or here. */
+static int verify_spawn(struct runner *r, const struct fl_verify *v, int out_fd, pid_t *ret_pid,
+			int *ret_pidfd)
+{
+	int saved, k;
+	pid_t pid;
+
+	if (r->lab) {
+		/* the lab starts a command with our stdout when keep_output: make it the pipe */
+		fflush(stdout);
+		saved = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (saved < 0)
+			return -errno;
+		if (dup2(out_fd, STDOUT_FILENO) < 0) {
+			k = -errno;
+			close(saved);
+			return k;
+		}
+		k = fl_lab_spawn(r->lab, v->from, v->argv, r->s->dir, true, ret_pid, ret_pidfd);
+		dup2(saved, STDOUT_FILENO);
+		close(saved);
+		return k;
+	}
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(out_fd, STDOUT_FILENO) < 0 || chdir(r->s->dir) < 0)
+			_exit(127);
+		execvp(v->argv[0], v->argv);
+		_exit(127);
+	}
+	*ret_pid = pid;
+	*ret_pidfd = pidfd_open(pid, 0);
+	if (*ret_pidfd < 0) {
+		k = -errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return k;
+	}
+	return 0;
+}
+
 static void plan_hosts(struct runner *r, struct fault_rt *fr, json_t *pf)
 {
 	json_t *names = json_array();
@@ -932,6 +1036,132 @@ static int fleet_up(struct runner *r)
 	if (k < 0)
 		set_outcome(r, FL_EXIT_INTERNAL, "remote hosts: %s", strerror(-k));
 	return k;
+}
+
+/* Run one verify step to its end or its timeout: its record for the result. */
+static json_t *verify_run(struct runner *r, const struct fl_verify *v)
+{
+	_cleanup_free_ char *out = calloc(1, VERIFY_OUT_MAX + 1);
+	_cleanup_close_ int rd = -1, pidfd = -1;
+	uint64_t start = fl_now_ns(), deadline = start + v->timeout_ns;
+	size_t len = 0;
+	bool exited = false, timed_out = false, eof = false;
+	int p[2], k, st = 0;
+	pid_t pid = 0;
+	json_t *o;
+	char d[32];
+
+	if (!out || pipe2(p, O_CLOEXEC) < 0)
+		return json_pack("{s:s, s:s, s:b}", "name", v->name, "status", "could not start",
+				 "ok", false);
+	rd = p[0];
+	k = verify_spawn(r, v, p[1], &pid, &pidfd);
+	close(p[1]);
+	if (k < 0)
+		return json_pack("{s:s, s:o, s:b}", "name", v->name, "status",
+				 json_sprintf("could not start: %s", strerror(-k)), "ok", false);
+	/* read until it exits (its children may keep the pipe open) or the timeout */
+	while (!exited) {
+		struct pollfd pf[2] = { { .fd = pidfd, .events = POLLIN },
+					{ .fd = eof ? -1 : rd, .events = POLLIN } };
+		uint64_t now = fl_now_ns();
+		int n;
+
+		if (now >= deadline) {
+			timed_out = true;
+			pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+			break;
+		}
+		n = poll(pf, 2, (int)((deadline - now + 999999) / 1000000));
+		if (n < 0 && errno != EINTR)
+			break;
+		if (pf[1].revents) {
+			ssize_t got = read(rd, out + len, VERIFY_OUT_MAX - len);
+			if (got > 0)
+				len += (size_t)got;
+			else
+				eof = true;
+			if (len == VERIFY_OUT_MAX)
+				eof = true; /* enough: the rest is not read */
+		}
+		if (pf[0].revents)
+			exited = true;
+	}
+	/* what it wrote before it exited */
+	fcntl(rd, F_SETFL, O_NONBLOCK);
+	while (!eof && len < VERIFY_OUT_MAX) {
+		ssize_t got = read(rd, out + len, VERIFY_OUT_MAX - len);
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+	}
+	out[len] = '\0';
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	o = json_pack("{s:s, s:f, s:o}", "name", v->name, "duration_s",
+		      fl_sec(fl_now_ns() - start), "figures", fl_result_figures(out));
+	if (v->from)
+		json_object_set_new(o, "from", json_string(v->from));
+	if (timed_out) {
+		json_object_set_new(o, "status",
+				    json_sprintf("timeout after %s",
+						 fl_format_duration(v->timeout_ns, d, sizeof(d))));
+	} else if (WIFEXITED(st)) {
+		json_object_set_new(o, "exit_status", json_integer(WEXITSTATUS(st)));
+		json_object_set_new(o, "status", json_sprintf("exit status %d", WEXITSTATUS(st)));
+	} else {
+		json_object_set_new(o, "status",
+				    json_sprintf("killed by signal %d", WTERMSIG(st)));
+	}
+	json_object_set_new(o, "ok", json_boolean(!timed_out && WIFEXITED(st) &&
+						  WEXITSTATUS(st) == 0));
+	return o;
+}
+
+/* After a complete run, before the lab goes: every verify step, in order. */
+static void verify_all(struct runner *r)
+{
+	if (!r->s->n_verify || r->state != ST_DONE || r->exit_code != FL_EXIT_OK || !r->t0)
+		return;
+	r->verify = json_array();
+	for (size_t i = 0; i < r->s->n_verify; i++) {
+		json_t *o = verify_run(r, &r->s->verify[i]);
+		log_info("verify %s: %s", r->s->verify[i].name,
+			 json_string_value(json_object_get(o, "status")));
+		json_array_append_new(r->verify, o);
+	}
+}
+
+/* The verify records and one expectation each (exit status 0); a failed one fails the run. */
+static void attach_verify(struct runner *r, json_t *res)
+{
+	json_t *exps = json_object_get(res, "expectations"), *v;
+	bool all_ok = true;
+	size_t i;
+
+	if (!r->verify)
+		return;
+	json_array_foreach(r->verify, i, v) {
+		json_t *es = json_object_get(v, "exit_status");
+		const char *name = json_string_value(json_object_get(v, "name"));
+		bool ok = json_is_true(json_object_get(v, "ok"));
+
+		json_array_append_new(
+			exps, json_pack("{s:o, s:s, s:s, s:i, s:s, s:O, s:b, s:o, s:s}", "id",
+					json_sprintf("verify.%s.exit_status", name), "metric",
+					"exit_status", "op", "==", "threshold", 0,
+					"verify", name, "observed", es ? es : json_null(), "ok", ok,
+					"name", json_sprintf("verify: %s exits with status 0", name),
+					"message",
+					json_string_value(json_object_get(v, "status"))));
+		all_ok &= ok;
+	}
+	json_object_set(res, "verify", r->verify);
+	if (!all_ok && r->exit_code == FL_EXIT_OK) {
+		r->exit_code = FL_EXIT_FAILED;
+		json_object_set_new(res, "verdict", json_string("failed"));
+		json_object_set_new(res, "exit_code", json_integer(r->exit_code));
+	}
 }
 
 static json_t *build_result(struct runner *r)
@@ -1039,6 +1269,9 @@ static json_t *build_result(struct runner *r)
 			json_object_set_new(fj, "on", json_string(on));
 			json_object_set_new(fj, "hosts", fl_rfault_json(r->s->hosts, fr->rh, fr->n_rh));
 		}
+		if (fr->applications)
+			json_object_set_new(json_array_get(faults, json_array_size(faults) - 1),
+					    "impact", fault_impact(r, fr));
 	}
 	if (r->exit_code == FL_EXIT_OK && !all_ok)
 		r->exit_code = FL_EXIT_FAILED;
@@ -1245,10 +1478,14 @@ out:
 	r.ph.end = r.t0 ? rel(&r) : 0;
 	fl_probes_stop(r.probes);
 	revert_all(&r);
+	verify_all(&r);
 	fl_fleet_free(r.fleet);
 	r.fleet = NULL;
 	if (r.t0)
 		res->result = build_result(&r);
+	if (res->result)
+		attach_verify(&r, res->result);
+	json_decref(r.verify);
 	if (!o->detached) {
 		if (o->out_dir)
 			outdir = strdup(o->out_dir);

@@ -737,6 +737,12 @@ struct fl_scenario *fl_scenario_free(struct fl_scenario *s)
 	for (size_t i = 0; i < s->n_stops; i++)
 		free(s->stops[i].probe);
 	free(s->stops);
+	for (size_t i = 0; i < s->n_verify; i++) {
+		free(s->verify[i].name);
+		free(s->verify[i].from);
+		fl_strv_free(s->verify[i].argv);
+	}
+	free(s->verify);
 	free(s->file);
 	free(s->dir);
 	free(s->name);
@@ -1932,10 +1938,75 @@ static void parse_recovery(struct ctx *c, const struct fl_ynode *n)
 	get_duration(c, &f[1], 1, FL_DURATION_MAX, &c->s->recovery_healthy_for_ns);
 }
 
+static const char *const verify_keys[] = { "name", "exec", "from", "timeout" };
+enum { V_NAME, V_EXEC, V_FROM, V_TIMEOUT };
+
+static void parse_verify_step(struct ctx *c, const struct fl_ynode *n, struct fl_verify *v)
+{
+	struct field f[ARRAY_SIZE(verify_keys)];
+	const struct fl_scenario *s = c->s;
+	const char *x;
+
+	v->where = where_of(c, n);
+	v->timeout_ns = 30 * NSEC_PER_SEC;
+	if (n->type != FL_YMAP) {
+		type_error(c, n, "a mapping", "verify", true);
+		return;
+	}
+	FIELDS(c, n, "verify", true, verify_keys, f);
+	if (need(c, n, &f[V_NAME], "name") && (x = scalar(c, &f[V_NAME]))) {
+		if (!valid_ident(x))
+			error_at(c, f[V_NAME].val, "invalid verify step name '%s': " IDENT_RULE,
+				 Q(x));
+		for (size_t i = 0; i < s->n_verify - 1; i++)
+			if (s->verify[i].name && !strcmp(s->verify[i].name, x))
+				error_at(c, f[V_NAME].val,
+					 "duplicate verify step name '%s' (first at line %u)", Q(x),
+					 s->verify[i].where.line);
+		v->name = xstrdup(c, x);
+	}
+	if (need(c, n, &f[V_EXEC], "exec"))
+		get_command(c, &f[V_EXEC], &v->argv);
+	if (f[V_FROM].val && (x = scalar(c, &f[V_FROM]))) {
+		struct fl_where w = where_of(c, f[V_FROM].val);
+
+		if (!s->lab)
+			error_at(c, f[V_FROM].val, "'from' needs a lab");
+		else if (!fl_lab_find_host(s->lab, x))
+			unknown_host(c->errs, &w, s->lab, x);
+		else
+			v->from = xstrdup(c, x);
+	}
+	get_duration(c, &f[V_TIMEOUT], 1, FL_TIMEOUT_MAX, &v->timeout_ns);
+}
+
+static void parse_verify(struct ctx *c, const struct fl_ynode *seq)
+{
+	struct fl_scenario *s = c->s;
+	size_t count;
+
+	if (fl_ynode_is_null(seq))
+		return;
+	if (seq->type != FL_YSEQ) {
+		type_error(c, seq, "a sequence", "verify", false);
+		return;
+	}
+	count = too_many(c, seq, seq->n, FL_MAX_VERIFY, "'verify' steps");
+	s->verify = calloc(count ? count : 1, sizeof(*s->verify));
+	if (!s->verify) {
+		c->r = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		s->n_verify++;
+		parse_verify_step(c, seq->child[i], &s->verify[i]);
+	}
+}
+
 static const char *const top_keys[] = {
 	"version", "name",	   "description", "seed",      "hosts",
 	"lab",	   "steady_state", "faults",	  "stop_when", "recovery",
-	"fanout",
+	"fanout",  "verify",
 };
 enum {
 	T_VERSION,
@@ -1949,6 +2020,7 @@ enum {
 	T_STOP,
 	T_RECOVERY,
 	T_FANOUT,
+	T_VERIFY,
 };
 
 static void parse_scenario(struct ctx *c, const struct fl_ynode *root)
@@ -2016,6 +2088,8 @@ static void parse_scenario(struct ctx *c, const struct fl_ynode *root)
 		parse_stop_when(c, f[T_STOP].val);
 	if (f[T_RECOVERY].val)
 		parse_recovery(c, f[T_RECOVERY].val);
+	if (f[T_VERIFY].val)
+		parse_verify(c, f[T_VERIFY].val);
 }
 
 struct ordered {

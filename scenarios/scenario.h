@@ -15,6 +15,7 @@
 #define FL_MAX_PROBES 32
 #define FL_MAX_FAULTS 64
 #define FL_MAX_STOPS 16
+#define FL_MAX_VERIFY 16	    /* verify steps */
 #define FL_MAX_ARGS 64		    /* argv entries of a command */
 #define FL_MAX_ARG_LEN 4096
 #define FL_HOST_NAME_MAX 12	    /* lab host names: [a-z0-9-], they become netns/cgroup names */
@@ -136,6 +137,18 @@ struct fl_stop {
 	struct fl_where where;
 };
 
+/*
+ * A check run once after the recovery window, before the lab goes down: a command whose exit
+ * status must be 0 and whose `key=value` lines on stdout become named figures in the result.
+ */
+struct fl_verify {
+	char *name;
+	char **argv;
+	char *from;	     /* lab host it runs in; NULL: the lab's switch, or this host */
+	uint64_t timeout_ns; /* default 30s */
+	struct fl_where where;
+};
+
 struct fl_scenario {
 	char *file; /* as given */
 	char *dir;  /* directory of the file: services and exec probes run there */
@@ -155,6 +168,8 @@ struct fl_scenario {
 	size_t n_stops;
 	uint64_t recovery_within_ns;     /* default 30s */
 	uint64_t recovery_healthy_for_ns; /* sustained healthy window, default 1s */
+	struct fl_verify *verify;	  /* after the recovery window, in order */
+	size_t n_verify;
 };
 
 /*

@@ -10,6 +10,7 @@ libcurl4-openssl-dev libfuse3-dev libssl-dev libcmocka-dev libclang-rt-14-dev
 bats bats-assert bats-support iproute2 iptables procps psmisc util-linux
 qemu-system-x86 busybox-static cpio xz-utils jq fuse3
 nginx-light redis-server redis-tools
+redis-sentinel keepalived haproxy
 libxml2-utils chromium
 prometheus curl openssl python3
 sqlite3 strace fiu-utils
@@ -26,6 +27,8 @@ tzdata python3-icalendar
 # syscall rows of `make bench` compare faultline's seccomp faults with them.
 # openssh-server, openssh-client: fleet.bats and bench/fleet.sh start an sshd in each lab host
 # (keys and configs the test writes) and reach `faultline agent --stdio` over ssh.
+# redis-sentinel, keepalived, haproxy: the HA example scenarios (scenarios/examples/, run by
+# tests/bats/ha.bats) start them in lab hosts: Sentinel failover, a VRRP VIP, health checks.
 # tzdata: named time zones of game-day windows and schedules (test_cron's DST cases);
 # python3-icalendar: gameday.bats parses the .ics (plus its own CRLF/folding checks);
 # systemd (also): systemd-analyze verifies `schedule install`'s units and their OnCalendar= elapses.
