@@ -97,6 +97,40 @@ static void num_cell(FILE *f, json_t *o, const char *key, int decimals)
 		fputs("-", f);
 }
 
+static void h(FILE *f, const char *s)
+{
+	fl_put_xml(f, s ? s : "");
+}
+
+/* How a writer marks up a row of text cells (Markdown table or list, HTML table or list). */
+struct row_style {
+	const char *open, *sep, *close;
+	void (*cell)(FILE *f, const char *s);
+};
+
+/* One row per element of arr: the string fields keys[] (dflts[] when absent), in order. */
+static void rows(FILE *f, json_t *arr, const char *const *keys, const char *const *dflts,
+		 size_t n, const struct row_style *st)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach (arr, i, e) {
+		fputs(st->open, f);
+		for (size_t k = 0; k < n; k++) {
+			if (k)
+				fputs(st->sep, f);
+			st->cell(f, s_or(e, keys[k], dflts[k]));
+		}
+		fputs(st->close, f);
+	}
+}
+
+static const char *const tl_keys[] = { "time", "event", "subject", "details" };
+static const char *const tl_dflts[] = { "?", "?", "", "" };
+static const char *const note_keys[] = { "time", "text" };
+static const char *const note_dflts[] = { "?", "" };
+
 static int render_md(json_t *day, FILE *f)
 {
 	json_t *exps = fl_j_arr(day, "experiments"), *tl = fl_j_arr(day, "timeline");
@@ -134,27 +168,13 @@ static int render_md(json_t *day, FILE *f)
 	}
 	fputs("\n## Timeline\n\n| time (UTC) | event | subject | details |\n|---|---|---|---|\n",
 	      f);
-	json_array_foreach (tl, i, e) {
-		fputs("| ", f);
-		md_cell(f, s_or(e, "time", "?"));
-		fputs(" | ", f);
-		md_cell(f, s_or(e, "event", "?"));
-		fputs(" | ", f);
-		md_cell(f, s_or(e, "subject", ""));
-		fputs(" | ", f);
-		md_cell(f, s_or(e, "details", ""));
-		fputs(" |\n", f);
-	}
+	rows(f, tl, tl_keys, tl_dflts, ARRAY_SIZE(tl_keys),
+	     &(struct row_style){ "| ", " | ", " |\n", md_cell });
 	fputs("\n## Notes\n\n", f);
 	if (!json_array_size(notes))
 		fputs("No notes.\n", f);
-	json_array_foreach (notes, i, e) {
-		fputs("- ", f);
-		md_cell(f, s_or(e, "time", "?"));
-		fputs(": ", f);
-		md_cell(f, s_or(e, "text", ""));
-		fputs("\n", f);
-	}
+	rows(f, notes, note_keys, note_dflts, ARRAY_SIZE(note_keys),
+	     &(struct row_style){ "- ", ": ", "\n", md_cell });
 	json_array_foreach (exps, i, e) {
 		_cleanup_free_ char *md = render_one(json_object_get(e, "result"), FL_REPORT_MD);
 		bool fence = false;
@@ -177,11 +197,6 @@ static int render_md(json_t *day, FILE *f)
 		}
 	}
 	return ferror(f) ? -EIO : 0;
-}
-
-static void h(FILE *f, const char *s)
-{
-	fl_put_xml(f, s ? s : "");
 }
 
 static int render_html(json_t *day, FILE *f)
@@ -247,27 +262,13 @@ static int render_html(json_t *day, FILE *f)
 	fputs("</table>\n<h2>Timeline</h2>\n<table>\n<tr><th>time (UTC)</th><th>event</th>"
 	      "<th>subject</th><th>details</th></tr>\n",
 	      f);
-	json_array_foreach (tl, i, e) {
-		fputs("<tr><td>", f);
-		h(f, s_or(e, "time", "?"));
-		fputs("</td><td>", f);
-		h(f, s_or(e, "event", "?"));
-		fputs("</td><td>", f);
-		h(f, s_or(e, "subject", ""));
-		fputs("</td><td>", f);
-		h(f, s_or(e, "details", ""));
-		fputs("</td></tr>\n", f);
-	}
+	rows(f, tl, tl_keys, tl_dflts, ARRAY_SIZE(tl_keys),
+	     &(struct row_style){ "<tr><td>", "</td><td>", "</td></tr>\n", h });
 	fputs("</table>\n<h2>Notes</h2>\n<ul>\n", f);
 	if (!json_array_size(notes))
 		fputs("<li>No notes.</li>\n", f);
-	json_array_foreach (notes, i, e) {
-		fputs("<li><time>", f);
-		h(f, s_or(e, "time", "?"));
-		fputs("</time>: ", f);
-		h(f, s_or(e, "text", ""));
-		fputs("</li>\n", f);
-	}
+	rows(f, notes, note_keys, note_dflts, ARRAY_SIZE(note_keys),
+	     &(struct row_style){ "<li><time>", "</time>: ", "</li>\n", h });
 	fputs("</ul>\n", f);
 	json_array_foreach (exps, i, e) {
 		_cleanup_free_ char *page =

@@ -256,6 +256,7 @@ static void test_report(void **state)
 	assert_non_null(strstr(buf, "- t2: \\<b>n\\</b>"));
 	free(buf);
 	buf = render(day, FL_REPORT_HTML);
+	assert_non_null(strstr(buf, "<tr><td>t1</td><td>paused</td><td>p</td><td>a|b</td></tr>"));
 	assert_non_null(strstr(buf, "<li><time>t2</time>: &lt;b&gt;n&lt;/b&gt;</li>"));
 	assert_non_null(strstr(buf, "<p>Not run: stopped &amp; gone</p>"));
 	free(buf);
