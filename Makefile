@@ -35,7 +35,8 @@ endif
 PKGS        := libbpf yaml-0.1 jansson libnl-3.0 libnl-route-3.0 libnl-nf-3.0 libseccomp libcurl fuse3 \
 	       openssl
 PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# libcurl is loaded when first needed (reports/curl_dl.c): its headers, not its libraries
+PKG_LIBS    := $(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
 
 CFLAGS      ?= -O2 -g
 CFLAGS      += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \

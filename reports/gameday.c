@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* A game day's combined report from its JSON, and webhooks posted from a background thread. */
-#include <curl/curl.h>
+#include "reports/curl_dl.h"
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -378,12 +378,17 @@ static size_t discard(char *p, size_t size, size_t n, void *ud)
 /* One POST: 0 on a 2xx answer, else -EIO with why filled. */
 static int post(const char *url, const char *body, char *why, size_t len)
 {
-	CURL *c = curl_easy_init();
+	const char *nolib = NULL;
+	CURL *c = fl_curl_load(&nolib) < 0 ? NULL : curl_easy_init();
 	struct curl_slist *hdr = NULL;
 	char err[CURL_ERROR_SIZE] = "";
 	long code = 0;
 	CURLcode rc;
 
+	if (nolib) {
+		snprintf(why, len, "%s", nolib);
+		return -ENOENT;
+	}
 	if (!c) {
 		snprintf(why, len, "cannot create a curl handle");
 		return -ENOMEM;
@@ -481,7 +486,8 @@ int fl_notifier_start(struct fl_notifier **ret)
 
 	if (!n)
 		return -ENOMEM;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (fl_curl_load(NULL) == 0)
+		curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "inject/log.h"
+#include "reports/curl_dl.h"
 #include "reports/probe_int.h"
 
 static void vfinish(struct fl_probe_rt *p, bool ok, const double *value, const char *fmt,
@@ -350,6 +351,13 @@ int fl_probes_start(struct fl_loop *loop, const struct fl_scenario *s, struct fl
 		} else if (p->spec->kind != FL_PROBE_EXEC) {
 			if (!set->http)
 				r = fl_http_set_new(set);
+			if (r == -ENOENT) {
+				const char *why = "libcurl";
+
+				fl_curl_load(&why);
+				if (asprintf(ret_reason, "probe '%s': %s", p->spec->name, why) < 0)
+					*ret_reason = NULL;
+			}
 			if (r >= 0)
 				r = fl_http_probe_init(p, ret_reason);
 		}

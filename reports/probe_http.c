@@ -2,7 +2,7 @@
 /* http and prometheus probes: one libcurl multi handle per probe set, driven by our epoll loop. */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <curl/curl.h>
+#include "reports/curl_dl.h"
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -184,6 +184,9 @@ int fl_http_set_new(struct fl_probes *set)
 	struct fl_http_set *hs;
 	int r;
 
+	r = fl_curl_load(NULL);
+	if (r < 0)
+		return r;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -ENOMEM;
 	hs = calloc(1, sizeof(*hs));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The http and prometheus parts of a probe's model: status sets, URL redaction, descriptions. */
-#include <curl/curl.h>
+#include "reports/curl_dl.h"
 #include <errno.h>
 #include <string.h>
 
@@ -106,12 +106,15 @@ char *fl_url_redact(const char *url)
 
 int fl_url_split(const char *url, char **ret_host, uint16_t *ret_port, bool *ret_has_query)
 {
-	CURLU *u = curl_url();
+	CURLU *u;
 	char *scheme = NULL, *host = NULL, *port = NULL, *x = NULL;
 	bool query;
 	uint64_t n;
 	int r = -EINVAL;
 
+	if (fl_curl_load(NULL) < 0)
+		return -ELIBACC;
+	u = curl_url();
 	if (!u)
 		return -ENOMEM;
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||

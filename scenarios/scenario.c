@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "inject/injector.h"
+#include "reports/curl_dl.h"
 #include "scenarios/hosts.h"
 #include "scenarios/probespec.h"
 #include "scenarios/scenario.h"
@@ -1187,6 +1188,13 @@ static void get_url(struct ctx *c, const struct field *f, struct fl_http_spec *h
 	r = fl_url_split(v, &h->host, &h->port, &query);
 	if (r == -ENOMEM) {
 		c->r = r;
+		return;
+	}
+	if (r == -ELIBACC) {
+		const char *why = "libcurl";
+
+		fl_curl_load(&why);
+		error_at(c, f->val, "cannot check 'url': %s", why);
 		return;
 	}
 	if (r < 0) {
