@@ -31,6 +31,9 @@ static void load(void)
 	}
 	FL_CURL_FUNCS(FL_CURL_SYM)
 #undef FL_CURL_SYM
+	/* once per process, before any thread of ours uses it (it is not thread-safe) */
+	if (!load_why && fl_curl.curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		load_why = "libcurl's global initialisation failed";
 }
 
 int fl_curl_load(const char **ret_why)

@@ -30,7 +30,8 @@ struct fl_curl_api {
 
 extern struct fl_curl_api fl_curl;
 
-/* Loads libcurl once (thread-safe): 0, or -ENOENT with *ret_why (static text) saying why. */
+/* Loads and initialises (curl_global_init) libcurl once, thread-safe: 0, or -ENOENT with
+ * *ret_why (static text) saying why. */
 int fl_curl_load(const char **ret_why);
 
 #ifndef FL_CURL_DL_IMPL

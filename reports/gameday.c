@@ -379,16 +379,17 @@ static size_t discard(char *p, size_t size, size_t n, void *ud)
 static int post(const char *url, const char *body, char *why, size_t len)
 {
 	const char *nolib = NULL;
-	CURL *c = fl_curl_load(&nolib) < 0 ? NULL : curl_easy_init();
 	struct curl_slist *hdr = NULL;
 	char err[CURL_ERROR_SIZE] = "";
 	long code = 0;
 	CURLcode rc;
+	CURL *c;
 
-	if (nolib) {
+	if (fl_curl_load(&nolib) < 0) {
 		snprintf(why, len, "%s", nolib);
 		return -ENOENT;
 	}
+	c = curl_easy_init();
 	if (!c) {
 		snprintf(why, len, "cannot create a curl handle");
 		return -ENOMEM;
@@ -486,8 +487,6 @@ int fl_notifier_start(struct fl_notifier **ret)
 
 	if (!n)
 		return -ENOMEM;
-	if (fl_curl_load(NULL) == 0)
-		curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

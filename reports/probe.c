@@ -349,14 +349,15 @@ int fl_probes_start(struct fl_loop *loop, const struct fl_scenario *s, struct fl
 		} else if (p->spec->kind == FL_PROBE_TCP) {
 			r = resolve(p, ret_reason);
 		} else if (p->spec->kind != FL_PROBE_EXEC) {
-			if (!set->http)
-				r = fl_http_set_new(set);
-			if (r == -ENOENT) {
-				const char *why = "libcurl";
+			if (!set->http) {
+				const char *why = NULL;
 
-				fl_curl_load(&why);
-				if (asprintf(ret_reason, "probe '%s': %s", p->spec->name, why) < 0)
+				r = fl_curl_load(&why);
+				if (r < 0 && asprintf(ret_reason, "probe '%s': %s",
+						      p->spec->name, why) < 0)
 					*ret_reason = NULL;
+				if (r >= 0)
+					r = fl_http_set_new(set);
 			}
 			if (r >= 0)
 				r = fl_http_probe_init(p, ret_reason);

@@ -184,15 +184,9 @@ int fl_http_set_new(struct fl_probes *set)
 	struct fl_http_set *hs;
 	int r;
 
-	r = fl_curl_load(NULL);
-	if (r < 0)
-		return r;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return -ENOMEM;
 	hs = calloc(1, sizeof(*hs));
 	if (!hs || !(hs->multi = curl_multi_init())) {
 		free(hs);
-		curl_global_cleanup();
 		return -ENOMEM;
 	}
 	set->http = hs;
@@ -219,7 +213,6 @@ void fl_http_set_free(struct fl_probes *set)
 	fl_loop_remove(hs->timer);
 	free(hs);
 	set->http = NULL;
-	curl_global_cleanup();
 }
 
 /* --- one probe ------------------------------------------------------------------------------- */

@@ -56,7 +56,8 @@ int fl_probe_socket(const struct fl_probe_rt *p, int family, int type, int proto
 /* strerror(), lowercased as our messages are ("connection refused"). */
 const char *fl_probe_strerror(int err, char *buf, size_t len);
 
-/* probe_http.c: http and prometheus probes on one libcurl multi handle per set. */
+/* probe_http.c: http and prometheus probes on one libcurl multi handle per set; libcurl
+ * loaded first (fl_curl_load). */
 int fl_http_set_new(struct fl_probes *set);
 void fl_http_set_free(struct fl_probes *set);
 int fl_http_probe_init(struct fl_probe_rt *p, char **ret_reason);
