@@ -542,9 +542,8 @@ static int apply_one(json_t *o, struct fl_inject_ctx *ctx, json_t *injected)
 	} else {
 		/* one uprobe per process: the kernel filters on its memory map */
 		json_array_foreach (tg, i, t) {
-			pid_t pid = (pid_t)json_integer_value(json_object_get(t, "pid"));
-			uint64_t st = (uint64_t)json_integer_value(json_object_get(t, "starttime"));
-			_cleanup_close_ int pfd = fl_pidfd_open_verified(pid, st);
+			pid_t pid;
+			_cleanup_close_ int pfd = fl_pidfd_open_planned(t, &pid);
 
 			if (pfd == -ESRCH) {
 				json_array_append_new(gone, json_integer(pid));

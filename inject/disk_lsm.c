@@ -538,10 +538,9 @@ static int fill_tgids(struct disklsm_bpf *skel, json_t *procs, struct fl_inject_
 	size_t i;
 
 	json_array_foreach(procs, i, p) {
-		pid_t pid = (pid_t)json_integer_value(json_object_get(p, "pid"));
-		uint64_t st = (uint64_t)json_integer_value(json_object_get(p, "starttime"));
+		pid_t pid;
+		_cleanup_close_ int fd = fl_pidfd_open_planned(p, &pid);
 		uint32_t tgid = (uint32_t)pid;
-		_cleanup_close_ int fd = fl_pidfd_open_verified(pid, st);
 
 		if (fd < 0) {
 			json_array_append_new(gone, json_integer(pid));

@@ -146,9 +146,8 @@ static int signal_objects(json_t *objects, int sig, struct fl_inject_ctx *ctx, j
 	char name[32];
 
 	json_array_foreach(objects, i, o) {
-		pid_t pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
-		uint64_t st = (uint64_t)json_integer_value(json_object_get(o, "starttime"));
-		_cleanup_close_ int fd = fl_pidfd_open_verified(pid, st);
+		pid_t pid;
+		_cleanup_close_ int fd = fl_pidfd_open_planned(o, &pid);
 
 		if (fd == -ESRCH) {
 			json_array_append_new(gone, json_integer(pid));
@@ -231,9 +230,8 @@ static int stop_revert(json_t *objects, char **ret_reason)
 	int r = 0;
 
 	json_array_foreach(objects, i, o) {
-		pid_t pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
-		uint64_t st = (uint64_t)json_integer_value(json_object_get(o, "starttime"));
-		_cleanup_close_ int fd = fl_pidfd_open_verified(pid, st);
+		pid_t pid;
+		_cleanup_close_ int fd = fl_pidfd_open_planned(o, &pid);
 
 		if (fd == -ESRCH || fd == -ENOENT)
 			continue; /* gone: nothing to continue */

@@ -58,6 +58,13 @@ int fl_pidfd_open_verified(pid_t pid, uint64_t starttime)
 	return TAKE_FD(fd);
 }
 
+int fl_pidfd_open_planned(json_t *o, pid_t *ret_pid)
+{
+	*ret_pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
+	return fl_pidfd_open_verified(*ret_pid, (uint64_t)json_integer_value(
+							   json_object_get(o, "starttime")));
+}
+
 static bool is_kernel_thread(pid_t pid)
 {
 	char path[64];

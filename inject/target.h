@@ -3,6 +3,7 @@
 #ifndef FL_TARGET_H
 #define FL_TARGET_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,6 +28,8 @@ int fl_target_resolve(const struct fl_target *t, const char *netns_path, const c
 int fl_proc_starttime(pid_t pid, uint64_t *ret);
 /* A pidfd for pid, only if it is still the process that started at starttime; else -ESRCH. */
 int fl_pidfd_open_verified(pid_t pid, uint64_t starttime);
+/* The same for a planned process as the journal keeps it: {"pid": N, "starttime": T}. */
+int fl_pidfd_open_planned(json_t *o, pid_t *ret_pid);
 /* Does the running process pid match t's filters (pid, name, cmdline, cgroup; not netns)? */
 bool fl_target_match(const struct fl_target *t, pid_t pid);
 /* "name 'redis-server'", "pid 123 and cmdline 'x.*'" */
